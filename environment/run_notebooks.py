@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Executes notebooks through the real Jupyter protocol (nbclient + the project's tslab kernel)
+and exports each as an HTML lesson with nbconvert.
+
+usage: run_notebooks.py --out DIR [--timeout SECONDS] NOTEBOOK.ipynb ...
+
+Writes DIR/NAME.ipynb (executed), DIR/NAME.html and DIR/summary.json; exits 1 if any notebook
+failed, naming the notebook, the cell and the error.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbconvert import HTMLExporter
+
+
+def error_from_stderr(stderr):
+    """(ename, evalue) from what a kernel printed: a thrown error's "Name: message" line, or a
+    TypeScript diagnostic "LINE:COL - message"."""
+    for line in stderr.splitlines():
+        diagnostic = re.match(r"^(?:\S+ )?(\d+):(\d+) - (.*)$", line)
+        if diagnostic:
+            return "TypeScriptError", f"line {diagnostic[1]}, column {diagnostic[2]}: {diagnostic[3]}"
+        thrown = re.match(r"^\s*(?:Uncaught )?((?:[A-Za-z_$][\w$]*)?(?:Error|Exception)): (.*)$", line)
+        if thrown:
+            return thrown[1], thrown[2]
+    return "Error", stderr.splitlines()[0]
+
+
+def describe_error(cell, index, reply):
+    """What failed: the cell (0-based index among all cells), the error's name and message.
+    Uses the error output when the kernel sent one, else the reply, else the cell's stderr."""
+    content = (reply or {}).get("content", {})
+    error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+    stderr = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                     if o.get("output_type") == "stream" and o.get("name") == "stderr").strip()
+    ename = (error or {}).get("ename") or content.get("ename") or "Error"
+    evalue = (error or {}).get("evalue") or content.get("evalue") or ""
+    if not evalue.strip() and stderr:
+        ename, evalue = error_from_stderr(stderr)
+    traceback = "\n".join((error or {}).get("traceback", []) or content.get("traceback", []) or [stderr])
+    return {"cell": index, "execution_count": cell.get("execution_count"), "ename": ename.strip(),
+            "evalue": evalue.strip(), "traceback": traceback[-4000:], "source": cell.source.splitlines()[:3]}
+
+
+def export_html(nb, path):
+    exporter = HTMLExporter()
+    for template in ("lab", "classic"):
+        try:
+            exporter.template_name = template
+            body, _ = exporter.from_notebook_node(nb)
+            break
+        except Exception:  # template not installed: try the next one
+            continue
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(body)
+    os.replace(tmp, path)
+
+
+def write_notebook(nb, path):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        nbformat.write(nb, f)
+    os.replace(tmp, path)
+
+
+def run_one(path, out_dir, kernel, timeout):
+    name = os.path.splitext(os.path.basename(path))[0]
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, kernel_name=kernel, timeout=timeout, allow_errors=False,
+                            resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
+    failures = []
+    client.on_cell_error = lambda cell, cell_index, execute_reply: failures.append((cell, cell_index, execute_reply))
+    started = time.time()
+    error = None
+    try:
+        client.execute()
+    except CellExecutionError as exc:
+        error = (describe_error(*failures[0]) if failures
+                 else {"cell": None, "ename": "CellExecutionError", "evalue": str(exc)[-2000:]})
+    except CellTimeoutError as exc:
+        error = {"cell": None, "ename": "CellTimeoutError", "evalue": str(exc)[-2000:]}
+    except DeadKernelError as exc:
+        error = {"cell": None, "ename": "DeadKernelError", "evalue": str(exc)[-2000:]}
+    seconds = time.time() - started
+    nb.metadata.setdefault("lesson4", {})
+    nb.metadata["lesson4"].update({"seconds": round(seconds, 1), "status": "failed" if error else "ok"})
+    write_notebook(nb, os.path.join(out_dir, name + ".ipynb"))
+    export_html(nb, os.path.join(out_dir, name + ".html"))
+    return {"notebook": path, "name": name, "status": "failed" if error else "ok",
+            "seconds": round(seconds, 1), "error": error}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--kernel", default="lesson4-ts")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    parser.add_argument("--summary", default="summary.json")
+    parser.add_argument("notebooks", nargs="+")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    results = []
+    for path in args.notebooks:
+        print(f"running {path} ...", flush=True)
+        result = run_one(path, args.out, args.kernel, args.timeout)
+        results.append(result)
+        if result["error"]:
+            e = result["error"]
+            where = f"cell {e['cell']}" if e.get("cell") is not None else "(no cell)"
+            print(f"FAILED {path} {where}: {e['ename']}: {e['evalue']}", flush=True)
+        else:
+            print(f"ok     {path} in {result['seconds']} s", flush=True)
+    summary_path = os.path.join(args.out, args.summary)
+    with open(summary_path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2)
+    os.replace(summary_path + ".tmp", summary_path)
+    failed = [r for r in results if r["status"] != "ok"]
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed", flush=True)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+// One idempotent set-up step behind every npm script: npm packages, Jupyter (pip where it works,
+// Debian packages where it does not), the project's kernelspec, and (with --with-tests) the test tools.
+// Re-running it only checks; it writes build/env.json for the other scripts.
+import { execFileSync, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const withTests = process.argv.includes("--with-tests");
+const quiet = process.argv.includes("--quiet");
+const log = (msg) => { if (!quiet) console.log(`[setup] ${msg}`); };
+const fail = (msg) => { console.error(`[setup] ${msg}`); process.exit(1); };
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { cwd: root, stdio: options.capture ? "pipe" : "inherit", encoding: "utf8", timeout: options.timeout, env: { ...process.env, ...(options.env ?? {}) } });
+  return { ok: result.status === 0, out: `${result.stdout ?? ""}${result.stderr ?? ""}` };
+}
+const has = (cmd) => run("sh", ["-c", `command -v ${cmd}`], { capture: true }).ok;
+const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+
+// 1. Node and npm packages ------------------------------------------------------------------
+const [major] = process.versions.node.split(".").map(Number);
+if (major < 20) fail(`Node ${process.versions.node} is too old: install Node 20 or newer.`);
+const lock = path.join(root, "package-lock.json");
+const installed = path.join(root, "node_modules", ".package-lock.json");
+const stale = !fs.existsSync(installed) || fs.statSync(lock).mtimeMs > fs.statSync(installed).mtimeMs
+  || !fs.existsSync(path.join(root, "node_modules", "tslab"));
+if (stale) {
+  log("installing npm packages (npm ci) ...");
+  if (!run("npm", ["ci", "--no-audit", "--no-fund"]).ok) fail("npm ci failed; see the messages above.");
+}
+
+// 2. Jupyter --------------------------------------------------------------------------------
+const JUPYTER_CHECK = "import nbclient, nbconvert, nbformat, jupyter_client";
+const venvPython = path.join(root, ".venv", "bin", "python");
+function pythonWith(modules, candidates) {
+  for (const python of candidates) {
+    if (!python) continue;
+    if (python.includes("/") && !fs.existsSync(python)) continue;
+    if (run(python, ["-c", modules], { capture: true }).ok) return python;
+  }
+  return null;
+}
+const candidates = [process.env.LESSON4_PYTHON, venvPython, "python3", "/usr/bin/python3"];
+let python = pythonWith(JUPYTER_CHECK, candidates);
+
+function pipInstall(packages) {
+  // A project-local virtual environment; pip fails fast where PyPI is unreachable.
+  if (!fs.existsSync(venvPython)) {
+    const base = pythonWith("import venv, ensurepip", ["python3", "/usr/bin/python3"]);
+    if (!base || !run(base, ["-m", "venv", path.join(root, ".venv")], { capture: true }).ok) return false;
+  }
+  log(`pip install ${packages.join(" ")} (into .venv) ...`);
+  return run(venvPython, ["-m", "pip", "install", "--disable-pip-version-check", "--retries", "0", "--timeout", "8", ...packages], { capture: true, timeout: 600_000 }).ok;
+}
+let aptUpdated = false;
+function aptInstall(packages) {
+  if (!has("apt-get")) return false;
+  const sudo = isRoot ? [] : has("sudo") && run("sudo", ["-n", "true"], { capture: true }).ok ? ["sudo", "-n"] : null;
+  if (!sudo) return false;
+  const [cmd, ...pre] = sudo.length ? sudo : ["apt-get"];
+  const args = sudo.length ? [...pre, "apt-get"] : [];
+  log(`apt-get install ${packages.join(" ")} ...`);
+  const env = { DEBIAN_FRONTEND: "noninteractive" };
+  if (!aptUpdated) { run(cmd, [...args, "update", "-q"], { capture: true, env }); aptUpdated = true; }
+  return run(cmd, [...args, "install", "-y", "-q", "--no-install-recommends", ...packages], { capture: true, env }).ok;
+}
+
+if (!python) {
+  log("Jupyter (nbclient/nbconvert) not found; installing it ...");
+  if (pipInstall(["jupyterlab", "notebook", "nbconvert", "nbclient", "jupyter_kernel_test"])) python = venvPython;
+  else if (aptInstall(["jupyter-notebook", "jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"])) python = pythonWith(JUPYTER_CHECK, ["/usr/bin/python3"]);
+  if (!python) fail("Could not install Jupyter. Install it yourself, then re-run: `pip install jupyterlab nbconvert nbclient` "
+    + "(or on Debian/Ubuntu: `sudo apt-get install jupyter-notebook jupyter-nbconvert python3-nbclient`), "
+    + "or point LESSON4_PYTHON at a python that has them.");
+}
+const frontEnd = run(python, ["-c", "import jupyterlab"], { capture: true }).ok ? "lab"
+  : run(python, ["-c", "import notebook"], { capture: true }).ok ? "notebook" : null;
+
+// 3. The kernelspec: committed in environment/jupyter, found through JUPYTER_PATH -------------
+const kernelDir = path.join(root, "environment", "jupyter", "kernels", "lesson4-ts");
+if (!fs.existsSync(path.join(kernelDir, "kernel.json"))) fail(`The kernelspec is missing: ${kernelDir}/kernel.json (restore it from git).`);
+
+// 4. Test tools: Jupyter's kernel test suite and a browser ------------------------------------
+let chromium = null;
+if (withTests) {
+  const KTEST = "import jupyter_kernel_test";
+  if (!run(python, ["-c", KTEST], { capture: true }).ok) {
+    if (!(python === venvPython && pipInstall(["jupyter_kernel_test"]))) aptInstall(["python3-jupyter-kernel-test"]);
+  }
+  chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => fs.existsSync(p)) ?? null;
+  if (!chromium && aptInstall(["chromium"])) chromium = fs.existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : null;
+  if (!chromium) log("no Chromium found: browser tests will be skipped (install Debian's `chromium`, or set LESSON4_CHROMIUM).");
+}
+
+const env = {
+  python,
+  frontEnd,
+  jupyterPath: path.join(root, "environment", "jupyter"),
+  chromium: process.env.LESSON4_CHROMIUM ?? chromium,
+  kernelTests: run(python, ["-c", "import jupyter_kernel_test"], { capture: true }).ok,
+};
+fs.mkdirSync(path.join(root, "build"), { recursive: true });
+const envFile = path.join(root, "build", "env.json");
+fs.writeFileSync(`${envFile}.tmp`, JSON.stringify(env, null, 2));
+fs.renameSync(`${envFile}.tmp`, envFile);
+log(`ready: python ${python}, Jupyter front end ${frontEnd ?? "none (nbclient only)"}${withTests ? `, chromium ${env.chromium ?? "none"}` : ""}`);

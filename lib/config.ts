@@ -1,0 +1,87 @@
+/**
+ * Project configuration, read once from environment variables, so every notebook, script and
+ * test agrees on sizes, folders and the compute backend.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+/** `fast`: small sizes and few epochs (tests, CI); `full`: the lesson's sizes. */
+export type Mode = "fast" | "full";
+/** Which tfjs backend to use; `auto` picks the fastest one that loads. */
+export type BackendChoice = "auto" | "tensorflow" | "wasm" | "cpu";
+
+export interface Config {
+  /** LESSON4_MODE: `fast` or `full` (default `full`; `npm test` and CI set `fast`). */
+  mode: Mode;
+  /** LESSON4_DATA_DIR: where downloaded and generated data lives (default `<project>/data`). */
+  dataDir: string;
+  /** LESSON4_SOURCES_DIR: a folder laid out like the course's `shared/` with pre-downloaded copies (default: none). */
+  sourcesDir: string | null;
+  /** LESSON4_SEED: the seed for every random choice (default 42). */
+  seed: number;
+  /** LESSON4_BACKEND: `auto`, `tensorflow`, `wasm` or `cpu` (default `auto`). */
+  backend: BackendChoice;
+  /** The project's root folder (the one holding package.json). */
+  projectRoot: string;
+}
+
+/** A configuration value that is not one of the allowed values. */
+export class ConfigError extends Error {
+  constructor(variable: string, value: string, allowed: string) {
+    super(`${variable}=${JSON.stringify(value)} is not valid: ${variable} must be ${allowed}.`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Finds the folder holding the project's package.json, walking up from `start`. */
+export function findProjectRoot(start: string = __dirname): string {
+  let dir = path.resolve(start);
+  for (;;) {
+    const pkg = path.join(dir, "package.json");
+    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, "utf8")).name === "lesson4-ts") return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new ConfigError(name, raw, `one of ${allowed.map((a) => `"${a}"`).join(", ")}`);
+}
+
+function existingFolder(env: NodeJS.ProcessEnv, name: string, root: string): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return null;
+  const resolved = path.resolve(root, raw);
+  if (!fs.existsSync(resolved) || !fs.statSync(resolved).isDirectory()) {
+    throw new ConfigError(name, raw, `an existing folder (resolved to ${resolved}, which does not exist)`);
+  }
+  return resolved;
+}
+
+/** Reads and validates the configuration from `env` (default: `process.env`). */
+export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const projectRoot = findProjectRoot();
+  const seedText = env.LESSON4_SEED ?? "";
+  const seed = seedText === "" ? 42 : Number(seedText);
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new ConfigError("LESSON4_SEED", seedText, "a whole number from 0 to 2^53-1");
+  }
+  const dataDirText = env.LESSON4_DATA_DIR;
+  return {
+    mode: oneOf(env, "LESSON4_MODE", ["fast", "full"] as const, "full"),
+    dataDir: dataDirText ? path.resolve(projectRoot, dataDirText) : path.join(projectRoot, "data"),
+    sourcesDir: existingFolder(env, "LESSON4_SOURCES_DIR", projectRoot),
+    seed,
+    backend: oneOf(env, "LESSON4_BACKEND", ["auto", "tensorflow", "wasm", "cpu"] as const, "auto"),
+    projectRoot,
+  };
+}
+
+/** Picks `fast` or `full` sizes: `bySize(config, { fast: 2, full: 20 })`. */
+export function bySize<T>(config: Pick<Config, "mode">, sizes: { fast: T; full: T }): T {
+  return sizes[config.mode];
+}

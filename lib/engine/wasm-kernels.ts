@@ -1,0 +1,92 @@
+/**
+ * Kernels the tfjs wasm backend does not have, registered so training works on it:
+ * UnsortedSegmentSum (the gradient of an Embedding lookup) in plain JS on the wasm heap,
+ * and every other missing kernel the lessons use run by the cpu backend's own code.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+
+type TensorInfo = tf.TensorInfo;
+
+/** Kernels the lessons need whose wasm versions are missing; run through the cpu bridge. */
+export const BRIDGED_KERNELS = ["Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput"] as const;
+
+/**
+ * out[segmentIds[i], ...] += x[i, ...]: the gradient of a gather along axis 0, written
+ * straight into the wasm heap (one pass, no temporary tensors).
+ */
+function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
+  const backend = args.backend as BackendWasm;
+  const x = args.inputs.x as TensorInfo;
+  const segmentIds = args.inputs.segmentIds as TensorInfo;
+  const numSegments = Number(args.attrs!.numSegments);
+  const rowSize = x.shape.slice(segmentIds.shape.length).reduce((a, b) => a * b, 1);
+  const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
+  const out = backend.makeOutput(outShape, x.dtype);
+  const outValues = backend.typedArrayFromHeap(out);
+  outValues.fill(0);
+  const values = backend.typedArrayFromHeap(x);
+  const ids = backend.typedArrayFromHeap(segmentIds);
+  for (let i = 0; i < ids.length; i++) {
+    const segment = ids[i];
+    if (segment < 0 || segment >= numSegments) continue; // TensorFlow drops out-of-range ids too
+    const from = i * rowSize;
+    const to = segment * rowSize;
+    for (let j = 0; j < rowSize; j++) outValues[to + j] += values[from + j];
+  }
+  return out;
+}
+
+let cpuBackend: MathBackendCPU | null = null;
+function sharedCpuBackend(): MathBackendCPU {
+  if (!cpuBackend) {
+    cpuBackend = new MathBackendCPU();
+    (cpuBackend as unknown as { firstUse: boolean }).firstUse = false; // no "install tfjs-node" banner for a helper
+  }
+  return cpuBackend;
+}
+
+/** Runs the cpu backend's kernel on copies of the inputs and writes its result into wasm memory. */
+function bridgeToCpu(kernelName: string): tf.KernelFunc {
+  const cpuKernel = tf.getKernel(kernelName, "cpu");
+  if (!cpuKernel) throw new Error(`The cpu backend has no ${kernelName} kernel to bridge to wasm.`);
+  return (args) => {
+    const wasm = args.backend as unknown as BackendWasm;
+    const cpu = sharedCpuBackend();
+    const cpuInputs: tf.NamedTensorInfoMap = {};
+    const toDispose: TensorInfo[] = [];
+    for (const [name, info] of Object.entries(args.inputs)) {
+      if (!info) continue;
+      const copy = cpu.makeTensorInfo(info.shape, info.dtype, wasm.readSync(info.dataId) as tf.backend_util.BackendValues);
+      cpuInputs[name] = copy;
+      toDispose.push(copy);
+    }
+    try {
+      const result = cpuKernel.kernelFunc({ inputs: cpuInputs, backend: cpu, attrs: args.attrs });
+      const results = Array.isArray(result) ? result : [result];
+      const outputs = results.map((info) => {
+        const out = wasm.makeOutput(info.shape, info.dtype);
+        wasm.typedArrayFromHeap(out).set(cpu.readSync(info.dataId) as tf.TypedArray);
+        toDispose.push(info);
+        return out;
+      });
+      return Array.isArray(result) ? outputs : outputs[0];
+    } finally {
+      for (const info of toDispose) cpu.disposeData(info.dataId, true);
+    }
+  };
+}
+
+/** Registers the missing kernels for the wasm backend; returns the names it registered. */
+export function registerMissingWasmKernels(): string[] {
+  const registered: string[] = [];
+  const register = (kernelName: string, kernelFunc: tf.KernelFunc) => {
+    if (tf.getKernel(kernelName, "wasm")) return;
+    tf.registerKernel({ kernelName, backendName: "wasm", kernelFunc });
+    registered.push(kernelName);
+  };
+  register("UnsortedSegmentSum", unsortedSegmentSum as unknown as tf.KernelFunc);
+  for (const name of BRIDGED_KERNELS) register(name, bridgeToCpu(name));
+  return registered;
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import * as path from "path";
+import { ConfigError, readConfig, bySize } from "../lib/config";
+
+describe("readConfig", () => {
+  it("has documented defaults", () => {
+    const config = readConfig({});
+    expect(config.mode).toBe("full");
+    expect(config.backend).toBe("auto");
+    expect(config.seed).toBe(42);
+    expect(config.sourcesDir).toBeNull();
+    expect(config.dataDir).toBe(path.join(config.projectRoot, "data"));
+  });
+
+  it("reads valid values", () => {
+    const config = readConfig({ LESSON4_MODE: "fast", LESSON4_SEED: "7", LESSON4_BACKEND: "cpu", LESSON4_SOURCES_DIR: __dirname, LESSON4_DATA_DIR: "/tmp/x" });
+    expect(config).toMatchObject({ mode: "fast", seed: 7, backend: "cpu", sourcesDir: __dirname, dataDir: "/tmp/x" });
+    expect(bySize(config, { fast: 1, full: 2 })).toBe(1);
+  });
+
+  it.each([
+    ["LESSON4_MODE", "quick", /LESSON4_MODE="quick" is not valid: LESSON4_MODE must be one of "fast", "full"/],
+    ["LESSON4_BACKEND", "gpu", /LESSON4_BACKEND="gpu".*"auto", "tensorflow", "wasm", "cpu"/],
+    ["LESSON4_SEED", "-3", /LESSON4_SEED="-3".*whole number/],
+    ["LESSON4_SEED", "1.5", /LESSON4_SEED/],
+    ["LESSON4_SOURCES_DIR", "/no/such/folder", /LESSON4_SOURCES_DIR.*existing folder/],
+  ])("rejects %s=%s naming the variable and the allowed values", (name, value, message) => {
+    expect(() => readConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => readConfig({ [name]: value })).toThrow(message);
+  });
+});
