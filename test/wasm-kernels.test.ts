@@ -6,7 +6,7 @@ async function on<T extends tf.Tensor | tf.Tensor[]>(backend: "cpu" | "wasm", fn
   await initBackend(backend);
   const out = tf.tidy(fn);
   const list = Array.isArray(out) ? out : [out];
-  const values = await Promise.all(list.map(async (t) => Array.from(await t.data())));
+  const values = await Promise.all(list.map(async (t) => Array.from(await t.data()) as number[]));
   tf.dispose(list);
   return values;
 }
