@@ -65,7 +65,7 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
     try {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         received += chunk.length;
-        if (!out.write(chunk)) await new Promise((resolve) => out.once("drain", resolve));
+        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
         options.onProgress?.(received, total);
       }
     } catch (error) {
