@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-// Starts this checkout's tslab kernel with the project's small additions (see kernel/README.md).
+// The project's Jupyter kernel: tslab 1.0.22's converter, executor and ZeroMQ server, with a thin
+// layer on top (documented in kernel/README.md):
+//  - notebooks import the shared lib through the `notebooks/lib` symlink (preserveSymlinks);
+//  - a cell's last value comes back as an execute_result with rich MIME types (lib/display/rich.ts);
+//  - errors come back as Jupyter error messages (ename, evalue, traceback) instead of stderr text;
+//  - kernel_info_reply carries the `status` field the protocol requires.
 "use strict";
 const path = require("path");
+const Module = require("module");
 const ts = require("@tslab/typescript-for-tslab");
 
-// Notebooks import the shared lib through the `notebooks/lib` symlink. tslab compiles every
-// imported file with rootDir = the notebook folder, so the compiler must keep the symlinked
-// path instead of resolving it to `../lib` (which would be outside rootDir).
-const Module = require("module");
+// 1. preserveSymlinks: tslab compiles imports with rootDir = the notebook folder.
 const patchedTs = new Proxy(ts, {
   get(target, key) {
     if (key !== "createWatchCompilerHost") return target[key];
@@ -17,15 +20,127 @@ const patchedTs = new Proxy(ts, {
 });
 const originalLoad = Module._load;
 Module._load = function (request, parent, isMain) {
-  if (request === "@tslab/typescript-for-tslab" && parent && /tslab[\\/]dist/.test(parent.filename)) {
-    return patchedTs;
-  }
+  if (request === "@tslab/typescript-for-tslab" && parent && /tslab[\\/]dist/.test(parent.filename)) return patchedTs;
   return originalLoad.call(this, request, parent, isMain);
 };
+
+const { createConverter } = require("tslab/dist/converter");
+const { createExecutor } = require("tslab/dist/executor");
+const { ZmqServer, JupyterHandlerImpl } = require("tslab/dist/jupyter");
+const { describeError, describeDiagnostics } = require("./errors.cjs");
+
+let richBundle = null;
+/**
+ * lib/display/rich.ts, loaded on first use with tsx's require hook for .ts files, so that its
+ * packages (@tensorflow/tfjs, danfo) are the very instances the notebook's code uses.
+ */
+function loadRich() {
+  if (!richBundle) {
+    require("tsx/cjs/api").register();
+    richBundle = require(path.join(__dirname, "..", "lib", "display", "rich.ts")).richBundle;
+  }
+  return richBundle;
+}
+
+// State of the cell being executed, filled by the hooks below.
+const cell = { lastVar: null, error: null, diagnostics: [] };
+
+function startKernel(connectionFile) {
+  const node = createConverter({ isJS: false, isBrowser: false });
+  const convert = node.convert;
+  node.convert = (prevDecl, src) => {
+    const converted = convert.call(node, prevDecl, src);
+    // Take the last expression away from tslab (which would console.log it) and return it ourselves.
+    cell.lastVar = converted.lastExpressionVar || null;
+    if (converted.diagnostics && converted.diagnostics.length) cell.diagnostics = converted.diagnostics;
+    return { ...converted, lastExpressionVar: undefined };
+  };
+  const convs = { node, get browser() { return createConverter({ isJS: false, isBrowser: true }); }, close: () => node.close() };
+  const executorConsole = {
+    log: (...args) => console.log(...args),
+    error: (...args) => {
+      if (args[0] instanceof Error || (args[0] && typeof args[0] === "object" && "stack" in args[0])) cell.error = args[0];
+      else if (typeof args[0] === "string" && args[0].startsWith("%s%d:%d - ")) return; // diagnostics: reported as an error message
+      else if (args.length === 1 && !(typeof args[0] === "string")) cell.error = args[0];
+      else console.error(...args);
+    },
+  };
+  const executor = createExecutor(process.cwd(), convs, executorConsole);
+  const server = new LessonServer(new LessonHandler(executor), connectionFile);
+  process.on("SIGINT", () => executor.interrupt());
+  process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
+  process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
+  server.init();
+}
+
+class LessonHandler extends JupyterHandlerImpl {
+  /**
+   * Completions replace the whole dotted expression before the cursor, as IPython's do:
+   * for "Math.fl" the matches are "Math.floor", ... with cursor_start at "M".
+   */
+  handleComplete(req) {
+    const reply = super.handleComplete(req);
+    let start = reply.cursor_start;
+    while (start > 0 && /[\w$.]/.test(req.code[start - 1])) start--;
+    const prefix = req.code.slice(start, reply.cursor_start);
+    if (prefix) {
+      reply.matches = reply.matches.map((m) => prefix + m);
+      reply.cursor_start = start;
+    }
+    return reply;
+  }
+
+  handleKernel() {
+    const reply = super.handleKernel();
+    reply.status = "ok";
+    reply.implementation = "lesson4-ts (tslab)";
+    return reply;
+  }
+}
+
+class LessonServer extends ZmqServer {
+  async handleExecute(sock, msg) {
+    cell.lastVar = null;
+    cell.error = null;
+    cell.diagnostics = [];
+    const publish = (type, content) => {
+      const out = msg.createReply();
+      out.header.msg_type = type;
+      out.content = content;
+      out.signAndSend(this.connInfo.key, this.iopub);
+    };
+    const writeStream = (name, text) => publish("stream", { name, text });
+    const writeDisplayData = (data, update) => publish(update ? "update_display_data" : "display_data", data);
+    const executor = this.handler.executor;
+    const content = await this.handler.handleExecute(msg.content, writeStream, writeDisplayData);
+    if (content.status === "ok" && cell.lastVar) {
+      const value = executor.locals[cell.lastVar];
+      delete executor.locals[cell.lastVar];
+      try {
+        const bundle = await loadRich()(value);
+        if (bundle) publish("execute_result", { execution_count: content.execution_count, data: bundle, metadata: {} });
+      } catch (error) {
+        writeStream("stderr", `Could not display the value: ${error && error.message}\n`);
+      }
+    }
+    if (content.status === "error") {
+      const err = cell.diagnostics.length ? describeDiagnostics(cell.diagnostics, msg.content.code) : describeError(cell.error);
+      Object.assign(content, err);
+      publish("error", err);
+      // tslab aborts the requests that arrive in the 200 ms after an error (those queued behind the
+      // failed cell); reply after that window so the front end's next request is not aborted too.
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    const reply = msg.createReply();
+    reply.header.msg_type = "execute_reply";
+    reply.content = { user_expressions: {}, payload: [], ...content };
+    reply.signAndSend(this.connInfo.key, sock);
+  }
+}
 
 const connectionFile = process.argv[2];
 if (!connectionFile) {
   console.error("usage: launch.cjs CONNECTION_FILE");
   process.exit(2);
 }
-require("tslab/dist/main.js").startKernel({ configPath: connectionFile, enableFindLocal: false });
+startKernel(connectionFile);
