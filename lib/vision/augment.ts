@@ -1,0 +1,138 @@
+/**
+ * Data augmentation like Keras' ImageDataGenerator (same option names and ranges), done with
+ * tfjs ops on whole batches (one affine warp per image via tf.image.transform), seeded.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "./random";
+
+/** The options, named and meaning as in Keras' ImageDataGenerator. */
+export interface AugmentOptions {
+  /** Shift left/right by up to this share of the width (< 1) or this many pixels (>= 1). */
+  width_shift_range?: number;
+  /** Shift up/down by up to this share of the height (< 1) or this many pixels (>= 1). */
+  height_shift_range?: number;
+  /** Shear angle in radians, up to this much either way (as in the Keras 1 the course used; Keras >= 2.2 takes degrees). */
+  shear_range?: number;
+  /** Rotation in degrees, up to this much either way. */
+  rotation_range?: number;
+  /** Zoom factor drawn from [1 - z, 1 + z] (or [lo, hi]) for each axis; above 1 zooms out, as in Keras. */
+  zoom_range?: number | [number, number];
+  /** Adds one random value in [-c, c] to every channel of an image, clipped to the image's own range. */
+  channel_shift_range?: number;
+  /** Mirror half of the images left-right. */
+  horizontal_flip?: boolean;
+  /** How to fill pixels that come from outside the image (default "nearest", as in Keras). */
+  fill_mode?: "nearest" | "constant" | "reflect" | "wrap";
+  /** Fill value for fill_mode "constant". */
+  cval?: number;
+  /** Seed for the random draws (default 42). */
+  seed?: number;
+}
+
+/** One image's transform, in readable units. */
+export interface TransformParams {
+  /** Rotation in degrees, counter-clockwise as seen on screen. */
+  theta: number;
+  /** Shift in pixels: +tx moves the content right, +ty moves it down. */
+  tx: number;
+  ty: number;
+  /** Shear in radians: a point d pixels below the centre moves d*tan(shear) pixels to the right. */
+  shear: number;
+  /** Zoom factors: the content is scaled by 1/zx across and 1/zy down (above 1 zooms out). */
+  zx: number;
+  zy: number;
+  /** Mirror left-right (applied first). */
+  flip: boolean;
+  /** Added to every channel, then clipped to the image's own min and max. */
+  channelShift: number;
+}
+
+export const IDENTITY: TransformParams = { theta: 0, tx: 0, ty: 0, shear: 0, zx: 1, zy: 1, flip: false, channelShift: 0 };
+
+type M3 = number[]; // row-major 3x3
+
+function mul(a: M3, b: M3): M3 {
+  const out = new Array(9).fill(0);
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) out[i * 3 + j] += a[i * 3 + k] * b[k * 3 + j];
+  return out;
+}
+
+function invert(m: M3): M3 {
+  const [a, b, c, d, e, f, g, h, i] = m;
+  const A = e * i - f * h, B = -(d * i - f * g), C = d * h - e * g;
+  const det = a * A + b * B + c * C;
+  return [A, -(b * i - c * h), b * f - c * e, B, a * i - c * g, -(a * f - c * d), C, -(a * h - b * g), a * e - b * d].map((v) => v / det);
+}
+
+/**
+ * The 8 numbers tf.image.transform wants (output pixel -> input pixel) for `p` on a
+ * width x height image, all transforms about the image centre.
+ */
+export function transformMatrix(p: TransformParams, width: number, height: number): number[] {
+  const cx = (width - 1) / 2, cy = (height - 1) / 2;
+  const t = (x: number, y: number): M3 => [1, 0, x, 0, 1, y, 0, 0, 1];
+  const r = (p.theta * Math.PI) / 180;
+  const rot: M3 = [Math.cos(r), Math.sin(r), 0, -Math.sin(r), Math.cos(r), 0, 0, 0, 1];
+  const shear: M3 = [1, Math.tan(p.shear), 0, 0, 1, 0, 0, 0, 1];
+  const zoom: M3 = [1 / p.zx, 0, 0, 0, 1 / p.zy, 0, 0, 0, 1];
+  const flip: M3 = [p.flip ? -1 : 1, 0, 0, 0, 1, 0, 0, 0, 1];
+  const forward = [t(cx + p.tx, cy + p.ty), rot, shear, zoom, flip, t(-cx, -cy)].reduce(mul);
+  const inv = invert(forward);
+  const k = inv[8];
+  return [inv[0] / k, inv[1] / k, inv[2] / k, inv[3] / k, inv[4] / k, inv[5] / k, inv[6] / k, inv[7] / k];
+}
+
+/** Applies per-image transforms to a batch [n, h, w, c]. */
+export function applyTransforms(x: tf.Tensor4D, params: TransformParams[], fill: Pick<AugmentOptions, "fill_mode" | "cval"> = {}): tf.Tensor4D {
+  const [n, height, width] = x.shape;
+  if (params.length !== n) throw new Error(`applyTransforms: ${params.length} transforms for ${n} images`);
+  return tf.tidy(() => {
+    const mats = tf.tensor2d(params.flatMap((p) => transformMatrix(p, width, height)), [n, 8]);
+    let out = tf.image.transform(x, mats, "bilinear", fill.fill_mode ?? "nearest", fill.cval ?? 0) as tf.Tensor4D;
+    if (params.some((p) => p.channelShift !== 0)) {
+      const lo = out.min([1, 2, 3], true), hi = out.max([1, 2, 3], true);
+      const shift = tf.tensor4d(params.map((p) => p.channelShift), [n, 1, 1, 1]);
+      out = tf.minimum(tf.maximum(out.add(shift), lo), hi) as tf.Tensor4D;
+    }
+    return out;
+  });
+}
+
+/** Keras-style ImageDataGenerator: random transforms per image, reproducible for a seed. */
+export class ImageDataGenerator {
+  private rng: Rng;
+  constructor(readonly options: AugmentOptions = {}) {
+    this.rng = new Rng(options.seed ?? 42);
+  }
+
+  /** The options that change the images (for cache keys). */
+  config(): AugmentOptions {
+    return { ...this.options };
+  }
+
+  /** Draws one image's transform for an image of the given size. */
+  randomParams(width: number, height: number): TransformParams {
+    const o = this.options, rng = this.rng;
+    const sym = (v = 0) => (v ? rng.uniform(-v, v) : 0);
+    const shift = (range: number | undefined, size: number) => (range ? (Math.abs(range) < 1 ? sym(range) * size : sym(range)) : 0);
+    const z = o.zoom_range;
+    const [zlo, zhi] = z === undefined ? [1, 1] : typeof z === "number" ? [1 - z, 1 + z] : z;
+    const zoom = () => (zlo === 1 && zhi === 1 ? 1 : rng.uniform(zlo, zhi));
+    return {
+      theta: sym(o.rotation_range),
+      tx: shift(o.width_shift_range, width),
+      ty: shift(o.height_shift_range, height),
+      shear: sym(o.shear_range),
+      zx: zoom(),
+      zy: zoom(),
+      flip: o.horizontal_flip ? rng.next() < 0.5 : false,
+      channelShift: sym(o.channel_shift_range),
+    };
+  }
+
+  /** A randomly augmented copy of the batch `x` [n, h, w, c]. */
+  random(x: tf.Tensor4D): tf.Tensor4D {
+    const [n, height, width] = x.shape;
+    return applyTransforms(x, Array.from({ length: n }, () => this.randomParams(width, height)), this.options);
+  }
+}
