@@ -15,7 +15,7 @@ function main(): void {
   const port = process.env.LESSON4_PORT ?? "8888";
   const token = process.env.LESSON4_TOKEN ?? randomBytes(16).toString("hex");
   const app = env.frontEnd === "lab" ? "jupyterlab" : "notebook";
-  const args = ["-m", app, "--no-browser", "--ip=127.0.0.1", `--port=${port}`, `--notebook-dir=${NOTEBOOK_DIR}`, `--NotebookApp.token=${token}`, `--ServerApp.token=${token}`, "--MappingKernelManager.default_kernel_name=lesson4-ts"];
+  const args = ["-m", app, "--no-browser", `--ip=${process.env.LESSON4_IP ?? "127.0.0.1"}`, `--port=${port}`, `--notebook-dir=${NOTEBOOK_DIR}`, `--NotebookApp.token=${token}`, `--ServerApp.token=${token}`, "--MappingKernelManager.default_kernel_name=lesson4-ts"];
   const server = spawn(env.python, args, { cwd: NOTEBOOK_DIR, env: jupyterEnv(), stdio: ["ignore", "inherit", "pipe"] });
   let announced = false;
   server.stderr.on("data", (chunk: Buffer) => {
