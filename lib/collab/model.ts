@@ -1,0 +1,54 @@
+/** The lesson's three Keras-style collaborative-filtering models as tfjs-layers functional models. */
+import * as tf from "@tensorflow/tfjs";
+
+export type CollabKind = "dot" | "bias" | "nn";
+
+export interface ModelSpec {
+  kind: CollabKind;
+  nUsers: number;
+  nMovies: number;
+  factors: number;
+  /** L2 penalty on the factor (embedding) matrices, Keras-style: l2 * sum(w²) added to every batch's loss. */
+  l2: number;
+  /** L2 penalty on the bias embeddings (default 0, as in the lesson). */
+  biasL2?: number;
+  seed?: number;
+  /** nn only: dropout before and after the hidden layer (default the lesson's [0.3, 0.75]). */
+  dropout?: [number, number];
+  /** nn only: hidden units (default the lesson's 70). */
+  hidden?: number;
+}
+
+/** Layer names other code reads weights from. */
+export const LAYERS = { userFactors: "user_factors", movieFactors: "movie_factors", userBias: "user_bias", movieBias: "movie_bias" } as const;
+
+/** Builds dot / dot+biases / neural-net models taking [user index, movie index] (each [batch, 1]) to a rating. */
+export function buildCollabModel(spec: ModelSpec): tf.LayersModel {
+  const seed = spec.seed ?? 42;
+  const init = (offset: number) => tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: seed + offset });
+  const reg = (l2: number) => (l2 > 0 ? tf.regularizers.l2({ l2 }) : undefined);
+  const user = tf.input({ shape: [1], dtype: "int32", name: "user" });
+  const movie = tf.input({ shape: [1], dtype: "int32", name: "movie" });
+  const embed = (input: tf.SymbolicTensor, rows: number, dim: number, name: string, l2: number, offset: number) =>
+    tf.layers.flatten({ name: `${name}_flat` }).apply(
+      tf.layers.embedding({ inputDim: rows, outputDim: dim, inputLength: 1, embeddingsInitializer: init(offset), embeddingsRegularizer: reg(l2), name }).apply(input),
+    ) as tf.SymbolicTensor;
+  const u = embed(user, spec.nUsers, spec.factors, LAYERS.userFactors, spec.l2, 1);
+  const m = embed(movie, spec.nMovies, spec.factors, LAYERS.movieFactors, spec.l2, 2);
+  let output: tf.SymbolicTensor;
+  if (spec.kind === "nn") {
+    let x = tf.layers.concatenate({ name: "concat" }).apply([u, m]) as tf.SymbolicTensor;
+    x = tf.layers.dropout({ rate: spec.dropout?.[0] ?? 0.3, seed: seed + 3 }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.dense({ units: spec.hidden ?? 70, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 4 }), name: "hidden" }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.dropout({ rate: spec.dropout?.[1] ?? 0.75, seed: seed + 5 }).apply(x) as tf.SymbolicTensor;
+    output = tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 6 }), name: "rating" }).apply(x) as tf.SymbolicTensor;
+  } else {
+    output = tf.layers.dot({ axes: 1, name: "dot" }).apply([u, m]) as tf.SymbolicTensor;
+    if (spec.kind === "bias") {
+      const ub = embed(user, spec.nUsers, 1, LAYERS.userBias, spec.biasL2 ?? 0, 7);
+      const mb = embed(movie, spec.nMovies, 1, LAYERS.movieBias, spec.biasL2 ?? 0, 8);
+      output = tf.layers.add({ name: "rating" }).apply([output, ub, mb]) as tf.SymbolicTensor;
+    }
+  }
+  return tf.model({ inputs: [user, movie], outputs: output, name: `collab_${spec.kind}` });
+}

@@ -1,0 +1,259 @@
+/**
+ * MovieLens ml-latest-small for the collaborative-filtering lessons: finds or downloads it,
+ * parses ratings.csv and movies.csv with papaparse (bad rows reported by line), and falls back
+ * to a generated set, with a banner, when no copy can be had.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { createHash } from "crypto";
+import Papa from "papaparse";
+import { unzipSync } from "fflate";
+import * as dfd from "danfojs-node";
+import { readConfig, type Config } from "../config";
+import { DownloadError, downloadFile, fromSources, writeFileAtomic } from "./sources";
+import { generateRatings } from "./ratings-synthetic";
+
+export { IdIndex } from "./ratings-ids";
+export { randomSplit, type Split } from "./ratings-split";
+export { generateRatings, type SyntheticOptions, type SyntheticRatings } from "./ratings-synthetic";
+
+export const MOVIELENS_URL = "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip";
+/** GroupLens publishes the zip's MD5 beside it. */
+export const MOVIELENS_MD5_URL = `${MOVIELENS_URL}.md5`;
+/** Share of malformed rows above which loading fails (default 1%). */
+export const DEFAULT_MAX_BAD_SHARE = 0.01;
+
+export interface Rating {
+  userId: number;
+  movieId: number;
+  rating: number;
+  timestamp?: number;
+}
+export interface Movie {
+  movieId: number;
+  title: string;
+  genres: string;
+}
+/** A row that was skipped: its 1-based line number in the file, why, and its text. */
+export interface BadRow {
+  line: number;
+  reason: string;
+  text: string;
+}
+export interface ParseReport<T> {
+  rows: T[];
+  bad: BadRow[];
+  /** Data rows read (good + bad, header and blank lines excluded). */
+  total: number;
+}
+
+/** Too many malformed rows: the message lists the first few with their line numbers. */
+export class MalformedDataError extends Error {
+  constructor(
+    readonly file: string,
+    readonly bad: BadRow[],
+    readonly total: number,
+    maxShare: number,
+  ) {
+    super(
+      `${file}: ${bad.length} of ${total} rows are malformed (more than the allowed ${(maxShare * 100).toFixed(1)}%). First ones: ` +
+        bad.slice(0, 5).map((b) => `line ${b.line}: ${b.reason}`).join("; "),
+    );
+    this.name = "MalformedDataError";
+  }
+}
+
+function csvRows(text: string): string[][] {
+  const parsed = Papa.parse<string[]>(text.replace(/^\uFEFF/, ""), { header: false, skipEmptyLines: false });
+  return parsed.data;
+}
+
+const ID = /^\s*\d+\s*$/;
+
+function checkShare(file: string, bad: BadRow[], total: number, maxBadShare: number): void {
+  if (total > 0 && bad.length / total > maxBadShare) throw new MalformedDataError(file, bad, total, maxBadShare);
+}
+
+/** Parses ratings.csv text (userId,movieId,rating,timestamp); bad rows are skipped, listed by line, and fail the load above `maxBadShare`. */
+export function parseRatings(text: string, options: { maxBadShare?: number; file?: string } = {}): ParseReport<Rating> {
+  const rows = csvRows(text);
+  const header = (rows[0] ?? []).map((h) => h.trim());
+  const col = (name: string) => header.indexOf(name);
+  const [cu, cm, cr, ct] = [col("userId"), col("movieId"), col("rating"), col("timestamp")];
+  if (cu < 0 || cm < 0 || cr < 0) throw new MalformedDataError(options.file ?? "ratings.csv", [{ line: 1, reason: `header must name userId, movieId and rating (found ${header.join(",")})`, text: header.join(",") }], 1, 0);
+  const out: Rating[] = [];
+  const bad: BadRow[] = [];
+  let total = 0;
+  for (let i = 1; i < rows.length; i++) {
+    const row = rows[i];
+    if (row.length === 1 && row[0].trim() === "") continue;
+    total++;
+    const line = i + 1;
+    const fail = (reason: string) => bad.push({ line, reason, text: row.join(",") });
+    const [u, m, r] = [row[cu], row[cm], row[cr]];
+    if (u === undefined || m === undefined || r === undefined || u.trim() === "" || m.trim() === "" || r.trim() === "") { fail("missing field"); continue; }
+    if (!ID.test(u)) { fail(`userId ${JSON.stringify(u)} is not a whole number`); continue; }
+    if (!ID.test(m)) { fail(`movieId ${JSON.stringify(m)} is not a whole number`); continue; }
+    const rating = Number(r);
+    if (!Number.isFinite(rating) || rating < 0.5 || rating > 5) { fail(`rating ${JSON.stringify(r)} is outside 0.5-5`); continue; }
+    out.push({ userId: Number(u), movieId: Number(m), rating, timestamp: ct >= 0 && row[ct] !== undefined ? Number(row[ct]) : undefined });
+  }
+  checkShare(options.file ?? "ratings.csv", bad, total, options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE);
+  return { rows: out, bad, total };
+}
+
+/** Parses movies.csv text (movieId,title,genres; titles may be quoted). */
+export function parseMovies(text: string, options: { maxBadShare?: number; file?: string } = {}): ParseReport<Movie> {
+  const rows = csvRows(text);
+  const out: Movie[] = [];
+  const bad: BadRow[] = [];
+  let total = 0;
+  for (let i = 1; i < rows.length; i++) {
+    const row = rows[i];
+    if (row.length === 1 && row[0].trim() === "") continue;
+    total++;
+    if (row.length < 2 || !ID.test(row[0] ?? "") || !(row[1] ?? "").trim()) {
+      bad.push({ line: i + 1, reason: row.length < 2 ? "missing field" : !ID.test(row[0] ?? "") ? `movieId ${JSON.stringify(row[0])} is not a whole number` : "missing title", text: row.join(",") });
+      continue;
+    }
+    out.push({ movieId: Number(row[0]), title: row[1], genres: row[2] ?? "" });
+  }
+  checkShare(options.file ?? "movies.csv", bad, total, options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE);
+  return { rows: out, bad, total };
+}
+
+const REQUIRED = ["ratings.csv", "movies.csv"];
+const hasFiles = (folder: string) => REQUIRED.every((f) => fs.existsSync(path.join(folder, f)));
+
+export interface LocateOptions {
+  config?: Pick<Config, "sourcesDir" | "dataDir">;
+  /** The fetch to use (tests pass one that fails). */
+  fetchImpl?: typeof fetch;
+  /** Progress lines (default: console.log). */
+  log?: (line: string) => void;
+}
+
+export interface MovieLensLocation {
+  folder: string;
+  /** `sources`: LESSON4_SOURCES_DIR; `data`: already in data/; `download`: fetched now. */
+  origin: "sources" | "data" | "download";
+}
+
+/** The instruction printed when the data cannot be downloaded. */
+export function manualInstructions(dataDir: string): string {
+  return `download ${MOVIELENS_URL} by hand and unzip it so that ${path.join(dataDir, "ml-latest-small", "ratings.csv")} and movies.csv exist, or set LESSON4_SOURCES_DIR to a folder holding data/ml-latest-small/`;
+}
+
+/** Finds ml-latest-small: LESSON4_SOURCES_DIR, then data/, then downloads and unzips it into data/ (temp names, MD5 or size checked). */
+export async function locateMovieLens(options: LocateOptions = {}): Promise<MovieLensLocation> {
+  const config = options.config ?? readConfig();
+  const log = options.log ?? ((line: string) => console.log(line));
+  const shared = fromSources("data/ml-latest-small", config);
+  if (shared && hasFiles(shared)) return { folder: shared, origin: "sources" };
+  const folder = path.join(config.dataDir, "ml-latest-small");
+  if (hasFiles(folder)) return { folder, origin: "data" };
+
+  const zipPath = path.join(config.dataDir, "ml-latest-small.zip");
+  const hint = manualInstructions(config.dataDir);
+  const fetchImpl = options.fetchImpl ?? fetch;
+  let lastTenth = -1;
+  log(`Downloading ${MOVIELENS_URL} ...`);
+  await downloadFile(MOVIELENS_URL, zipPath, {
+    fetchImpl,
+    manualHint: hint,
+    onProgress: (received, total) => {
+      const tenth = Number.isFinite(total) && total > 0 ? Math.floor((10 * received) / total) : Math.floor(received / 250_000);
+      if (tenth !== lastTenth) log(`  ${(received / 1e6).toFixed(2)} MB${Number.isFinite(total) ? ` of ${(total / 1e6).toFixed(2)} MB` : ""}`);
+      lastTenth = tenth;
+    },
+  });
+  try {
+    const zip = new Uint8Array(fs.readFileSync(zipPath));
+    const expectedMd5 = await fetchMd5(fetchImpl);
+    if (expectedMd5) {
+      const actual = createHash("md5").update(zip).digest("hex");
+      if (actual !== expectedMd5) throw new DownloadError(`The download of ${MOVIELENS_URL} is corrupt (MD5 ${actual}, expected ${expectedMd5}). To continue, ${hint}.`);
+      log(`  MD5 verified (${actual})`);
+    } else {
+      log("  (MD5 file not available; the size was checked against the server's Content-Length)");
+    }
+    const files = unzipSync(zip, { filter: (f) => REQUIRED.some((name) => f.name.endsWith(`/${name}`) || f.name === name) });
+    for (const name of REQUIRED) {
+      const entry = Object.entries(files).find(([k]) => k.endsWith(`/${name}`) || k === name);
+      if (!entry) throw new DownloadError(`${zipPath} does not contain ${name}. To continue, ${hint}.`);
+      writeFileAtomic(path.join(folder, name), entry[1]);
+    }
+  } catch (error) {
+    fs.rmSync(zipPath, { force: true });
+    throw error instanceof DownloadError ? error : new DownloadError(`Could not unpack ${zipPath}: ${(error as Error).message}. To continue, ${hint}.`);
+  }
+  log(`  unpacked to ${folder}`);
+  return { folder, origin: "download" };
+}
+
+async function fetchMd5(fetchImpl: typeof fetch): Promise<string | null> {
+  try {
+    const response = await fetchImpl(MOVIELENS_MD5_URL);
+    if (!response.ok) return null;
+    return (await response.text()).match(/[0-9a-f]{32}/i)?.[0].toLowerCase() ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export interface MovieLensData {
+  ratings: Rating[];
+  movies: Movie[];
+  /** The same as DataFrames (userId, movieId, rating, timestamp / movieId, title, genres). */
+  ratingsDf: dfd.DataFrame;
+  moviesDf: dfd.DataFrame;
+  /** Where the data came from; `generated` means MovieLens was not available. */
+  source: { kind: "movielens"; folder: string; origin: MovieLensLocation["origin"] } | { kind: "generated"; reason: string };
+  /** A warning to show prominently when the data is generated, else null. */
+  banner: string | null;
+  badRows: { ratings: BadRow[]; movies: BadRow[] };
+}
+
+export interface LoadOptions extends LocateOptions {
+  /** Share of malformed rows above which loading fails (default 1%). */
+  maxBadShare?: number;
+  /** Use a generated set when MovieLens cannot be found or downloaded (default true). */
+  fallback?: boolean;
+}
+
+/** Ratings and movies as arrays and DataFrames, from MovieLens or (with a banner) a generated stand-in. */
+export async function loadMovieLens(options: LoadOptions = {}): Promise<MovieLensData> {
+  let location: MovieLensLocation;
+  try {
+    location = await locateMovieLens(options);
+  } catch (error) {
+    if (!(error instanceof DownloadError) || options.fallback === false) throw error;
+    const synthetic = generateRatings({ users: 610, movies: 1500, factors: 8, density: 0.1, noise: 0.7, halfStars: true, seed: 42 });
+    const banner = `GENERATED DATA — MovieLens is not available (${error.message}) These numbers come from a generated ratings set with a known low-rank structure, not from real users.`;
+    return {
+      ratings: synthetic.ratings,
+      movies: synthetic.movies,
+      ratingsDf: toDataFrame(synthetic.ratings),
+      moviesDf: new dfd.DataFrame(synthetic.movies),
+      source: { kind: "generated", reason: error.message },
+      banner,
+      badRows: { ratings: [], movies: [] },
+    };
+  }
+  const ratings = parseRatings(fs.readFileSync(path.join(location.folder, "ratings.csv"), "utf8"), { maxBadShare: options.maxBadShare });
+  const movies = parseMovies(fs.readFileSync(path.join(location.folder, "movies.csv"), "utf8"), { maxBadShare: options.maxBadShare });
+  return {
+    ratings: ratings.rows,
+    movies: movies.rows,
+    ratingsDf: toDataFrame(ratings.rows),
+    moviesDf: new dfd.DataFrame(movies.rows),
+    source: { kind: "movielens", folder: location.folder, origin: location.origin },
+    banner: null,
+    badRows: { ratings: ratings.bad, movies: movies.bad },
+  };
+}
+
+/** Ratings as a danfo DataFrame with columns userId, movieId, rating. */
+export function toDataFrame(ratings: Rating[]): dfd.DataFrame {
+  return new dfd.DataFrame({ userId: ratings.map((r) => r.userId), movieId: ratings.map((r) => r.movieId), rating: ratings.map((r) => r.rating) });
+}
