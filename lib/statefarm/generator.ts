@@ -13,9 +13,9 @@ import { Rng } from "../vision/random";
 export interface GenerateOptions {
   /** Number of drivers in the labelled set (default 8). */
   drivers?: number;
-  /** Photos per driver and class (default 10). */
+  /** Photos per driver and class (default 8). */
   imagesPerClass?: number;
-  /** Unlabelled photos in imgs/test, of other drivers (default 100). */
+  /** Unlabelled photos in imgs/test, of other drivers (default 64). */
   testImages?: number;
   /** Photo size in pixels (default 160 x 120; the real photos are 640 x 480). */
   width?: number;
@@ -192,7 +192,7 @@ async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<v
  * Deterministic for a seed. `dir` must not exist yet or be empty.
  */
 export async function generateStateFarm(dir: string, options: GenerateOptions = {}): Promise<{ train: GeneratedImage[]; test: string[] }> {
-  const o = { drivers: 8, imagesPerClass: 10, testImages: 100, width: 160, height: 120, seed: 42, quality: 85, noise: 6, ...options };
+  const o = { drivers: 8, imagesPerClass: 8, testImages: 64, width: 160, height: 120, seed: 42, quality: 85, noise: 6, ...options };
   const rng = new Rng(o.seed);
   const drivers = Array.from({ length: o.drivers }, (_, i) => randomDriver(driverId(i), new Rng(`${o.seed}/driver/${i}`)));
   const testDrivers = Array.from({ length: Math.max(1, Math.ceil(o.drivers / 3)) }, (_, i) => randomDriver(`t${i}`, new Rng(`${o.seed}/testdriver/${i}`)));

@@ -3,3 +3,4 @@ export { readStateFarm, makeSample, splitByDriver, formatProblems, looksLikeComp
 export { CLASSES, CLASS_DESCRIPTIONS } from "./classes";
 export { generateStateFarm, renderPhoto, randomDriver, classPose, driverId, type GenerateOptions, type DriverLook } from "./generator";
 export { extractZip } from "./zip";
+export { ensureStateFarm, defaultGenerateOptions, type StateFarmSource } from "./ensure";

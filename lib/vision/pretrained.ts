@@ -1,0 +1,159 @@
+/**
+ * ImageNet-pretrained MobileNet v1 cut after conv_dw_13_relu (7x7x1024 features), loaded from a
+ * local folder or downloaded once, and features precomputed once per data set, cached as .npy
+ * under a key that changes with the images, the model and the augmentation.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { createHash } from "crypto";
+import * as tf from "@tensorflow/tfjs";
+import { readConfig, type Config } from "../config";
+import { fromSources, downloadFile } from "../datasets/sources";
+import { imageBatches } from "./images";
+import { ImageDataGenerator, type AugmentOptions } from "./augment";
+import { NpyWriter, loadArray } from "./npy";
+
+/** Where the TF.js team publishes MobileNet v1 1.0 224 (layers format). */
+export const MOBILENET_URL = "https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_1.0_224/model.json";
+/** The local copy looked for under LESSON4_SOURCES_DIR. */
+export const MOBILENET_SOURCE = "models/mobilenet_v1_1.0_224_dw13";
+/** The layer whose output the lesson uses as features. */
+export const FEATURE_LAYER = "conv_dw_13_relu";
+
+interface ModelJson {
+  modelTopology: object;
+  weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string | null;
+}
+
+/** A tfjs IOHandler reading model.json and its weight shards from disk (pure tfjs has no file://). */
+export function fileIOHandler(modelJson: string): tf.io.IOHandler {
+  return {
+    load: async () => {
+      const json = JSON.parse(fs.readFileSync(modelJson, "utf8")) as ModelJson;
+      const dir = path.dirname(modelJson);
+      const buffers: Buffer[] = [];
+      const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+      for (const group of json.weightsManifest) {
+        for (const p of group.paths) {
+          const shard = path.join(dir, p);
+          if (!fs.existsSync(shard)) throw new Error(`Weight file ${shard} listed in ${modelJson} is missing.`);
+          buffers.push(fs.readFileSync(shard));
+        }
+        weightSpecs.push(...group.weights);
+      }
+      const all = Buffer.concat(buffers);
+      const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+      return { modelTopology: json.modelTopology, weightSpecs, weightData, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy ?? undefined };
+    },
+  };
+}
+
+/** A loaded feature extractor and what identifies it in cache keys. */
+export interface FeatureModel {
+  model: tf.LayersModel;
+  /** Changes when the weights or the cut change. */
+  id: string;
+  /** The folder it was loaded from. */
+  source: string;
+  /** Input size expected (square). */
+  inputSize: number;
+}
+
+async function downloadModel(url: string, dir: string): Promise<string> {
+  const modelJson = path.join(dir, "model.json");
+  if (!fs.existsSync(modelJson)) {
+    const tmpJson = path.join(dir, "model.json.part");
+    await downloadFile(url, tmpJson);
+    const json = JSON.parse(fs.readFileSync(tmpJson, "utf8")) as ModelJson;
+    const base = url.slice(0, url.lastIndexOf("/") + 1);
+    for (const group of json.weightsManifest) for (const p of group.paths) if (!fs.existsSync(path.join(dir, p))) await downloadFile(base + p, path.join(dir, p));
+    fs.renameSync(tmpJson, modelJson);
+  }
+  return modelJson;
+}
+
+/**
+ * Loads MobileNet cut after conv_dw_13_relu: from `dir` when given, else LESSON4_SOURCES_DIR's
+ * copy, else data/models (downloading it from the TF.js model storage the first time).
+ */
+export async function loadMobileNet(options: { dir?: string; url?: string; config?: Config } = {}): Promise<FeatureModel> {
+  const config = options.config ?? readConfig();
+  const dir = options.dir ?? fromSources(MOBILENET_SOURCE, config) ?? path.join(config.dataDir, "models", "mobilenet_v1_1.0_224");
+  const modelJson = fs.existsSync(path.join(dir, "model.json")) ? path.join(dir, "model.json") : await downloadModel(options.url ?? MOBILENET_URL, dir);
+  const full = await tf.loadLayersModel(fileIOHandler(modelJson));
+  const layer = full.getLayer(FEATURE_LAYER);
+  const model = full.outputs[0] === layer.output ? full : tf.model({ inputs: full.inputs, outputs: layer.output as tf.SymbolicTensor });
+  const hash = createHash("sha256").update(fs.readFileSync(modelJson)).update(FEATURE_LAYER);
+  const json = JSON.parse(fs.readFileSync(modelJson, "utf8")) as ModelJson;
+  for (const g of json.weightsManifest) for (const p of g.paths) hash.update(`${p}:${fs.statSync(path.join(dir, p)).size}`);
+  return { model, id: hash.digest("hex").slice(0, 16), source: dir, inputSize: (full.inputs[0].shape[1] as number) ?? 224 };
+}
+
+export interface FeatureOptions {
+  /** Cache folder (default <data>/features). */
+  cacheDir?: string;
+  /** File name prefix, e.g. "train" (default "features"). */
+  name?: string;
+  batchSize?: number;
+  /** Augment each image before the model (Keras ImageDataGenerator options, with seed). */
+  augment?: AugmentOptions;
+  /** How many augmented passes over the images (default 1); rows are epoch-major. */
+  epochs?: number;
+  /** Called after each batch with (done, total) images. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Precomputed features and where they are cached. */
+export interface Features {
+  /** [files.length * epochs, 7, 7, 1024] */
+  features: tf.Tensor;
+  file: string;
+  /** True when read from the cache, false when computed now. */
+  cached: boolean;
+  key: string;
+}
+
+/** The cache key: image contents, model id, input size, augmentation and epochs. */
+export function featureKey(files: string[], extractor: Pick<FeatureModel, "id" | "inputSize">, options: Pick<FeatureOptions, "augment" | "epochs"> = {}): string {
+  const hash = createHash("sha256").update(`v1|${extractor.id}|${extractor.inputSize}|${JSON.stringify(options.augment ?? null)}|${options.epochs ?? 1}|${files.length}`);
+  for (const f of files) hash.update(createHash("sha1").update(fs.readFileSync(f)).digest());
+  return hash.digest("hex").slice(0, 20);
+}
+
+/**
+ * The extractor's output for every file (in order), computed once and cached as .npy;
+ * later calls with the same images, model and augmentation read the cache.
+ */
+export async function precomputeFeatures(files: string[], extractor: FeatureModel, options: FeatureOptions = {}): Promise<Features> {
+  const cacheDir = options.cacheDir ?? path.join(readConfig().dataDir, "features");
+  const key = featureKey(files, extractor, options);
+  const file = path.join(cacheDir, `${options.name ?? "features"}-${key}.npy`);
+  if (fs.existsSync(file)) return { features: loadArray(file), file, cached: true, key };
+  const epochs = options.epochs ?? 1;
+  const size = extractor.inputSize;
+  const outShape = (extractor.model.outputs[0].shape as number[]).slice(1);
+  const writer = new NpyWriter(file, [files.length * epochs, ...outShape]);
+  const gen = options.augment ? new ImageDataGenerator(options.augment) : null;
+  try {
+    let done = 0;
+    for (let e = 0; e < epochs; e++) {
+      const transform = (x: tf.Tensor4D) => (gen ? gen.random(x) : x).div(127.5).sub(1) as tf.Tensor4D;
+      for await (const batch of imageBatches(files, { width: size, height: size, batchSize: options.batchSize ?? 32, transform })) {
+        const out = extractor.model.predict(batch.xs) as tf.Tensor;
+        await writer.write(out);
+        out.dispose();
+        batch.xs.dispose();
+        done += batch.files.length;
+        options.onProgress?.(done, files.length * epochs);
+      }
+    }
+    writer.close();
+  } catch (error) {
+    writer.abort();
+    throw error;
+  }
+  return { features: loadArray(file), file, cached: false, key };
+}
