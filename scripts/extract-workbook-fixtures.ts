@@ -69,10 +69,12 @@ function main(): void {
       [numberGrid(conv, "BI38", 3, 3), numberGrid(conv, "BI42", 3, 3)],
     ],
     dense: [numberGrid(conv, "DN4", 12, 13, 2), numberGrid(conv, "DN33", 12, 13, 2)],
+    /** The workbook's cached dense activation (EN4), for comparison only. */
+    en4: conv.number("EN4"),
   };
   fs.writeFileSync(
     path.join(ROOT, "lib", "convolution", "conv-fixture.ts"),
-    `${header("conv-example.xlsx as numbers: the 28x28 input digit, the Conv1 filters [filter][row][col], the Conv2 filters [filter][input channel][row][col] and the dense weights [channel][row][col] (one per pooled cell).")}` +
+    `${header("conv-example.xlsx as numbers: the 28x28 input digit, the Conv1 filters [filter][row][col], the Conv2 filters [filter][input channel][row][col] and the dense weights [channel][row][col] (one per pooled cell), and the cached activation EN4.")}` +
       `export const CONV_EXAMPLE = ${JSON.stringify(fixture)};\n`,
   );
   console.log(`wrote lib/optimizers/workbook-fixture.ts and lib/convolution/conv-fixture.ts from ${dir}`);
