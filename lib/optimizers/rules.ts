@@ -42,10 +42,10 @@ export function adagradScale(grads: readonly number[]): number {
   return Math.sqrt(sumsq) / grads.length;
 }
 
-/** Adagrad as tfjs defines it: acc' = acc + g^2, p' = p - lr * g / sqrt(acc'). */
-export function adagradStep(p: number, g: number, acc: number, lr: number): { p: number; acc: number } {
+/** Adagrad as tfjs defines it: acc' = acc + g^2, p' = p - lr * g / sqrt(acc' + eps) (tfjs: eps = the backend's epsilon). */
+export function adagradStep(p: number, g: number, acc: number, lr: number, eps = 0): { p: number; acc: number } {
   const accNew = acc + g * g;
-  return { p: p - (lr * g) / Math.sqrt(accNew), acc: accNew };
+  return { p: p - (lr * g) / Math.sqrt(accNew + eps), acc: accNew };
 }
 
 /**
