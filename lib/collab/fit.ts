@@ -60,8 +60,11 @@ export interface CollabOptions {
   hidden?: number;
 }
 
-/** The defaults; where they differ from LESSON_RECIPE they generalised better on a held-out split. */
-export const DEFAULTS = { model: "bias" as CollabKind, factors: 50, l2: 1e-4, biasL2: 0, batchSize: 64, centre: true, clip: true, restoreBest: true, patience: 3 };
+/**
+ * The defaults; where they differ from LESSON_RECIPE they generalised better on a seeded 80/20 split of ml-latest-small
+ * (centring, clipping, best-epoch weights, and batch 1024, which was also about 5x faster per epoch than 64 on wasm).
+ */
+export const DEFAULTS = { model: "bias" as CollabKind, factors: 50, l2: 1e-4, biasL2: 0, batchSize: 1024, centre: true, clip: true, restoreBest: true, patience: 3 };
 
 export interface Recommendation {
   movieId: number;
