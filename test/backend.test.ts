@@ -1,14 +1,18 @@
 import { describe, expect, it } from "vitest";
 import { initBackend, backendInfo, describeBackend, tf } from "../lib/engine/backend";
 
+function isNativeInstalled(): boolean {
+  try {
+    require.resolve("tfjs-node-native");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe("backend selection", () => {
   it("auto falls back past a missing native backend and says why", async () => {
-    let nativeInstalled = true;
-    try {
-      require.resolve("tfjs-node-native");
-    } catch {
-      nativeInstalled = false;
-    }
+    const nativeInstalled = isNativeInstalled();
     const info = await initBackend("auto");
     expect(tf.getBackend()).toBe(info.name);
     if (nativeInstalled) {
@@ -23,12 +27,7 @@ describe("backend selection", () => {
   });
 
   it("a named backend that cannot load fails with a clear message", async () => {
-    let nativeInstalled = true;
-    try {
-      require.resolve("tfjs-node-native");
-    } catch {
-      nativeInstalled = false;
-    }
+    const nativeInstalled = isNativeInstalled();
     if (nativeInstalled) return;
     await expect(initBackend("tensorflow")).rejects.toThrow(/LESSON4_BACKEND=tensorflow cannot be used: .*Use LESSON4_BACKEND=auto/);
   });
