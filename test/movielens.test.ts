@@ -5,6 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import { IdIndex, MalformedDataError, generateRatings, loadMovieLens, locateMovieLens, parseMovies, parseRatings, randomSplit } from "../lib/datasets/movielens";
 import { DownloadError } from "../lib/datasets/sources";
+import { zipSync, strToU8 } from "fflate";
+import { createHash } from "crypto";
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), "movielens-test-"));
 const offline: typeof fetch = async () => {
@@ -108,6 +110,26 @@ describe("locating and downloading", () => {
       return new Response(body, { headers: { "content-length": "5000" } });
     };
     await expect(locateMovieLens({ config: { sourcesDir: null, dataDir }, fetchImpl: broken, log: () => {} })).rejects.toThrow(/broke off after \d+ bytes/);
+    expect(fs.readdirSync(dataDir)).toEqual([]);
+  });
+
+  const zip = zipSync({ "ml-latest-small/ratings.csv": strToU8("userId,movieId,rating,timestamp\n1,2,3.5,0\n"), "ml-latest-small/movies.csv": strToU8("movieId,title,genres\n2,Two (2000),Drama\n") });
+  const serve = (md5: string): typeof fetch => async (input) =>
+    String(input).endsWith(".md5") ? new Response(`MD5 (ml-latest-small.zip) = ${md5}\n`) : new Response(zip, { headers: { "content-length": String(zip.length) } });
+
+  it("downloads, checks the MD5 and unpacks ratings.csv and movies.csv into data/", async () => {
+    const dataDir = tmp();
+    const lines: string[] = [];
+    const where = await locateMovieLens({ config: { sourcesDir: null, dataDir }, fetchImpl: serve(createHash("md5").update(zip).digest("hex")), log: (l) => lines.push(l) });
+    expect(where).toEqual({ folder: path.join(dataDir, "ml-latest-small"), origin: "download" });
+    expect(fs.readFileSync(path.join(dataDir, "ml-latest-small/movies.csv"), "utf8")).toContain("Two (2000)");
+    expect(lines.join("\n")).toMatch(/MD5 verified/);
+    expect((await locateMovieLens({ config: { sourcesDir: null, dataDir }, fetchImpl: offline, log: () => {} })).origin).toBe("data");
+  });
+
+  it("rejects a download whose MD5 does not match and keeps nothing", async () => {
+    const dataDir = tmp();
+    await expect(locateMovieLens({ config: { sourcesDir: null, dataDir }, fetchImpl: serve("0".repeat(32)), log: () => {} })).rejects.toThrow(/corrupt \(MD5/);
     expect(fs.readdirSync(dataDir)).toEqual([]);
   });
 
