@@ -15,7 +15,7 @@ describe("exported HTML in Chromium, offline", () => {
     const executable = projectEnv().chromium;
     if (!executable) ctx.skip(); // setup could not install Chromium; it said so
     const [notebook] = listNotebooks(["00-setup-check"]);
-    const run = runNotebooks({ notebooks: [notebook], outDir: OUT, quiet: true, env: { LESSON4_MODE: "fast" } });
+    const run = await runNotebooks({ notebooks: [notebook], outDir: OUT, quiet: true, env: { LESSON4_MODE: "fast" } });
     expect(run.status, run.output).toBe(0);
     const browser = await chromium.launch({
       executablePath: executable!,

@@ -2,8 +2,8 @@
  * The project's kernel over the real Jupyter protocol: Jupyter's own kernel test suite, rich
  * execute_results, error positions, and interrupting a running cell.
  */
-import { describe, expect, it } from "vitest";
-import { spawnSync } from "child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -12,9 +12,17 @@ import { jupyterEnv, projectEnv, ROOT, NOTEBOOK_DIR } from "../scripts/lessons";
 interface Output { type: string; name?: string; text?: string; data?: Record<string, unknown>; ename?: string; evalue?: string; traceback?: string[] }
 interface CellResult { status: string; ename?: string; evalue?: string; traceback?: string[]; outputs: Output[] }
 
-function probe(cells: Array<{ code: string; interrupt_after?: number }>): CellResult[] {
+/** Runs a command without blocking the test worker's event loop. */
+function run(cmd: string, args: string[], cwd: string): Promise<{ status: number; stderr: string }> {
+  const child = spawn(cmd, args, { cwd, env: jupyterEnv(), stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ status: code ?? 1, stderr })));
+}
+
+async function probe(cells: Array<{ code: string; interrupt_after?: number }>): Promise<CellResult[]> {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lesson4-probe-")), "results.json");
-  const result = spawnSync(projectEnv().python, [path.join(ROOT, "kernel", "tests", "probe.py"), JSON.stringify(cells), NOTEBOOK_DIR, out], { env: jupyterEnv(), encoding: "utf8" });
+  const result = await run(projectEnv().python, [path.join(ROOT, "kernel", "tests", "probe.py"), JSON.stringify(cells), NOTEBOOK_DIR, out], NOTEBOOK_DIR);
   if (result.status !== 0) throw new Error(`probe failed: ${result.stderr}`);
   return JSON.parse(fs.readFileSync(out, "utf8"));
 }
@@ -22,19 +30,22 @@ function probe(cells: Array<{ code: string; interrupt_after?: number }>): CellRe
 const results = (r: CellResult) => r.outputs.filter((o) => o.type === "execute_result");
 
 describe("Jupyter's kernel test suite", () => {
-  it("passes against the lesson4-ts kernelspec", (ctx) => {
+  it("passes against the lesson4-ts kernelspec", async (ctx) => {
     if (!projectEnv().kernelTests) ctx.skip(); // setup could not install jupyter_kernel_test
-    const run = spawnSync(projectEnv().python, ["-m", "unittest", "-v", "kernel/tests/test_kernel_suite.py"], { cwd: ROOT, env: jupyterEnv(), encoding: "utf8" });
-    const report = run.stderr;
+    const suite = await run(projectEnv().python, ["-m", "unittest", "-v", "kernel/tests/test_kernel_suite.py"], ROOT);
+    const report = suite.stderr;
     expect(report, report).toMatch(/\nOK( \(skipped=\d+\))?\s*$/);
     expect(report).toMatch(/test_execute_result .* ok/);
     expect(report).toMatch(/test_completion .* ok/);
-    expect(run.status).toBe(0);
+    expect(suite.status).toBe(0);
   }, 180_000);
 });
 
 describe("rich results, errors and interrupts", () => {
-  const [number, undef, tensor, image, frame, figure, typeError, thrown, interrupted, afterInterrupt] = probe([
+  let number: CellResult, undef: CellResult, tensor: CellResult, image: CellResult, frame: CellResult, figure: CellResult;
+  let typeError: CellResult, thrown: CellResult, interrupted: CellResult, afterInterrupt: CellResult;
+  beforeAll(async () => {
+    [number, undef, tensor, image, frame, figure, typeError, thrown, interrupted, afterInterrupt] = await probe([
     { code: "6 * 7" },
     { code: "const nothing = undefined;\nnothing" },
     { code: 'import { initBackend, tf } from "./lib/engine/backend";\nawait initBackend();\ntf.range(0, 100)' },
@@ -45,7 +56,8 @@ describe("rich results, errors and interrupts", () => {
     { code: 'function explode() {\n  throw new RangeError("out of range");\n}\nexplode();' },
     { code: "let spins = 0;\nwhile (true) { spins++; }", interrupt_after: 3 },
     { code: 'console.log("alive after interrupt");\n1 + 1' },
-  ]);
+    ]);
+  }, 300_000);
 
   it("returns the last value as an execute_result, and nothing for undefined", () => {
     expect(results(number)[0].data!["text/plain"]).toBe("42");

@@ -15,9 +15,9 @@ function results(summary: string): NotebookResult[] {
 }
 
 describe("the runner", () => {
-  it("fails a notebook on its first failing cell, naming notebook, cell and error", () => {
+  it("fails a notebook on its first failing cell, naming notebook, cell and error", async () => {
     const fixture = path.join(__dirname, "fixtures", "failing.ipynb");
-    const { status, output } = runNotebooks({ notebooks: [fixture], outDir: OUT, quiet: true, env: { LESSON4_MODE: "fast" } });
+    const { status, output } = await runNotebooks({ notebooks: [fixture], outDir: OUT, quiet: true, env: { LESSON4_MODE: "fast" } });
     expect(status).toBe(1);
     expect(output).toMatch(/FAILED .*failing\.ipynb cell 2: Error: deliberate failure in the second code cell/);
     const [result] = results("summary.json");
@@ -31,8 +31,8 @@ describe("the runner", () => {
 });
 
 describe.each(listNotebooks().map((p) => [path.basename(p), p]))("notebook %s", (name, notebook) => {
-  it("runs top to bottom in fast mode and exports HTML", () => {
-    const { status, output } = runNotebooks({ notebooks: [notebook], outDir: OUT, quiet: true, env: { LESSON4_MODE: "fast" } });
+  it("runs top to bottom in fast mode and exports HTML", async () => {
+    const { status, output } = await runNotebooks({ notebooks: [notebook], outDir: OUT, quiet: true, env: { LESSON4_MODE: "fast" } });
     expect(output, output).toMatch(/1 passed, 0 failed/);
     expect(status).toBe(0);
     const executed = JSON.parse(fs.readFileSync(path.join(OUT, name), "utf8"));
