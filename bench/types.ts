@@ -1,0 +1,34 @@
+/**
+ * The shape every benchmark in bench/ shares, so `npm run bench` can discover, repeat and compare
+ * them with their peers in one run. A benchmark file is `bench/<name>.bench.ts` exporting
+ * `default` (one Benchmark) or `benchmarks` (several).
+ */
+
+/** What one timed run measured. */
+export interface Measurement {
+  /** Wall-clock seconds of the timed unit of work (one epoch, one pass over N images, ...). */
+  seconds: number;
+  /** The quality that run reached (RMSE, accuracy, ...), or null where it has none. */
+  quality: number | null;
+  /** Extra figures worth printing, e.g. images per second. */
+  extra?: Record<string, number | string>;
+}
+
+/** A peer measured in the same run (PyTorch), or why it was skipped. */
+export type PeerResult = { skipped: string } | Measurement;
+
+export interface Benchmark {
+  /** Short kebab-case name; `npm run bench -- NAME` selects benchmarks whose name contains NAME. */
+  name: string;
+  /** What the quality number is, e.g. "validation RMSE" or "accuracy". */
+  qualityLabel?: string;
+  /** One-off preparation (data loading, model build), not timed. */
+  setup?(): Promise<void>;
+  /** One timed repetition on this project's engine. */
+  run(): Promise<Measurement>;
+  /** The peer's measurements for the same work; the peer runs its own warm-up and repetitions. */
+  peer?(repetitions: number): Promise<PeerResult[] | { skipped: string }>;
+  /** Which tfjs backend ran (filled from lib/engine/backend.ts by default). */
+  backend?(): string;
+  teardown?(): Promise<void>;
+}
