@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const withTests = process.argv.includes("--with-tests");
+const withBench = process.argv.includes("--with-bench");
 const quiet = process.argv.includes("--quiet");
 const log = (msg) => { if (!quiet) console.log(`[setup] ${msg}`); };
 const fail = (msg) => { console.error(`[setup] ${msg}`); process.exit(1); };
@@ -84,15 +85,27 @@ const kernelDir = path.join(root, "environment", "jupyter", "kernels", "lesson4-
 if (!fs.existsSync(path.join(kernelDir, "kernel.json"))) fail(`The kernelspec is missing: ${kernelDir}/kernel.json (restore it from git).`);
 
 // 4. Test tools: Jupyter's kernel test suite and a browser ------------------------------------
-let chromium = null;
+// Found whether or not tests were asked for, so build/env.json never forgets an installed browser.
+let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => fs.existsSync(p)) ?? null;
 if (withTests) {
   const KTEST = "import jupyter_kernel_test";
   if (!run(python, ["-c", KTEST], { capture: true }).ok) {
     if (!(python === venvPython && pipInstall(["jupyter_kernel_test"]))) aptInstall(["python3-jupyter-kernel-test"]);
   }
-  chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"].find((p) => fs.existsSync(p)) ?? null;
   if (!chromium && aptInstall(["chromium"])) chromium = fs.existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : null;
   if (!chromium) log("no Chromium found: browser tests will be skipped (install Debian's `chromium`, or set LESSON4_CHROMIUM).");
+}
+
+// 5. Benchmark peers (npm run bench): PyTorch, torchvision and pandas for the peer scripts -------
+let peerPython = null;
+if (withBench) {
+  const PEER = "import torch, torchvision, pandas";
+  const candidates = [process.env.LESSON4_PEER_PYTHON, venvPython, "/usr/bin/python3", "python3"].filter(Boolean);
+  peerPython = pythonWith(PEER, candidates);
+  if (!peerPython && aptInstall(["python3-torch", "python3-torchvision", "python3-pandas"])) peerPython = pythonWith(PEER, ["/usr/bin/python3"]);
+  if (!peerPython && python === venvPython
+      && pipInstall(["torch", "torchvision", "--index-url", "https://download.pytorch.org/whl/cpu", "--extra-index-url", "https://pypi.org/simple", "pandas"])) peerPython = pythonWith(PEER, [venvPython]);
+  if (!peerPython) log("no Python with torch, torchvision and pandas: benchmarks will skip their PyTorch peers (on Debian: `apt-get install python3-torch python3-torchvision python3-pandas`, or set LESSON4_PEER_PYTHON).");
 }
 
 const env = {
@@ -101,9 +114,10 @@ const env = {
   jupyterPath: path.join(root, "environment", "jupyter"),
   chromium: process.env.LESSON4_CHROMIUM ?? chromium,
   kernelTests: run(python, ["-c", "import jupyter_kernel_test"], { capture: true }).ok,
+  peerPython: process.env.LESSON4_PEER_PYTHON ?? peerPython,
 };
 fs.mkdirSync(path.join(root, "build"), { recursive: true });
 const envFile = path.join(root, "build", "env.json");
 fs.writeFileSync(`${envFile}.tmp`, JSON.stringify(env, null, 2));
 fs.renameSync(`${envFile}.tmp`, envFile);
-log(`ready: python ${python}, Jupyter front end ${frontEnd ?? "none (nbclient only)"}${withTests ? `, chromium ${env.chromium ?? "none"}` : ""}`);
+log(`ready: python ${python}, Jupyter front end ${frontEnd ?? "none (nbclient only)"}${withTests ? `, chromium ${env.chromium ?? "none"}` : ""}${withBench ? `, peer python ${env.peerPython ?? "none"}` : ""}`);
