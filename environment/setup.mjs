@@ -97,7 +97,9 @@ if (withTests) {
 }
 
 // 5. Benchmark peers (npm run bench): PyTorch, torchvision and pandas for the peer scripts -------
-let peerPython = null;
+// Without --with-bench keep what an earlier run found (importing torch costs seconds).
+const envPath = path.join(root, "build", "env.json");
+let peerPython = fs.existsSync(envPath) ? (JSON.parse(fs.readFileSync(envPath, "utf8")).peerPython ?? null) : null;
 if (withBench) {
   const PEER = "import torch, torchvision, pandas";
   const candidates = [process.env.LESSON4_PEER_PYTHON, venvPython, "/usr/bin/python3", "python3"].filter(Boolean);
