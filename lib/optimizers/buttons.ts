@@ -5,6 +5,7 @@
  */
 import { calculateSheet, type CalcOptions, type Pair, type SheetCalc, type SheetName, type SheetState } from "./workbook";
 import { GRADDESC_SAVED } from "./workbook-fixture";
+import { annealingCheck } from "./rules";
 
 /** The state saved in the lesson workbook for a sheet (start values and carried cells). */
 export function savedState(sheet: SheetName): SheetState {
@@ -117,11 +118,10 @@ export function onestep(sheet: SheetName, state: SheetState, options: CalcOption
   }
   if (sheet === "adam_ann") {
     const after = calculateSheet(sheet, next, options);
-    if (after.gradRatio! > 2) {
-      next.lr /= 4;
-      lrCuts++;
-    }
-    next.prevGrad2 = Math.min(next.prevGrad2!, after.avgGrad2!);
+    const check = annealingCheck(after.avgGrad2!, next.prevGrad2!, next.lr);
+    if (check.cut) lrCuts++;
+    next.lr = check.lr;
+    next.prevGrad2 = check.prevGrad2;
   }
   return { calc, state: next, lrCuts };
 }

@@ -1,6 +1,7 @@
 /**
- * The optimizers lesson's library: from-scratch update rules and the gradient-descent workbook
- * simulator (`simulateSheet`, and `WorkbookSheet` for reset / one epoch / run cells).
+ * The optimizers lesson's library: from-scratch update rules, the gradient-descent workbook
+ * simulator (`simulateSheet`, and `WorkbookSheet` for reset / one epoch / run cells), and Eve,
+ * Adam-with-annealing and a learning-rate annealing callback for tfjs models.
  */
 import { onestep, resetState, savedState } from "./buttons";
 import { calculateSheet, SHEET_NAMES, type CalcOptions, type SheetCalc, type SheetName, type SheetState } from "./workbook";
@@ -9,6 +10,10 @@ export * from "./rules";
 export { SHEET_NAMES, sheetColumns, sheetConstants, calculateSheet, type SheetName, type SheetState, type SheetCalc, type Column, type Pair, type CalcOptions } from "./workbook";
 export { savedState, resetState, onestep, type StepResult } from "./buttons";
 export { GRADDESC_XY } from "./workbook-fixture";
+export { Eve, eve, type EveConfig } from "./tf-eve";
+export { AdamAnnealing, adamAnnealing, type AdamAnnealingConfig } from "./tf-adam-annealing";
+export { AdamLikeOptimizer, type AdamLikeConfig, type NamedTensor } from "./tf-adam-like";
+export { LearningRateAnnealer, getLearningRate, setLearningRate, type LearningRateAnnealerArgs, type AnnealerRecord } from "./tf-annealer";
 
 /** One epoch of a simulation: the start values after the copy-back (and the lr check), and the pass's loss. */
 export interface EpochRecord {

@@ -66,25 +66,26 @@ export function rmspropStep(p: number, g: number, s: number, lr: number, rho: nu
 }
 
 /**
- * Adam without bias correction or epsilon (the workbook's form):
- * m' = b1 m + (1-b1) g, s' = b2 s + (1-b2) g^2, p' = p - lr m' / sqrt(s') / d (d = 1 except in Eve).
+ * Adam without bias correction (the workbook's form, where eps = 0):
+ * m' = b1 m + (1-b1) g, s' = b2 s + (1-b2) g^2, p' = p - lr m' / (sqrt(s') + eps) / d (d = 1 except in Eve).
  */
-export function workbookAdamStep(p: number, g: number, m: number, s: number, lr: number, beta1: number, beta2: number, d = 1): { p: number; m: number; s: number } {
+export function workbookAdamStep(p: number, g: number, m: number, s: number, lr: number, beta1: number, beta2: number, d = 1, eps = 0): { p: number; m: number; s: number } {
   const mNew = m * beta1 + (1 - beta1) * g;
   const sNew = s * beta2 + (1 - beta2) * g ** 2;
-  return { p: p - (mNew * lr) / Math.sqrt(sNew) / d, m: mNew, s: sNew };
+  return { p: p - (mNew * lr) / (Math.sqrt(sNew) + eps) / d, m: mNew, s: sNew };
 }
 
 /**
  * Adam as tfjs defines it, with bias correction, at step t (1-based):
- * m' = b1 m + (1-b1) g, v' = b2 v + (1-b2) g^2, p' = p - lr * (m'/(1-b1^t)) / (sqrt(v'/(1-b2^t)) + eps).
+ * m' = b1 m + (1-b1) g, v' = b2 v + (1-b2) g^2, p' = p - lr * (m'/(1-b1^t)) / (sqrt(v'/(1-b2^t)) + eps) / d
+ * (d = 1 except in Eve).
  */
-export function adamStep(p: number, g: number, m: number, v: number, t: number, lr: number, beta1: number, beta2: number, eps: number): { p: number; m: number; v: number } {
+export function adamStep(p: number, g: number, m: number, v: number, t: number, lr: number, beta1: number, beta2: number, eps: number, d = 1): { p: number; m: number; v: number } {
   const mNew = beta1 * m + (1 - beta1) * g;
   const vNew = beta2 * v + (1 - beta2) * g * g;
   const mHat = mNew / (1 - beta1 ** t);
   const vHat = vNew / (1 - beta2 ** t);
-  return { p: p - (lr * mHat) / (Math.sqrt(vHat) + eps), m: mNew, v: vNew };
+  return { p: p - (lr * mHat) / (Math.sqrt(vHat) + eps) / d, m: mNew, v: vNew };
 }
 
 /**
@@ -94,4 +95,14 @@ export function adamStep(p: number, g: number, m: number, v: number, t: number, 
 export function eveFeedback(f1: number, f2: number, d: number, beta3: number): { r: number; d: number } {
   const r = Math.abs(f1 - f2) / Math.min(f1, f2);
   return { r, d: d * beta3 + (1 - beta3) * r };
+}
+
+/**
+ * The adam_ann sheet's learning-rate check: with avg_grad2 = the sum of sqrt(second moment) over
+ * the parameters, if avg_grad2 / prev_grad2 > threshold (2) divide lr by factor (4); prev_grad2
+ * becomes the smallest avg_grad2 seen.
+ */
+export function annealingCheck(avgGrad2: number, prevGrad2: number, lr: number, threshold = 2, factor = 4): { lr: number; prevGrad2: number; cut: boolean } {
+  const cut = avgGrad2 / prevGrad2 > threshold;
+  return { lr: cut ? lr / factor : lr, prevGrad2: Math.min(prevGrad2, avgGrad2), cut };
 }
