@@ -236,7 +236,7 @@ describe("training with model.fit and a save/load round trip", () => {
       expect(losses[losses.length - 1]).toBeLessThan(0.6 * losses[0]);
 
       const { loaded, artifacts } = await saveAndLoad(model);
-      const optimizerConfig = artifacts.trainingConfig!.optimizer_config;
+      const optimizerConfig = artifacts.trainingConfig!.optimizer_config as { class_name: string };
       expect(optimizerConfig.class_name).toBe(name);
       expect(artifacts.weightSpecs!.some((s) => s.group === "optimizer" && s.name === `${name}/state`)).toBe(true);
       const restored = loaded.optimizer as Eve | AdamAnnealing;
