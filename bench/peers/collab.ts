@@ -1,0 +1,160 @@
+/**
+ * What the collaborative-filtering benchmarks share: the real MovieLens ratings with the peer's own split,
+ * an epoch-by-epoch view of fitCollab (one repetition = one epoch of the lesson's schedule), and running a
+ * PyTorch peer script for the same epochs with its peak RSS.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { spawn, spawnSync } from "child_process";
+import { readConfig } from "../../lib/config";
+import { fromSources } from "../../lib/datasets/sources";
+import { parseRatings, type Rating } from "../../lib/datasets/movielens";
+import { fitCollab, LESSON_RECIPE, LESSON_SCHEDULE, type CollabOptions, type EpochRecord, type ScheduleStep } from "../../lib/collab/index";
+import type { Measurement, PeerResult } from "../types";
+
+/** The Python that runs the peers: LESSON4_PEER_PYTHON, else Debian's. */
+export const PEER_PYTHON = process.env.LESSON4_PEER_PYTHON || "/usr/bin/python3";
+
+/** Why the PyTorch peers cannot run here, or null when they can. */
+export function peerUnavailable(): string | null {
+  if (!fs.existsSync(PEER_PYTHON)) return `${PEER_PYTHON} not found (install Debian's python3-torch python3-pandas, or set LESSON4_PEER_PYTHON)`;
+  const probe = spawnSync(PEER_PYTHON, ["-c", "import torch, pandas, numpy"], { encoding: "utf8" });
+  if (probe.status !== 0) return `${PEER_PYTHON} cannot import torch/pandas/numpy (${(probe.stderr || "").trim().split("\n").pop()}); install Debian's python3-torch python3-pandas`;
+  return null;
+}
+
+/** The ratings.csv of the real ml-latest-small from LESSON4_SOURCES_DIR or data/; throws saying how to provide it. */
+export function movieLensCsv(): string {
+  const config = readConfig();
+  const candidates = [fromSources("data/ml-latest-small/ratings.csv", config), path.join(config.dataDir, "ml-latest-small", "ratings.csv")];
+  const found = candidates.find((f) => f && fs.existsSync(f));
+  if (!found) throw new Error(`needs the real MovieLens ml-latest-small (set LESSON4_SOURCES_DIR=/path/to/shared, or run notebook 07 once to download it into ${config.dataDir})`);
+  return found;
+}
+
+/** The first `epochs` epochs of the lesson's schedule (continuing at its last rate beyond 17). */
+export function schedulePrefix(epochs: number, schedule: ScheduleStep[] = LESSON_SCHEDULE): ScheduleStep[] {
+  const out: ScheduleStep[] = [];
+  let left = epochs;
+  for (const step of schedule) {
+    if (left <= 0) break;
+    out.push({ lr: step.lr, epochs: Math.min(step.epochs, left) });
+    left -= step.epochs;
+  }
+  if (left > 0) out.push({ lr: schedule[schedule.length - 1].lr, epochs: left });
+  return out;
+}
+
+/** Ratings split exactly as the peers split them (numpy default_rng(seed).random(n) < 0.8 over the file's rows). */
+export function peerSplit(csv: string, seed = 42): { train: Rating[]; valid: Rating[] } {
+  const report = parseRatings(fs.readFileSync(csv, "utf8"), { file: csv });
+  if (report.bad.length) throw new Error(`${csv} has ${report.bad.length} malformed rows; the peers' split assumes none`);
+  const rows = report.rows;
+  const run = spawnSync(PEER_PYTHON, [path.join(__dirname, "collab_split.py"), String(rows.length), String(seed)], { encoding: "utf8", maxBuffer: 64 << 20 });
+  if (run.status !== 0 || run.stdout.length !== rows.length) throw new Error(`could not get the peers' split from ${PEER_PYTHON}: ${run.stderr || `got ${run.stdout.length} flags for ${rows.length} rows`}`);
+  const train: Rating[] = [];
+  const valid: Rating[] = [];
+  rows.forEach((r, i) => (run.stdout[i] === "1" ? train : valid).push(r));
+  return { train, valid };
+}
+
+class StopTraining extends Error {}
+
+/** fitCollab driven one epoch at a time: `next()` trains the next epoch of the schedule and returns its record. */
+export class EpochStream {
+  private pending: ((r: EpochRecord) => void) | null = null;
+  private failed: ((e: unknown) => void) | null = null;
+  private resume: ((stop: boolean) => void) | null = null;
+  private done: Promise<unknown> | null = null;
+  epochs = 0;
+
+  constructor(
+    private readonly train: Rating[],
+    private readonly options: CollabOptions,
+  ) {}
+
+  next(): Promise<EpochRecord> {
+    return new Promise((resolve, reject) => {
+      this.pending = resolve;
+      this.failed = reject;
+      if (this.resume) {
+        const go = this.resume;
+        this.resume = null;
+        go(false);
+      } else if (!this.done) {
+        this.done = fitCollab(this.train, {
+          ...this.options,
+          onEpoch: (record) =>
+            new Promise<void>((res, rej) => {
+              this.epochs++;
+              this.resume = (stop) => (stop ? rej(new StopTraining()) : res());
+              this.pending?.(record);
+            }),
+        }).catch((error) => {
+          if (!(error instanceof StopTraining)) this.failed?.(error);
+        });
+      }
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.resume?.(true);
+    this.resume = null;
+    await this.done;
+  }
+}
+
+/** The lesson's recipe for a model kind, over enough epochs for any number of repetitions. */
+export function lessonOptions(model: "bias" | "nn", valid: Rating[], extra: Partial<CollabOptions> = {}): CollabOptions {
+  return { ...LESSON_RECIPE, model, schedule: schedulePrefix(1000), validation: valid, seed: 42, ...extra };
+}
+
+/** Runs a peer script for `warmup + reps` epochs of the lesson's schedule; the warm-up epochs are dropped. */
+export async function runTorchPeer(script: string, csv: string, warmup: number, reps: number): Promise<PeerResult[] | { skipped: string }> {
+  const why = peerUnavailable();
+  if (why) return { skipped: why };
+  if (!fs.existsSync(script)) return { skipped: `peer script ${script} not found` };
+  const schedule = schedulePrefix(warmup + reps).map((s) => `${s.lr}:${s.epochs}`).join(",");
+  const args = [path.join(__dirname, "with_rss.py"), script, csv, "--threads", "2", "--schedule", schedule];
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(PEER_PYTHON, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("close", (c) => resolve({ code: c, stdout: out, stderr: err }));
+  });
+  if (code !== 0) return { skipped: `${path.basename(script)} exited with ${code}: ${stderr.trim().split("\n").slice(-2).join(" ")}` };
+  const lines = stdout.split("\n").filter((l) => l.trim().startsWith("{")).map((l) => JSON.parse(l));
+  const rssKb = lines.find((l) => "max_rss_kb" in l)?.max_rss_kb as number | undefined;
+  return lines
+    .filter((l) => "epoch" in l && l.epoch >= warmup)
+    .map((l): Measurement => ({ seconds: l.seconds, quality: Math.sqrt(l.val_mse), extra: { lr: l.lr, ...(rssKb ? { max_rss_mb: rssKb / 1024 } : {}) } }));
+}
+
+/** A benchmark of one model kind: each repetition trains the next epoch of the lesson's recipe on the peers' split. */
+export function collabBenchmark(name: string, model: "bias" | "nn", peerScript: string, extra: Partial<CollabOptions> = {}): import("../types").Benchmark {
+  let csv = "";
+  let stream: EpochStream | null = null;
+  return {
+    name,
+    qualityLabel: "validation RMSE",
+    async setup() {
+      csv = movieLensCsv();
+      const why = peerUnavailable();
+      if (why) throw new Error(`the peers' split comes from numpy: ${why}`);
+      const { train, valid } = peerSplit(csv);
+      stream = new EpochStream(train, lessonOptions(model, valid, extra));
+    },
+    async run() {
+      const r = await stream!.next();
+      return { seconds: r.seconds, quality: r.valRmse ?? null, extra: { epoch: r.epoch + 1, lr: r.lr } };
+    },
+    async peer(reps) {
+      return runTorchPeer(peerScript, csv, stream!.epochs - reps, reps);
+    },
+    async teardown() {
+      await stream?.stop();
+    },
+  };
+}
