@@ -49,15 +49,15 @@ def describe_error(cell, index, reply):
             "evalue": evalue.strip(), "traceback": traceback[-4000:], "source": cell.source.splitlines()[:3]}
 
 
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+
+
 def export_html(nb, path):
-    exporter = HTMLExporter()
-    for template in ("lab", "classic"):
-        try:
-            exporter.template_name = template
-            body, _ = exporter.from_notebook_node(nb)
-            break
-        except Exception:  # template not installed: try the next one
-            continue
+    """Writes the notebook as a self-contained HTML page: environment/templates/lesson4 (nbconvert's
+    "lab" template without the CDN/system MathJax and require.js), images and plotly.js embedded."""
+    name = os.path.splitext(os.path.basename(path))[0]
+    exporter = HTMLExporter(template_name="lesson4", extra_template_basedirs=[TEMPLATES])
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(body)
@@ -91,7 +91,8 @@ def run_one(path, out_dir, kernel, timeout):
         error = {"cell": None, "ename": "DeadKernelError", "evalue": str(exc)[-2000:]}
     seconds = time.time() - started
     nb.metadata.setdefault("lesson4", {})
-    nb.metadata["lesson4"].update({"seconds": round(seconds, 1), "status": "failed" if error else "ok"})
+    nb.metadata["lesson4"].update({"seconds": round(seconds, 1), "status": "failed" if error else "ok",
+                                   "error": {k: error.get(k) for k in ("cell", "ename", "evalue")} if error else None})
     write_notebook(nb, os.path.join(out_dir, name + ".ipynb"))
     export_html(nb, os.path.join(out_dir, name + ".html"))
     return {"notebook": path, "name": name, "status": "failed" if error else "ok",
