@@ -14,6 +14,9 @@ export { Eve, eve, type EveConfig } from "./tf-eve";
 export { AdamAnnealing, adamAnnealing, type AdamAnnealingConfig } from "./tf-adam-annealing";
 export { AdamLikeOptimizer, type AdamLikeConfig, type NamedTensor } from "./tf-adam-like";
 export { LearningRateAnnealer, getLearningRate, setLearningRate, type LearningRateAnnealerArgs, type AnnealerRecord } from "./tf-annealer";
+export { standardComparisons, compareStepByStep, type Comparison, type ComparedStep, type LibStep } from "./compare-tfjs";
+export { generateDigits, digitTensors, type DigitSet } from "./digits";
+export { race, raceModel, raceFigure, smooth, type Contender, type RaceData, type RaceOptions, type RaceResult } from "./race";
 
 /** One epoch of a simulation: the start values after the copy-back (and the lr check), and the pass's loss. */
 export interface EpochRecord {
