@@ -3,25 +3,53 @@
 // layer on top (documented in kernel/README.md):
 //  - notebooks import the shared lib through the `notebooks/lib` symlink (preserveSymlinks);
 //  - a cell's last value comes back as an execute_result with rich MIME types (lib/display/rich.ts);
-//  - errors come back as Jupyter error messages (ename, evalue, traceback) instead of stderr text;
+//  - errors come back as Jupyter error messages (ename, evalue, traceback) instead of stderr text,
+//    with stack positions mapped back to the TypeScript of the cell (kernel/sourcemap.cjs);
+//  - interrupt stops awaited work too: model.fit, tf.nextFrame loops, lib loops (kernel/interrupt.cjs);
 //  - kernel_info_reply carries the `status` field the protocol requires.
 "use strict";
+Error.stackTraceLimit = 50; // enough frames to reach the cell from deep inside tfjs
 const path = require("path");
+const vm = require("vm");
 const Module = require("module");
 const ts = require("@tslab/typescript-for-tslab");
+const sourcemap = require("./sourcemap.cjs");
+const interrupts = require("./interrupt.cjs");
 
 // 1. preserveSymlinks: tslab compiles imports with rootDir = the notebook folder.
+// 2. Source maps: the TypeScript compilation inlines one, tslab's CommonJS step (transpileModule
+//    of "custom.js") gets one too; sourcemap.cjs keeps both.
 const patchedTs = new Proxy(ts, {
   get(target, key) {
-    if (key !== "createWatchCompilerHost") return target[key];
-    return (rootFiles, options, ...rest) =>
-      target.createWatchCompilerHost(rootFiles, { ...options, preserveSymlinks: true }, ...rest);
+    if (key === "createWatchCompilerHost") {
+      return (rootFiles, options, ...rest) =>
+        target.createWatchCompilerHost(rootFiles, { ...options, preserveSymlinks: true, inlineSourceMap: true }, ...rest);
+    }
+    if (key === "transpileModule") {
+      return (input, options) => options && options.fileName === "custom.js"
+        ? sourcemap.transpileWithMaps(target.transpileModule, input, options)
+        : target.transpileModule(input, options);
+    }
+    return target[key];
   },
 });
 const originalLoad = Module._load;
 Module._load = function (request, parent, isMain) {
   if (request === "@tslab/typescript-for-tslab" && parent && /tslab[\\/]dist/.test(parent.filename)) return patchedTs;
-  return originalLoad.call(this, request, parent, isMain);
+  const exports = originalLoad.call(this, request, parent, isMain);
+  interrupts.onModuleLoaded(request, exports);
+  return exports;
+};
+
+// 3. Each cell's script gets a name of its own ("cell[n]") so stack frames say which cell.
+const CELL_PREFIX = /^\((?:async )?function\(exports, require\) \{ /;
+let scriptName = null;
+const originalRunInThisContext = vm.runInThisContext;
+vm.runInThisContext = function (code, options) {
+  const prefix = typeof code === "string" && scriptName ? CELL_PREFIX.exec(code) : null;
+  if (!prefix) return originalRunInThisContext.call(this, code, options);
+  sourcemap.setScript(scriptName, prefix[0].length, code);
+  return originalRunInThisContext.call(this, code, { ...(options || {}), filename: scriptName });
 };
 
 const { createConverter } = require("tslab/dist/converter");
@@ -43,13 +71,14 @@ function loadRich() {
 }
 
 // State of the cell being executed, filled by the hooks below.
-const cell = { lastVar: null, error: null, diagnostics: [] };
+const cell = { lastVar: null, error: null, diagnostics: [], count: 0, code: "" };
 
 function startKernel(connectionFile) {
   const node = createConverter({ isJS: false, isBrowser: false });
   const convert = node.convert;
   node.convert = (prevDecl, src) => {
     const converted = convert.call(node, prevDecl, src);
+    sourcemap.claim(converted, { name: `cell[${cell.count}]`, count: cell.count, code: src });
     // Take the last expression away from tslab (which would console.log it) and return it ourselves.
     cell.lastVar = converted.lastExpressionVar || null;
     if (converted.diagnostics && converted.diagnostics.length) cell.diagnostics = converted.diagnostics;
@@ -66,8 +95,20 @@ function startKernel(connectionFile) {
     },
   };
   const executor = createExecutor(process.cwd(), convs, executorConsole);
-  const server = new LessonServer(new LessonHandler(executor), connectionFile);
-  process.on("SIGINT", () => executor.interrupt());
+  const handler = new LessonHandler(executor);
+  const execute = executor.execute;
+  // Every execution runs as its own "run" (interrupt.cjs), its script named after its count.
+  executor.execute = (src) => {
+    cell.count = handler.execCount;
+    scriptName = `cell[${cell.count}]`;
+    return interrupts.runCell(cell.count, () => execute(src)).finally(() => (scriptName = null));
+  };
+  const server = new LessonServer(handler, connectionFile);
+  process.on("SIGINT", () => {
+    // Synchronous code was already stopped by tslab (breakOnSigint). Awaited work: stop it and
+    // give it a moment to end with its own KeyboardInterrupt; then abandon it as tslab does.
+    interrupts.interruptCurrent(3000).then(() => executor.interrupt());
+  });
   process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
   process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
   server.init();
@@ -124,7 +165,7 @@ class LessonServer extends ZmqServer {
       }
     }
     if (content.status === "error") {
-      const err = cell.diagnostics.length ? describeDiagnostics(cell.diagnostics, msg.content.code) : describeError(cell.error);
+      const err = cell.diagnostics.length ? describeDiagnostics(cell.diagnostics, msg.content.code) : describeError(cell.error, sourcemap.originalPosition);
       Object.assign(content, err);
       publish("error", err);
       // tslab aborts the requests that arrive in the 200 ms after an error (those queued behind the

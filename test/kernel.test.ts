@@ -1,6 +1,7 @@
 /**
  * The project's kernel over the real Jupyter protocol: Jupyter's own kernel test suite, rich
- * execute_results, error positions, and interrupting a running cell.
+ * execute_results, error positions (type errors and thrown errors, in TypeScript lines), and
+ * interrupting running cells (a synchronous loop, model.fit, awaited loops).
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawn } from "child_process";
@@ -10,7 +11,8 @@ import * as path from "path";
 import { jupyterEnv, projectEnv, ROOT, NOTEBOOK_DIR } from "../scripts/lessons";
 
 interface Output { type: string; name?: string; text?: string; data?: Record<string, unknown>; ename?: string; evalue?: string; traceback?: string[] }
-interface CellResult { status: string; ename?: string; evalue?: string; traceback?: string[]; outputs: Output[] }
+interface CellResult { status: string; ename?: string; evalue?: string; traceback?: string[]; outputs: Output[]; seconds_to_reply?: number | null }
+interface Cell { code: string; interrupt_after?: number; interrupt_on?: string; timeout?: number }
 
 /** Runs a command without blocking the test worker's event loop. */
 function run(cmd: string, args: string[], cwd: string): Promise<{ status: number; stderr: string }> {
@@ -20,11 +22,14 @@ function run(cmd: string, args: string[], cwd: string): Promise<{ status: number
   return new Promise((resolve) => child.on("close", (code) => resolve({ status: code ?? 1, stderr })));
 }
 
-async function probe(cells: Array<{ code: string; interrupt_after?: number }>): Promise<CellResult[]> {
+async function probe(cells: Cell[]): Promise<CellResult[]> {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lesson4-probe-")), "results.json");
   const result = await run(projectEnv().python, [path.join(ROOT, "kernel", "tests", "probe.py"), JSON.stringify(cells), NOTEBOOK_DIR, out], NOTEBOOK_DIR);
   if (result.status !== 0) throw new Error(`probe failed: ${result.stderr}`);
-  return JSON.parse(fs.readFileSync(out, "utf8"));
+  const results = JSON.parse(fs.readFileSync(out, "utf8")) as CellResult[];
+  const quiet = results.find((r) => r.status === "timeout");
+  if (quiet) throw new Error(`the kernel went quiet during: ${JSON.stringify(quiet)}`);
+  return results;
 }
 
 const results = (r: CellResult) => r.outputs.filter((o) => o.type === "execute_result");
@@ -42,42 +47,72 @@ describe("Jupyter's kernel test suite", () => {
 });
 
 describe("rich results, errors and interrupts", () => {
-  let number: CellResult, undef: CellResult, tensor: CellResult, image: CellResult, frame: CellResult, figure: CellResult;
-  let typeError: CellResult, thrown: CellResult, interrupted: CellResult, afterInterrupt: CellResult;
+  let number: CellResult, undef: CellResult, tensor: CellResult, image: CellResult, frame: CellResult, series: CellResult, figure: CellResult;
+  let other: CellResult, displayed: CellResult;
+  let typeError: CellResult, thrown: CellResult, thirdLine: CellResult, defines: CellResult, callsEarlier: CellResult, fromLib: CellResult;
+  let interrupted: CellResult, afterInterrupt: CellResult;
+  // Execution counts: cell i of the probe is In[i + 1] (every request counts, failed ones too).
+  const DEFINES = 14;
   beforeAll(async () => {
-    [number, undef, tensor, image, frame, figure, typeError, thrown, interrupted, afterInterrupt] = await probe([
-    { code: "6 * 7" },
-    { code: "const nothing = undefined;\nnothing" },
-    { code: 'import { initBackend, tf } from "./lib/engine/backend";\nawait initBackend();\ntf.range(0, 100)' },
-    { code: "tf.zeros([16, 16, 3]).add(0.5)" },
-    { code: 'import * as dfd from "danfojs-node";\nnew dfd.DataFrame({ city: ["Oslo", "Lima"], rain: [0.5, 1.25] })' },
-    { code: '({ data: [{ x: [1, 2, 3], y: [2, 4, 8], type: "scatter" }], layout: { title: { text: "doubling" } } })' },
-    { code: "const ok = 1;\nconst wrong: number = \"text\";" },
-    { code: 'function explode() {\n  throw new RangeError("out of range");\n}\nexplode();' },
-    { code: "let spins = 0;\nwhile (true) { spins++; }", interrupt_after: 3 },
-    { code: 'console.log("alive after interrupt");\n1 + 1' },
-    ]);
+    const cells: Cell[] = [
+      { code: "6 * 7" },
+      { code: "const nothing = undefined;\nnothing" },
+      { code: 'import { initBackend, tf } from "./lib/engine/backend";\nawait initBackend();\ntf.range(0, 100)' },
+      { code: "tf.zeros([16, 16, 3]).add(0.5)" },
+      { code: 'import * as dfd from "danfojs-node";\nnew dfd.DataFrame({ city: ["Oslo", "Lima"], rain: [0.5, 1.25] })' },
+      { code: 'new dfd.Series([0.5, 1.25, 7], { index: ["Oslo", "Lima", "Pune"] })' },
+      { code: '({ data: [{ x: [1, 2, 3], y: [2, 4, 8], type: "scatter" }], layout: { title: { text: "doubling" } } })' },
+      { code: 'new Map([["rain", [0.5, 1.25]]])' },
+      { code: 'import * as tslab from "tslab";\ntslab.display.html("<b>shown by tslab.display</b>")' },
+      { code: "const ok = 1;\nconst wrong: number = \"text\";" },
+      { code: 'function explode() {\n  throw new RangeError("out of range");\n}\nexplode();' },
+      { code: 'const first = 1;\nconst second = first + 1;\nthrow new Error(`third line, after ${second}`);' },
+      { code: 'import { toTableData } from "./lib/display/table";\ntoTableData(42 as unknown)' },
+      { code: 'function failLater(n: number): number {\n  if (n > 2) throw new Error(`too big: ${n}`);\n  return n;\n}' },
+      { code: "const small = failLater(1);\nfailLater(small + 5);" },
+      { code: "let spins = 0;\nwhile (true) { spins++; }", interrupt_after: 3 },
+      { code: 'console.log("alive after interrupt");\n1 + 1' },
+    ];
+    expect(cells[DEFINES - 1].code).toContain("function failLater");
+    [number, undef, tensor, image, frame, series, figure, other, displayed, typeError, thrown, thirdLine, fromLib, defines, callsEarlier, interrupted, afterInterrupt] = await probe(cells);
   }, 300_000);
 
   it("returns the last value as an execute_result, and nothing for undefined", () => {
     expect(results(number)[0].data!["text/plain"]).toBe("42");
     expect(undef.outputs).toEqual([]);
+    expect(defines.outputs).toEqual([]);
   });
 
-  it("shows a tensor as a compact summary, and an image-shaped tensor as PNG too", () => {
+  it("shows a tensor as a compact summary with elided values, and an image-shaped tensor as PNG too", () => {
     const [summary] = results(tensor);
     expect(summary.data!["text/plain"]).toMatch(/^Tensor shape \[100\] float32 · 100 values · min 0\.000 · max 99\.00 · mean 49\.50\n\[0, 1, 2, …, 97, 98, 99\]$/);
     expect(summary.data!["text/html"]).toContain("lesson4-tensor");
-    expect(results(image)[0].data!["image/png"]).toMatch(/^iVBOR/);
+    expect(summary.data!["text/html"]).toContain("[0, 1, 2, …, 97, 98, 99]");
+    const picture = results(image)[0].data!;
+    expect(picture["image/png"]).toMatch(/^iVBOR/);
+    expect(picture["text/plain"]).toMatch(/^Tensor shape \[16, 16, 3\] float32/);
   });
 
-  it("shows a danfo DataFrame as an HTML table and a plotly figure as a chart", () => {
-    const html = results(frame)[0].data!["text/html"] as string;
-    expect(html).toContain("<td>Oslo</td>");
-    expect(html).toContain("<td>1.2500</td>");
+  it("shows a danfo DataFrame and Series as an HTML table plus text", () => {
+    const table = results(frame)[0].data!;
+    expect(table["text/html"]).toContain("<td>Oslo</td>");
+    expect(table["text/html"]).toContain("<td>1.2500</td>");
+    expect(table["text/plain"]).toMatch(/Oslo/);
+    const column = results(series)[0].data!;
+    expect(column["text/html"]).toMatch(/<table[\s\S]*Pune[\s\S]*7/);
+    expect(column["text/plain"]).toMatch(/Lima/);
+  });
+
+  it("shows a plotly figure object as a chart", () => {
     const chart = results(figure)[0].data!;
     expect(chart["text/html"]).toContain("Plotly.newPlot");
     expect(chart["application/vnd.plotly.v1+json"]).toMatchObject({ layout: { title: { text: "doubling" } } });
+  });
+
+  it("shows any other value as util.inspect text, and keeps tslab's display helpers", () => {
+    expect(results(other)[0].data).toEqual({ "text/plain": "Map(1) { 'rain' => [ 0.5, 1.25 ] }" });
+    const shown = displayed.outputs.find((o) => o.type === "display_data");
+    expect(shown?.data!["text/html"]).toBe("<b>shown by tslab.display</b>");
   });
 
   it("reports a type error with its line and column in the cell", () => {
@@ -90,14 +125,87 @@ describe("rich results, errors and interrupts", () => {
   it("reports a thrown error by name and message, without kernel internals in the stack", () => {
     expect(thrown).toMatchObject({ status: "error", ename: "RangeError", evalue: "out of range" });
     const trace = thrown.traceback!.join("\n");
-    expect(trace).toMatch(/at explode/);
-    expect(trace).not.toMatch(/tslab[\\/]dist|node:vm|node:internal/);
+    expect(trace).toMatch(/at explode \(Cell In\[11\], line 2, column 9\)/);
+    expect(trace).toMatch(/at Cell In\[11\], line 4, column 1/);
+    expect(trace).not.toMatch(/tslab[\\/]dist|node:vm|node:internal|kernel[\\/]|evalmachine/);
   });
 
-  it("stops a running loop on interrupt and stays usable", () => {
-    expect(interrupted.status).toBe("error");
+  it("gives a thrown error's TypeScript line and column in the cell, with the line's source", () => {
+    expect(thirdLine).toMatchObject({ status: "error", ename: "Error", evalue: "third line, after 2" });
+    expect(thirdLine.traceback!.slice(1)).toEqual(["    at Cell In[12], line 3, column 7", "        throw new Error(`third line, after ${second}`);"]);
+  });
+
+  it("names the earlier cell (and its line) of a function that throws, and the line calling it", () => {
+    expect(callsEarlier).toMatchObject({ status: "error", evalue: "too big: 6" });
+    const trace = callsEarlier.traceback!.join("\n");
+    expect(trace).toContain(`at failLater (Cell In[${DEFINES}], line 2, column 20)`);
+    expect(trace).toContain(`at Cell In[${DEFINES + 1}], line 2, column 1`);
+  });
+
+  it("maps frames inside imported project files to their TypeScript lines", () => {
+    expect(fromLib).toMatchObject({ status: "error", ename: "TypeError" });
+    const frame = fromLib.traceback!.find((l) => l.includes("at toTableData"));
+    const [, line] = /lib\/display\/table\.ts:(\d+):\d+\)$/.exec(frame ?? "") ?? [];
+    expect(line, frame).toBeDefined();
+    const source = fs.readFileSync(path.join(ROOT, "lib", "display", "table.ts"), "utf8").split("\n")[Number(line) - 1];
+    expect(source).toMatch(/throw new TypeError/);
+  });
+
+  it("stops a running synchronous loop on interrupt and stays usable", () => {
+    expect(interrupted).toMatchObject({ status: "error", ename: "KeyboardInterrupt" });
     expect(afterInterrupt.status).toBe("ok");
     expect(afterInterrupt.outputs.some((o) => o.text?.includes("alive after interrupt"))).toBe(true);
     expect(results(afterInterrupt)[0].data!["text/plain"]).toBe("2");
+  });
+});
+
+describe("interrupting awaited work", () => {
+  let setup: CellResult, fit: CellResult, afterFit: CellResult, frameLoop: CellResult, afterFrames: CellResult;
+  let libLoop: CellResult, timerLoop: CellResult, afterLoops: CellResult;
+  beforeAll(async () => {
+    // Each loop prints its marker after its first await: the probe interrupts when it sees it.
+    [setup, fit, afterFit, frameLoop, afterFrames, libLoop, timerLoop, afterLoops] = await probe([
+      { code: [
+        'import { initBackend, tf } from "./lib/engine/backend";',
+        'import { checkpoint } from "./lib/engine/interrupt";',
+        "await initBackend();",
+        'const model = tf.sequential({ layers: [tf.layers.dense({ units: 32, inputShape: [8], activation: "relu" }), tf.layers.dense({ units: 1 })] });',
+        'model.compile({ optimizer: "sgd", loss: "meanSquaredError" });',
+        "const xs = tf.randomNormal([4096, 8]);",
+        "const ys = xs.sum(1, true);",
+        "let epochsSeen = 0, frames = 0, polls = 0, ticks = 0;",
+      ].join("\n") },
+      { code: 'await model.fit(xs, ys, { epochs: 100000, batchSize: 16, verbose: 0, callbacks: { onEpochEnd: () => { if (epochsSeen++ === 0) console.log("first epoch done"); } } });\nconsole.log("after fit");', interrupt_on: "first epoch done" },
+      { code: "const stoppedAt = epochsSeen;\nawait new Promise((r) => setTimeout(r, 1500));\nconst again = await model.fit(xs, ys, { epochs: 1, verbose: 0 });\nconst out = model.predict(tf.ones([1, 8])) as tf.Tensor;\n[stoppedAt === epochsSeen, Array.from(out.dataSync()).every(Number.isFinite), again.history.loss.length]" },
+      { code: 'await tf.nextFrame();\nconsole.log("looping");\nfor (;;) { frames++; await tf.nextFrame(); }', interrupt_on: "looping" },
+      { code: "const framesThen = frames;\nawait new Promise((r) => setTimeout(r, 500));\nframes === framesThen" },
+      { code: 'await tf.nextFrame();\nconsole.log("polling");\nfor (;;) { polls++; await checkpoint("the polling loop"); }', interrupt_on: "polling" },
+      { code: 'await tf.nextFrame();\nconsole.log("ticking");\nfor (;;) { ticks++; await new Promise((r) => setTimeout(r, 5)); }', interrupt_on: "ticking" },
+      { code: "const pollsThen = polls, ticksThen = ticks;\nawait new Promise((r) => setTimeout(r, 300));\n[polls === pollsThen, ticks > ticksThen]" },
+    ]);
+  }, 300_000);
+
+  it("stops a model.fit within seconds with a KeyboardInterrupt, and the model stays usable", () => {
+    expect(setup.status).toBe("ok");
+    expect(fit).toMatchObject({ status: "error", ename: "KeyboardInterrupt" });
+    expect(fit.evalue).toMatch(/^fit stopped by the interrupt after \d+ of 100000 epochs/);
+    expect(fit.seconds_to_reply).toBeLessThan(5);
+    expect(fit.outputs.some((o) => o.text?.includes("after fit"))).toBe(false); // the rest of the cell did not run
+    // No epoch ended after the interrupt; the model trains and predicts again.
+    expect(results(afterFit)[0].data!["text/plain"]).toBe("[ true, true, 1 ]");
+  });
+
+  it("ends a loop awaiting tf.nextFrame(), and the loop really stops", () => {
+    expect(frameLoop).toMatchObject({ status: "error", ename: "KeyboardInterrupt", evalue: "the loop awaiting tf.nextFrame() was interrupted" });
+    expect(frameLoop.traceback!.join("\n")).toMatch(/at async Cell In\[4\], line 3/);
+    expect(results(afterFrames)[0].data!["text/plain"]).toBe("true");
+  });
+
+  it("ends a lib loop polling lib/engine/interrupt; abandons other awaited loops with a clear message", () => {
+    expect(libLoop).toMatchObject({ status: "error", ename: "KeyboardInterrupt", evalue: "the polling loop was interrupted" });
+    expect(timerLoop).toMatchObject({ status: "error", ename: "KeyboardInterrupt" });
+    expect(timerLoop.evalue).toMatch(/may still be running in the background/);
+    // The polling loop stopped; the timer loop (which checks nothing) goes on, as the message says.
+    expect(results(afterLoops)[0].data!["text/plain"]).toBe("[ true, true ]");
   });
 });
