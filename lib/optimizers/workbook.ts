@@ -97,6 +97,21 @@ function need<T>(value: T | undefined, what: string, sheet: SheetName): T {
   return value;
 }
 
+/** The momentum and rmsprop sheets' step of both parameters, each with its carried average: [b, a]. */
+function averagedStep(sheet: "momentum" | "rmsprop", b: number, a: number, db: number, da: number, avg: Pair, lr: number, beta: number): { newB: number; newA: number; avg: Pair } {
+  const step = (p: number, g: number, c: number): { p: number; c: number } => {
+    if (sheet === "momentum") {
+      const r = momentumStep(p, g, c, lr, beta);
+      return { p: r.p, c: r.m };
+    }
+    const r = workbookRmspropStep(p, g, c, lr, beta);
+    return { p: r.p, c: r.s };
+  };
+  const rb = step(b, db, avg[0]);
+  const ra = step(a, da, avg[1]);
+  return { newB: rb.p, newA: ra.p, avg: [rb.c, ra.c] };
+}
+
 /** Recalculates a sheet from its state: every row of the table and the cells below it. */
 export function calculateSheet(sheet: SheetName, state: SheetState, options: CalcOptions = {}): SheetCalc {
   const { x: xs, y: ys } = GRADDESC_XY;
@@ -144,13 +159,14 @@ export function calculateSheet(sheet: SheetName, state: SheetState, options: Cal
         row = [x, y, b, a, pred, (y - pred) ** 2, errb1, (errb1 - (y - pred) ** 2) / 0.01, erra1, (erra1 - (y - pred) ** 2) / 0.01, dbSheet, daSheet, newA, newB];
         break;
       }
-      case "momentum": {
-        const mb = momentumStep(b, db, m![0], state.lr, k.beta!);
-        const ma = momentumStep(a, da, m![1], state.lr, k.beta!);
-        m = [mb.m, ma.m];
-        newB = mb.p;
-        newA = ma.p;
-        row = [x, y, b, a, pred, db, da, newB, newA, m[0], m[1]];
+      case "momentum":
+      case "rmsprop": {
+        // one carried average per parameter (momentum's m, rmsprop's s), shown in the last two columns
+        const carried = averagedStep(sheet, b, a, db, da, sheet === "momentum" ? m! : s!, state.lr, k.beta!);
+        if (sheet === "momentum") m = carried.avg;
+        else s = carried.avg;
+        [newB, newA] = [carried.newB, carried.newA];
+        row = [x, y, b, a, pred, db, da, newB, newA, carried.avg[0], carried.avg[1]];
         break;
       }
       case "adagrad":
@@ -158,15 +174,6 @@ export function calculateSheet(sheet: SheetName, state: SheetState, options: Cal
         newB = workbookAdagradStep(b, db, state.lr, gScale![0]);
         newA = workbookAdagradStep(a, da, state.lr, gScale![1]);
         row = sheet === "adagrad" ? [x, y, b, a, pred, db, da, newB, newA] : [x, y, b, a, pred, db, da, newA, newB];
-        break;
-      }
-      case "rmsprop": {
-        const sb = workbookRmspropStep(b, db, s![0], state.lr, k.beta!);
-        const sa = workbookRmspropStep(a, da, s![1], state.lr, k.beta!);
-        s = [sb.s, sa.s];
-        newB = sb.p;
-        newA = sa.p;
-        row = [x, y, b, a, pred, db, da, newB, newA, s[0], s[1]];
         break;
       }
       case "adam":
