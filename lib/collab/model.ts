@@ -1,5 +1,6 @@
 /** The lesson's three Keras-style collaborative-filtering models as tfjs-layers functional models. */
 import * as tf from "@tensorflow/tfjs";
+import { fastL2 } from "../engine/fused-l2";
 
 export type CollabKind = "dot" | "bias" | "nn";
 
@@ -17,6 +18,8 @@ export interface ModelSpec {
   dropout?: [number, number];
   /** nn only: hidden units (default the lesson's 70). */
   hidden?: number;
+  /** How the L2 penalty is computed: "fused" (same penalty, one-op gradient; default) or tfjs's own "tfjs". */
+  regularizer?: "fused" | "tfjs";
 }
 
 /** Layer names other code reads weights from. */
@@ -26,7 +29,7 @@ export const LAYERS = { userFactors: "user_factors", movieFactors: "movie_factor
 export function buildCollabModel(spec: ModelSpec): tf.LayersModel {
   const seed = spec.seed ?? 42;
   const init = (offset: number) => tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: seed + offset });
-  const reg = (l2: number) => (l2 > 0 ? tf.regularizers.l2({ l2 }) : undefined);
+  const reg = (l2: number) => (l2 > 0 ? (spec.regularizer === "tfjs" ? tf.regularizers.l2({ l2 }) : fastL2(l2)) : undefined);
   const user = tf.input({ shape: [1], dtype: "int32", name: "user" });
   const movie = tf.input({ shape: [1], dtype: "int32", name: "movie" });
   const embed = (input: tf.SymbolicTensor, rows: number, dim: number, name: string, l2: number, offset: number) =>

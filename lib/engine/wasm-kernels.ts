@@ -28,6 +28,11 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   outValues.fill(0);
   const values = backend.typedArrayFromHeap(x);
   const ids = backend.typedArrayFromHeap(segmentIds);
+  if (recording) {
+    const list = touched.get(numSegments) ?? [];
+    list.push(Int32Array.from(ids));
+    touched.set(numSegments, list);
+  }
   for (let i = 0; i < ids.length; i++) {
     const segment = ids[i];
     if (segment < 0 || segment >= numSegments) continue; // TensorFlow drops out-of-range ids too
@@ -37,6 +42,36 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   }
   return out;
 }
+
+let recording = false;
+const touched = new Map<number, Int32Array[]>();
+
+/**
+ * Embedding row tracking for lazy optimizers: while on, every UnsortedSegmentSum (an Embedding's gradient)
+ * notes which of its `numSegments` rows received a gradient.
+ */
+export const touchedRows = {
+  /** Starts (or stops) noting rows; stopping forgets what was noted. */
+  record(on: boolean): void {
+    recording = on;
+    touched.clear();
+  },
+  /** Distinct rows, ascending, that gradients reached since the last reset, for a matrix of `rowCount` rows; null when none was noted. */
+  take(rowCount: number): Int32Array | null {
+    const lists = touched.get(rowCount);
+    if (!lists) return null;
+    const seen = new Uint8Array(rowCount);
+    for (const ids of lists) for (let i = 0; i < ids.length; i++) if (ids[i] >= 0 && ids[i] < rowCount) seen[ids[i]] = 1;
+    let n = 0;
+    for (let i = 0; i < rowCount; i++) n += seen[i];
+    const rows = new Int32Array(n);
+    for (let i = 0, k = 0; i < rowCount; i++) if (seen[i]) rows[k++] = i;
+    return rows;
+  },
+  reset(): void {
+    touched.clear();
+  },
+};
 
 let cpuBackend: MathBackendCPU | null = null;
 function sharedCpuBackend(): MathBackendCPU {

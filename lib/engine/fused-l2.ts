@@ -1,0 +1,69 @@
+/**
+ * Keras-style L2 on a weight matrix (l2 * sum(w²)) with a one-op gradient (2 * l2 * w): tfjs's own L2 records
+ * square, mul and sum on the tape, so every batch copies the matrix, builds a full matrix of ones and casts
+ * twice. Same penalty, same config and class name (L1L2 with l1 = 0) when saved.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+type Regularizer = ReturnType<typeof tf.regularizers.l2>;
+const L1L2 = (tf.regularizers.l1l2({ l1: 0, l2: 0 }) as unknown as { constructor: new (args: { l1?: number; l2?: number }) => Regularizer }).constructor;
+
+export const SUM_SQUARES_KERNEL = "LessonSumSquares";
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+type HeapBackend = { typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray; makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo };
+type CpuBackend = { readSync(id: unknown): tf.TypedArray; makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo };
+
+function sumSquares(values: tf.TypedArray, scale: number): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i] * values[i];
+  return sum * scale;
+}
+
+/** scale * sum(x²) in one pass, as a kernel with no gradient of its own (l2Penalty supplies it), so nothing is saved for backprop. */
+export function registerSumSquares(): void {
+  if (!tf.getKernel(SUM_SQUARES_KERNEL, "wasm"))
+    tf.registerKernel({ kernelName: SUM_SQUARES_KERNEL, backendName: "wasm", kernelFunc: ((args: KernelArgs) => {
+      const backend = args.backend as HeapBackend;
+      const out = backend.makeOutput([], "float32");
+      backend.typedArrayFromHeap(out)[0] = sumSquares(backend.typedArrayFromHeap(args.inputs.x as tf.TensorInfo), Number(args.attrs!.scale));
+      return out;
+    }) as unknown as tf.KernelFunc });
+  if (!tf.getKernel(SUM_SQUARES_KERNEL, "cpu"))
+    tf.registerKernel({ kernelName: SUM_SQUARES_KERNEL, backendName: "cpu", kernelFunc: ((args: KernelArgs) => {
+      const backend = args.backend as CpuBackend;
+      return backend.makeTensorInfo([], "float32", Float32Array.of(sumSquares(backend.readSync((args.inputs.x as tf.TensorInfo).dataId), Number(args.attrs!.scale))));
+    }) as unknown as tf.KernelFunc });
+}
+
+/**
+ * l2 * sum(w²), differentiable, with gradient 2 * l2 * w computed in one op. The forward is one kernel where the
+ * backend has it (wasm, cpu); w is read again at backprop time rather than copied (it is a weight, unchanged until the step).
+ */
+export function l2Penalty(w: tf.Tensor, rate: number): tf.Scalar {
+  registerSumSquares();
+  const fused = Boolean(tf.getKernel(SUM_SQUARES_KERNEL, tf.getBackend()));
+  const penalty = tf.customGrad(((x: tf.Tensor) => ({
+    value: fused ? (tf.engine().runKernel(SUM_SQUARES_KERNEL, { x }, { scale: rate }) as tf.Scalar) : (tf.tidy(() => tf.mul(tf.sum(tf.square(x)), rate)) as tf.Scalar),
+    gradFunc: (dy: tf.Tensor) => [tf.mul(x, tf.mul(dy, 2 * rate))],
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return penalty(w) as tf.Scalar;
+}
+
+/** tf.regularizers.l2 with the fused gradient above. */
+export class FastL2 extends L1L2 {
+  constructor(readonly rate: number) {
+    super({ l1: 0, l2: rate });
+  }
+  getConfig(): tf.serialization.ConfigDict {
+    return { l1: 0, l2: this.rate };
+  }
+  override apply(x: tf.Tensor): tf.Scalar {
+    return l2Penalty(x, this.rate);
+  }
+}
+
+/** `tf.regularizers.l2({ l2: rate })`, computed with the fused gradient. */
+export function fastL2(rate: number): Regularizer {
+  return new FastL2(rate);
+}
