@@ -1,0 +1,202 @@
+/**
+ * The notebooks the way a person meets them: the project's Jupyter server (the same start-up as
+ * `npm start`) on 127.0.0.1 with a token, Debian's Chromium driving its UI (JupyterLab where
+ * installed, else the classic Notebook). Runs all cells of the setup check and a lesson through
+ * the menus, then checks errors, interrupts and restarts from the UI. Works on copies in build/,
+ * so the committed notebooks stay cleared; screenshots go to build/test-browser/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { randomBytes } from "crypto";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { startJupyter, type JupyterServer } from "../scripts/start-jupyter";
+import { BUILD_DIR, NOTEBOOK_DIR, ROOT, projectEnv } from "../scripts/lessons";
+import { chromiumPath, isolatedContext, launchChromium, watch, type PageProblems } from "./support/browser";
+import { driverFor, type FrontEndDriver } from "./support/browser-ui";
+
+const SHOTS = path.join(BUILD_DIR, "test-browser");
+const WORK = path.join(SHOTS, "ui-notebooks");
+const LESSONS = ["00-setup-check.ipynb", "06-collaborative-filtering-concept.ipynb"];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const PROBE_CELLS = [
+  "// a type error on line 2\nconst label: string = 42;",
+  "const answer = 6 * 7;\nthrow new Error(`deliberate failure, answer ${answer}`);",
+  "let spins = 0;\nconst started = Date.now();\nwhile (Date.now() - started < 300_000) spins++;",
+  "for (let i = 0; i < 3000; i++) await new Promise((r) => setTimeout(r, 100));",
+  "40 + 2",
+];
+
+function probeNotebook(): string {
+  return JSON.stringify({
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: { name: "lesson4-ts", display_name: "TypeScript (lesson4-ts)", language: "typescript" } },
+    cells: PROBE_CELLS.map((source, i) => ({ id: `p${i}`, cell_type: "code", metadata: {}, source, outputs: [], execution_count: null })),
+  });
+}
+
+/** The copies the browser works on: the lessons, a probe notebook, and the lib link the notebooks import through. */
+function prepareWorkspace(): void {
+  fs.rmSync(WORK, { recursive: true, force: true });
+  fs.mkdirSync(WORK, { recursive: true });
+  fs.symlinkSync(path.join(ROOT, "lib"), path.join(WORK, "lib"));
+  // Each test gets its own copy: the front end autosaves, and a notebook's kernel outlives its page.
+  for (const name of LESSONS) {
+    fs.copyFileSync(path.join(NOTEBOOK_DIR, name), path.join(WORK, name));
+    fs.copyFileSync(path.join(NOTEBOOK_DIR, name), path.join(WORK, name.replace(".ipynb", "-restart.ipynb")));
+  }
+  fs.writeFileSync(path.join(WORK, "probe.ipynb"), probeNotebook());
+}
+
+const env = projectEnv();
+const executable = chromiumPath();
+const ready = Boolean(env.frontEnd && executable);
+
+describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" : "classic Notebook"} UI, in Chromium`, () => {
+  const driver: FrontEndDriver = driverFor(env.frontEnd ?? "notebook");
+  const originals = new Map(LESSONS.map((n) => [n, fs.readFileSync(path.join(NOTEBOOK_DIR, n), "utf8")]));
+  let server: JupyterServer | undefined;
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+  let outside: string[];
+  let serverLog = "";
+
+  beforeAll(async () => {
+    prepareWorkspace();
+    server = await startJupyter({ port: await freePort(), token: randomBytes(12).toString("hex"), notebookDir: WORK, log: (t) => (serverLog += t) });
+    browser = await launchChromium(executable!);
+    ({ context, outside } = await isolatedContext(browser, [server.baseUrl]));
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    await server?.stop();
+    // The committed notebooks were never written to, and still have no outputs.
+    for (const [name, text] of originals) {
+      expect(fs.readFileSync(path.join(NOTEBOOK_DIR, name), "utf8"), name).toBe(text);
+      const nb = JSON.parse(text) as { cells: Array<{ outputs?: unknown[] }> };
+      expect(nb.cells.every((c) => !c.outputs?.length), `${name} is committed cleared`).toBe(true);
+    }
+  }, 60_000);
+
+  async function open(file: string): Promise<{ page: Page; problems: PageProblems }> {
+    const page = await context.newPage();
+    const problems = watch(page, outside);
+    await page.goto(driver.notebookUrl(server!.baseUrl, file, server!.token));
+    await driver.waitForKernel(page);
+    expect(await driver.kernelName(page)).toBe("TypeScript (lesson4-ts)");
+    return { page, problems };
+  }
+
+  async function shot(page: Page, name: string): Promise<void> {
+    await page.screenshot({ path: path.join(SHOTS, `ui-${driver.name}-${name}.png`), fullPage: true });
+  }
+
+  async function expectDrawnCharts(page: Page): Promise<number> {
+    const charts = page.locator(".lesson4-plot");
+    const n = await charts.count();
+    for (let i = 0; i < n; i++) {
+      await charts.nth(i).locator("svg.main-svg").first().waitFor({ timeout: 30_000 });
+      const marks = await charts.nth(i).locator(".scatterlayer path.point, .scatterlayer path.js-line, .heatmaplayer image, .barlayer path").count();
+      expect(marks, `chart ${i} has drawn marks`).toBeGreaterThan(0);
+    }
+    return n;
+  }
+
+  it.each(LESSONS)("%s: Run All from the menu draws the chart and the table, with no error output", async (file) => {
+    const { page, problems } = await open(file);
+    try {
+      await driver.runAll(page);
+      await driver.waitUntilAllRan(page, 240_000);
+      expect(await driver.errorOutputs(page).allInnerTexts()).toEqual([]);
+      expect(await expectDrawnCharts(page)).toBeGreaterThan(0);
+      if (file.startsWith("00-")) expect(await page.locator(".lesson4-plot .scatterlayer path.point").count()).toBeGreaterThan(0); // an SVG with points
+      expect(await page.locator("table.dataframe tbody tr").count()).toBeGreaterThan(0);
+      expect(problems.pageErrors).toEqual([]);
+      expect(outside).toEqual([]);
+    } finally {
+      await shot(page, file.replace(".ipynb", ""));
+      await page.close();
+    }
+  }, 300_000);
+
+  it("restarting the kernel and running all again gives the same seeded numbers", async () => {
+    const { page } = await open(LESSONS[1].replace(".ipynb", "-restart.ipynb"));
+    try {
+      await driver.runAll(page);
+      await driver.waitUntilAllRan(page, 240_000);
+      const first = await driver.textOutputs(page).allInnerTexts();
+      expect(first.length).toBeGreaterThan(3);
+      await driver.clearAllOutputs(page);
+      await expect.poll(() => driver.textOutputs(page).count()).toBe(0);
+      await driver.restartAndRunAll(page);
+      await driver.waitUntilAllRan(page, 240_000);
+      expect(await driver.textOutputs(page).allInnerTexts()).toEqual(first);
+      expect(await driver.errorOutputs(page).count()).toBe(0);
+    } finally {
+      await shot(page, "restart-run-all");
+      await page.close();
+    }
+  }, 600_000);
+
+  it("errors, interrupts and a usable kernel afterwards, from the UI", async () => {
+    const { page } = await open("probe.ipynb");
+    try {
+      // A type error: a readable TypeScript message with the line in the cell.
+      await driver.runCell(page, 0);
+      await driver.waitUntilCellRan(page, 0, 60_000);
+      const typeError = (await driver.outputs(page, 0).innerText()).trim();
+      expect(typeError).toMatch(/line 2\b/);
+      expect(typeError).toMatch(/Type 'number' is not assignable to type 'string'/);
+      // A thrown error: its name and message, and where in the cell.
+      await driver.runCell(page, 1);
+      await driver.waitUntilCellRan(page, 1, 60_000);
+      const thrown = (await driver.outputs(page, 1).innerText()).trim();
+      expect(thrown).toMatch(/Error: deliberate failure, answer 42/);
+      expect(thrown).toMatch(/line \d+/);
+      expect(await driver.errorOutputs(page).count()).toBe(2);
+
+      // A synchronous busy loop and an awaited loop, each stopped by the toolbar/menu interrupt.
+      for (const cell of [2, 3]) {
+        await driver.runCell(page, cell);
+        await expect.poll(() => driver.isBusy(page), { timeout: 30_000 }).toBe(true);
+        await new Promise((r) => setTimeout(r, 2000));
+        expect(await driver.isBusy(page), `cell ${cell} still running before the interrupt`).toBe(true);
+        const interrupted = Date.now();
+        await driver.interrupt(page);
+        await driver.waitUntilCellRan(page, cell, 30_000);
+        expect(Date.now() - interrupted).toBeLessThan(30_000);
+      }
+      // The kernel is still usable.
+      await driver.runCell(page, 4);
+      await driver.waitUntilCellRan(page, 4, 60_000);
+      expect((await driver.outputs(page, 4).innerText()).trim()).toMatch(/\b42$/);
+    } finally {
+      await shot(page, "probe");
+      await page.close();
+    }
+  }, 300_000);
+
+  it("the server log shows the project's kernel started", () => {
+    expect(serverLog).toMatch(/Kernel started/);
+  });
+});
+
+if (!ready) {
+  describe("notebooks in a browser UI", () => {
+    it.skip(`needs Jupyter and Chromium (setup found frontEnd=${env.frontEnd}, chromium=${executable})`, () => undefined);
+  });
+}

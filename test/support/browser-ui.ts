@@ -1,0 +1,152 @@
+/**
+ * How the browser UI test works a Jupyter front end: one driver for JupyterLab and one for the
+ * classic Notebook, each using the menus, toolbar and keyboard a person would.
+ */
+import type { Locator, Page } from "playwright-core";
+
+export interface FrontEndDriver {
+  name: "lab" | "notebook";
+  /** The address that opens `file` (relative to the server's folder). */
+  notebookUrl(baseUrl: string, file: string, token: string): string;
+  /** Waits until the notebook is shown and its kernel is connected and idle. */
+  waitForKernel(page: Page, timeoutMs?: number): Promise<void>;
+  /** The kernel's display name as the front end shows it. */
+  kernelName(page: Page): Promise<string>;
+  runAll(page: Page): Promise<void>;
+  restartAndRunAll(page: Page): Promise<void>;
+  clearAllOutputs(page: Page): Promise<void>;
+  interrupt(page: Page): Promise<void>;
+  /** Selects code cell `index` (0-based among code cells) and runs it with Shift+Enter. */
+  runCell(page: Page, index: number): Promise<void>;
+  /** Resolves once every code cell has an execution number, none is running, and the kernel is idle. */
+  waitUntilAllRan(page: Page, timeoutMs: number): Promise<void>;
+  /** Resolves once code cell `index` has finished (a number in its prompt) and the kernel is idle. */
+  waitUntilCellRan(page: Page, index: number, timeoutMs: number): Promise<void>;
+  isBusy(page: Page): Promise<boolean>;
+  codeCells(page: Page): Locator;
+  /** The output area of code cell `index`. */
+  outputs(page: Page, index: number): Locator;
+  /** Error outputs (a cell that threw). */
+  errorOutputs(page: Page): Locator;
+  /** Printed text and text results, in order (for comparing runs). */
+  textOutputs(page: Page): Locator;
+}
+
+/** Shared: execution prompts read as "[n]", "[*]" or "[ ]". */
+async function prompts(page: Page, selector: string): Promise<string[]> {
+  return page.locator(selector).allInnerTexts();
+}
+
+function allNumbered(texts: string[]): boolean {
+  return texts.length > 0 && texts.every((t) => /\[\d+\]/.test(t));
+}
+
+async function poll(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** The classic Notebook (6.x): menus #celllink/#kernellink, prompts "In [n]:", kernel icon classes. */
+export const classicNotebook: FrontEndDriver = {
+  name: "notebook",
+  notebookUrl: (base, file, token) => `${base}notebooks/${encodeURI(file)}?token=${token}`,
+  async waitForKernel(page, timeoutMs = 60_000) {
+    await page.locator("#notebook-container .cell").first().waitFor({ timeout: timeoutMs });
+    // The idle icon is also shown before a kernel is connected: wait for the kernel's info reply.
+    await page.waitForFunction(() => {
+      const kernel = (window as unknown as { Jupyter?: { notebook?: { kernel?: { is_connected(): boolean; info_reply?: { status?: string } } } } }).Jupyter?.notebook?.kernel;
+      return Boolean(kernel?.is_connected() && kernel.info_reply?.status);
+    }, undefined, { timeout: timeoutMs, polling: 250 });
+    await page.locator("#kernel_indicator_icon.kernel_idle_icon").waitFor({ state: "attached", timeout: timeoutMs });
+  },
+  kernelName: async (page) => (await page.locator(".kernel_indicator_name").innerText()).trim(),
+  async runAll(page) {
+    await page.click("#celllink");
+    await page.click("#run_all_cells");
+  },
+  async restartAndRunAll(page) {
+    await page.click("#kernellink");
+    await page.click("#restart_run_all");
+    await page.locator(".modal-dialog button.btn-danger").click(); // "Restart and Run All Cells"
+  },
+  async clearAllOutputs(page) {
+    await page.click("#celllink");
+    await page.hover("#all_outputs");
+    await page.click("#clear_all_output");
+  },
+  async interrupt(page) {
+    await page.click("#kernellink");
+    await page.click("#int_kernel");
+  },
+  async runCell(page, index) {
+    await this.codeCells(page).nth(index).locator(".input_prompt").click(); // selects the cell (command mode)
+    await page.keyboard.press("Shift+Enter");
+  },
+  async waitUntilAllRan(page, timeoutMs) {
+    let seen: string[] = [];
+    await poll("every cell to run", timeoutMs, async () => allNumbered((seen = await prompts(page, ".code_cell .input_prompt"))) && !(await this.isBusy(page))).catch((e: Error) => {
+      throw new Error(`${e.message}; prompts: ${seen.join(" ")}`);
+    });
+  },
+  async waitUntilCellRan(page, index, timeoutMs) {
+    await poll(`cell ${index} to finish`, timeoutMs, async () => allNumbered([await this.codeCells(page).nth(index).locator(".input_prompt").innerText()]) && !(await this.isBusy(page)));
+  },
+  isBusy: async (page) => (await page.locator("#kernel_indicator_icon.kernel_idle_icon").count()) === 0,
+  codeCells: (page) => page.locator("#notebook-container .code_cell"),
+  outputs(page, index) {
+    return this.codeCells(page).nth(index).locator(".output_area");
+  },
+  errorOutputs: (page) => page.locator(".output_subarea.output_error"),
+  textOutputs: (page) => page.locator(".output_subarea.output_stream, .output_subarea.output_text, .output_subarea table.dataframe"),
+};
+
+/** JupyterLab (4.x): commands by data-command, prompts "[n]:", the execution indicator's status. */
+export const jupyterLab: FrontEndDriver = {
+  name: "lab",
+  notebookUrl: (base, file, token) => `${base}lab/tree/${encodeURI(file)}?token=${token}`,
+  async waitForKernel(page, timeoutMs = 90_000) {
+    await page.locator(".jp-Notebook .jp-Cell").first().waitFor({ timeout: timeoutMs });
+    await page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').first().waitFor({ state: "attached", timeout: timeoutMs });
+  },
+  kernelName: async (page) => (await page.locator(".jp-KernelName, .jp-Toolbar-kernelName").first().innerText()).trim(),
+  async runAll(page) {
+    await page.locator("#jp-MainMenu").getByText("Run", { exact: true }).click();
+    await page.locator('li[data-command="notebook:run-all-cells"]').click();
+  },
+  async restartAndRunAll(page) {
+    await page.locator('.jp-NotebookPanel-toolbar [data-command="notebook:restart-run-all"]').click();
+    await page.locator(".jp-Dialog .jp-mod-accept").click();
+  },
+  async clearAllOutputs(page) {
+    await page.locator("#jp-MainMenu").getByText("Edit", { exact: true }).click();
+    await page.locator('li[data-command="notebook:clear-all-cell-outputs"]').click();
+  },
+  async interrupt(page) {
+    await page.locator('.jp-NotebookPanel-toolbar [data-command="notebook:interrupt-kernel"]').click();
+  },
+  async runCell(page, index) {
+    await this.codeCells(page).nth(index).locator(".jp-InputPrompt").click();
+    await page.keyboard.press("Shift+Enter");
+  },
+  async waitUntilAllRan(page, timeoutMs) {
+    await poll("every cell to run", timeoutMs, async () => allNumbered(await prompts(page, ".jp-CodeCell .jp-InputPrompt")) && !(await this.isBusy(page)));
+  },
+  async waitUntilCellRan(page, index, timeoutMs) {
+    await poll(`cell ${index} to finish`, timeoutMs, async () => allNumbered([await this.codeCells(page).nth(index).locator(".jp-InputPrompt").innerText()]) && !(await this.isBusy(page)));
+  },
+  isBusy: async (page) => (await page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').count()) === 0,
+  codeCells: (page) => page.locator(".jp-Notebook .jp-CodeCell"),
+  outputs(page, index) {
+    return this.codeCells(page).nth(index).locator(".jp-OutputArea");
+  },
+  errorOutputs: (page) => page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]:has(pre .ansi-red-fg), .jp-OutputArea-output.jp-mod-error'),
+  textOutputs: (page) => page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"], .jp-OutputArea-output[data-mime-type="text/plain"], .jp-OutputArea-output table.dataframe'),
+};
+
+export function driverFor(frontEnd: "lab" | "notebook"): FrontEndDriver {
+  return frontEnd === "lab" ? jupyterLab : classicNotebook;
+}
