@@ -52,6 +52,17 @@ vm.runInThisContext = function (code, options) {
   return originalRunInThisContext.call(this, code, { ...(options || {}), filename: scriptName });
 };
 
+// 4. Only the kernel decides what an uncaught error does: the wasm backend (emscripten) adds
+//    listeners that rethrow, which would end the kernel at the first error thrown in a timer.
+const kernelOnly = { events: new Set(["uncaughtException", "unhandledRejection"]), listeners: new Set() };
+for (const method of ["on", "addListener", "prependListener", "once", "prependOnceListener"]) {
+  const original = process[method];
+  process[method] = function (event, listener) {
+    if (kernelOnly.events.has(event) && !kernelOnly.listeners.has(listener)) return this;
+    return original.call(this, event, listener);
+  };
+}
+
 const { createConverter } = require("tslab/dist/converter");
 const { createExecutor } = require("tslab/dist/executor");
 const { ZmqServer, JupyterHandlerImpl } = require("tslab/dist/jupyter");
@@ -109,8 +120,17 @@ function startKernel(connectionFile) {
     // give it a moment to end with its own KeyboardInterrupt; then abandon it as tslab does.
     interrupts.interruptCurrent(3000).then(() => executor.interrupt());
   });
-  process.on("uncaughtException", (err) => console.error("UncaughtException:", err));
-  process.on("unhandledRejection", (reason) => console.error("UnhandledPromiseRejection:", reason));
+  // Errors outside any awaited chain (a throwing timer, a promise nobody awaits): shown on stderr
+  // of the latest cell, with TypeScript positions, and the kernel goes on.
+  const report = (what) => (error) => {
+    if (error && error.name === "KeyboardInterrupt") return; // work of an interrupted cell, ending
+    console.error(`${what}:\n${describeError(error, sourcemap.originalPosition).traceback.join("\n")}`);
+  };
+  const onUncaught = report("Uncaught exception");
+  const onUnhandled = report("Unhandled promise rejection");
+  kernelOnly.listeners.add(onUncaught).add(onUnhandled);
+  process.on("uncaughtException", onUncaught);
+  process.on("unhandledRejection", onUnhandled);
   server.init();
 }
 

@@ -50,7 +50,7 @@ describe("rich results, errors and interrupts", () => {
   let number: CellResult, undef: CellResult, tensor: CellResult, image: CellResult, frame: CellResult, series: CellResult, figure: CellResult;
   let other: CellResult, displayed: CellResult;
   let typeError: CellResult, thrown: CellResult, thirdLine: CellResult, defines: CellResult, callsEarlier: CellResult, fromLib: CellResult;
-  let interrupted: CellResult, afterInterrupt: CellResult;
+  let interrupted: CellResult, afterInterrupt: CellResult, fromTimer: CellResult;
   // Execution counts: cell i of the probe is In[i + 1] (every request counts, failed ones too).
   const DEFINES = 14;
   beforeAll(async () => {
@@ -72,9 +72,10 @@ describe("rich results, errors and interrupts", () => {
       { code: "const small = failLater(1);\nfailLater(small + 5);" },
       { code: "let spins = 0;\nwhile (true) { spins++; }", interrupt_after: 3 },
       { code: 'console.log("alive after interrupt");\n1 + 1' },
+      { code: 'const later = () => {\n  throw new Error("from a timer");\n};\nsetTimeout(later, 10);\nPromise.reject(new TypeError("nobody awaits me"));\nawait new Promise((r) => setTimeout(r, 300));\n"still running"' },
     ];
     expect(cells[DEFINES - 1].code).toContain("function failLater");
-    [number, undef, tensor, image, frame, series, figure, other, displayed, typeError, thrown, thirdLine, fromLib, defines, callsEarlier, interrupted, afterInterrupt] = await probe(cells);
+    [number, undef, tensor, image, frame, series, figure, other, displayed, typeError, thrown, thirdLine, fromLib, defines, callsEarlier, interrupted, afterInterrupt, fromTimer] = await probe(cells);
   }, 300_000);
 
   it("returns the last value as an execute_result, and nothing for undefined", () => {
@@ -149,6 +150,15 @@ describe("rich results, errors and interrupts", () => {
     expect(line, frame).toBeDefined();
     const source = fs.readFileSync(path.join(ROOT, "lib", "display", "table.ts"), "utf8").split("\n")[Number(line) - 1];
     expect(source).toMatch(/throw new TypeError/);
+  });
+
+  it("shows errors outside the cell's awaited chain on stderr, with positions, and goes on (wasm backend loaded)", () => {
+    // The wasm backend's own handlers would rethrow these and end the kernel; the kernel keeps only its own.
+    expect(fromTimer.status).toBe("ok");
+    const stderr = fromTimer.outputs.filter((o) => o.name === "stderr").map((o) => o.text).join("");
+    expect(stderr).toMatch(/Uncaught exception:\nError: from a timer\n.*\(Cell In\[18\], line 2, column 9\)/);
+    expect(stderr).toMatch(/Unhandled promise rejection:\nTypeError: nobody awaits me\n.*Cell In\[18\], line 5, column 16/);
+    expect(results(fromTimer)[0].data!["text/plain"]).toBe("'still running'");
   });
 
   it("stops a running synchronous loop on interrupt and stays usable", () => {
