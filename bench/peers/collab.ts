@@ -106,7 +106,8 @@ export class EpochStream {
 
 /** The lesson's recipe for a model kind, over enough epochs for any number of repetitions. */
 export function lessonOptions(model: "bias" | "nn", valid: Rating[], extra: Partial<CollabOptions> = {}): CollabOptions {
-  return { ...LESSON_RECIPE, model, schedule: schedulePrefix(1000), validation: valid, seed: 42, ...extra };
+  // LESSON4_LAZY_ADAM=1 measures lazy Embedding updates (faster, worse RMSE), to show what they change.
+  return { ...LESSON_RECIPE, model, schedule: schedulePrefix(1000), validation: valid, seed: 42, lazyAdam: process.env.LESSON4_LAZY_ADAM === "1", ...extra };
 }
 
 /** Runs a peer script for `warmup + reps` epochs of the lesson's schedule; the warm-up epochs are dropped. */

@@ -172,10 +172,11 @@ export function embeddingRows(): TouchedRows {
 }
 
 /**
- * Adam for training: the fused kernel where the backend has it (wasm, cpu), else tf.train.adam. `lazy: true`
- * makes Embedding rows that a batch did not use keep their weights and moments (see README, LazyAdam).
+ * Adam for training. `lazy: true` on wasm: the fused kernel, and Embedding rows that a batch did not use keep their
+ * weights and moments (TensorFlow's LazyAdam); otherwise tf.train.adam.
  */
 export function createAdam(learningRate: number, options: { lazy?: boolean } = {}): tf.AdamOptimizer {
-  if (!fusedAdamAvailable()) return tf.train.adam(learningRate);
-  return new FusedAdamOptimizer(learningRate, 0.9, 0.999, null, options.lazy && tf.getBackend() === "wasm" ? embeddingRows() : null);
+  // Dense steps stay with tfjs's own Adam: its SIMD ops beat one JS pass over a full matrix.
+  if (!options.lazy || tf.getBackend() !== "wasm" || !fusedAdamAvailable()) return tf.train.adam(learningRate);
+  return new FusedAdamOptimizer(learningRate, 0.9, 0.999, null, embeddingRows());
 }
