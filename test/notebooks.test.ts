@@ -2,11 +2,14 @@
  * Every notebook, executed top to bottom through Jupyter (nbclient + the project's tslab kernel)
  * in fast mode, exactly as `npm run lessons` does; and a notebook that fails on purpose.
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as path from "path";
 import { runNotebooks, type NotebookResult } from "../scripts/run-lessons";
 import { BUILD_DIR, listNotebooks } from "../scripts/lessons";
+import { buildSite } from "../scripts/lesson-site";
+import type { Browser } from "playwright-core";
+import { chromiumPath, isolatedContext, launchChromium, watch } from "./support/browser";
 
 const OUT = path.join(BUILD_DIR, "test-lessons");
 
@@ -40,4 +43,37 @@ describe.each(listNotebooks().map((p) => [path.basename(p), p]))("notebook %s", 
     expect(errors).toEqual([]);
     expect(fs.existsSync(path.join(OUT, name.replace(".ipynb", ".html")))).toBe(true);
   }, 900_000);
+});
+
+// After every lesson above has run (tests in a file run in order): the real exported pages,
+// opened offline in Chromium, draw every chart and log no console errors.
+describe("the exported lessons, offline in Chromium", () => {
+  let browser: Browser | undefined;
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it.for(listNotebooks().map((p) => path.basename(p, ".ipynb")))("%s.html draws its charts and logs no errors", { timeout: 120_000 }, async (name, ctx) => {
+    const executable = chromiumPath();
+    const page_ = path.join(OUT, `${name}.html`);
+    if (!executable) return ctx.skip(); // setup could not install Chromium; it said so
+    expect(fs.existsSync(page_), `${name}.html was not exported (its notebook test failed?)`).toBe(true);
+    buildSite(OUT);
+    browser ??= await launchChromium(executable);
+    const { context, outside } = await isolatedContext(browser, [`file://${OUT}/`]);
+    const page = await context.newPage();
+    const problems = watch(page, outside);
+    await page.goto(`file://${page_}`, { waitUntil: "load" });
+    const charts = page.locator(".lesson4-plot");
+    for (let i = 0; i < (await charts.count()); i++) {
+      await charts.nth(i).locator("svg.main-svg").first().waitFor({ timeout: 30_000 });
+      const marks = charts.nth(i).locator(".scatterlayer path.point, .scatterlayer path.js-line, .heatmaplayer image, .barlayer path, .contourlayer path, .scatter3d, .gl-container canvas, .scatterlayer text");
+      expect(await marks.count(), `${name} chart ${i} drew nothing`).toBeGreaterThan(0);
+    }
+    const images = await page.locator(".jp-OutputArea-output img").evaluateAll((els) => els.map((e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0));
+    expect(images.every(Boolean), `${name}: an image did not load`).toBe(true);
+    expect(await page.locator("nav.lesson4-nav.top").count()).toBe(1);
+    expect(problems).toEqual({ consoleErrors: [], pageErrors: [], failedRequests: [], outside: [] });
+    await context.close();
+  });
 });
