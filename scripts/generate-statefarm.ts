@@ -4,7 +4,8 @@
  */
 import { ensureStateFarm, readStateFarm } from "../lib/statefarm/index";
 import { initBackend, } from "../lib/engine/backend";
-import { loadMobileNet, precomputeFeatures } from "../lib/vision/pretrained";
+import { loadMobileNet } from "../lib/vision/pretrained";
+import { stateFarmFeatures } from "../lib/statefarm/features";
 
 async function main(): Promise<void> {
   let t = Date.now();
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   t = Date.now();
   const mobilenet = await loadMobileNet();
   for (const [name, files] of [["train", data.train.map((x) => x.path)], ["valid", data.valid.map((x) => x.path)], ["test", data.test]] as const) {
-    const f = await precomputeFeatures([...files], mobilenet, { name: `statefarm-${name}` });
+    const f = await stateFarmFeatures([...files], mobilenet, name);
     console.log(`${name}: features ${JSON.stringify(f.features.shape)} ${f.cached ? "from cache" : "computed"} -> ${f.file} (${((Date.now() - t) / 1000).toFixed(1)} s so far)`);
     f.features.dispose();
   }

@@ -102,6 +102,8 @@ export interface FeatureOptions {
   augment?: AugmentOptions;
   /** How many augmented passes over the images (default 1); rows are epoch-major. */
   epochs?: number;
+  /** Max-pool the features 2x2 before saving (7x7 -> 3x3, 5.4x smaller: the full set's features stay in memory). */
+  pool?: "max2";
   /** Called after each batch with (done, total) images. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -117,8 +119,9 @@ export interface Features {
 }
 
 /** The cache key: image contents, model id, input size, augmentation and epochs. */
-export function featureKey(files: string[], extractor: Pick<FeatureModel, "id" | "inputSize">, options: Pick<FeatureOptions, "augment" | "epochs"> = {}): string {
-  const hash = createHash("sha256").update(`v1|${extractor.id}|${extractor.inputSize}|${JSON.stringify(options.augment ?? null)}|${options.epochs ?? 1}|${files.length}`);
+export function featureKey(files: string[], extractor: Pick<FeatureModel, "id" | "inputSize">, options: Pick<FeatureOptions, "augment" | "epochs" | "pool"> = {}): string {
+  const pool = options.pool ? `|${options.pool}` : "";
+  const hash = createHash("sha256").update(`v1|${extractor.id}|${extractor.inputSize}|${JSON.stringify(options.augment ?? null)}|${options.epochs ?? 1}|${files.length}${pool}`);
   for (const f of files) hash.update(createHash("sha1").update(fs.readFileSync(f)).digest());
   return hash.digest("hex").slice(0, 20);
 }
@@ -134,7 +137,8 @@ export async function precomputeFeatures(files: string[], extractor: FeatureMode
   if (fs.existsSync(file)) return { features: loadArray(file), file, cached: true, key };
   const epochs = options.epochs ?? 1;
   const size = extractor.inputSize;
-  const outShape = (extractor.model.outputs[0].shape as number[]).slice(1);
+  let outShape = (extractor.model.outputs[0].shape as number[]).slice(1);
+  if (options.pool === "max2") outShape = [Math.floor(outShape[0] / 2), Math.floor(outShape[1] / 2), outShape[2]];
   const writer = new NpyWriter(file, [files.length * epochs, ...outShape]);
   const gen = options.augment ? new ImageDataGenerator(options.augment) : null;
   try {
@@ -142,7 +146,10 @@ export async function precomputeFeatures(files: string[], extractor: FeatureMode
     for (let e = 0; e < epochs; e++) {
       const transform = (x: tf.Tensor4D) => (gen ? gen.random(x) : x).div(127.5).sub(1) as tf.Tensor4D;
       for await (const batch of imageBatches(files, { width: size, height: size, batchSize: options.batchSize ?? 32, transform })) {
-        const out = extractor.model.predict(batch.xs) as tf.Tensor;
+        const out = tf.tidy(() => {
+          const y = extractor.model.predict(batch.xs) as tf.Tensor4D;
+          return options.pool === "max2" ? tf.maxPool(y, 2, 2, "valid") : y;
+        });
         await writer.write(out);
         out.dispose();
         batch.xs.dispose();

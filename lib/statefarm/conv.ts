@@ -1,0 +1,73 @@
+/**
+ * A Conv2D layer (valid padding, stride 1) whose filter gradient is computed with one matmul
+ * per kernel offset: the wasm backend has no Conv2DBackpropFilter kernel and the cpu fallback
+ * made the lesson's small CNN train at ~0.1-0.4 s per image; this makes it usable there.
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** conv2d(x, w) (valid, stride 1) with the filter gradient as kh*kw matmuls over the batch. */
+export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  const f = tf.customGrad(((xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    const xx = xIn as tf.Tensor4D, ww = wIn as tf.Tensor4D;
+    save([xx, ww]);
+    return {
+      value: tf.conv2d(xx, ww, 1, "valid"),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const [kh, kw, c, out] = ws.shape;
+        const [n, oh, ow] = (dy as tf.Tensor4D).shape;
+        const dyFlat = dy.reshape([n * oh * ow, out]);
+        const parts: tf.Tensor[] = [];
+        for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+          const patch = xs.slice([0, i, j, 0], [n, oh, ow, c]).reshape([n * oh * ow, c]);
+          parts.push(tf.matMul(patch, dyFlat, true, false)); // [c, out]
+        }
+        const dw = tf.stack(parts).reshape([kh, kw, c, out]);
+        const dx = tf.conv2dTranspose(dy as tf.Tensor4D, ws, xs.shape as [number, number, number, number], 1, "valid");
+        return [dx, dw];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, w) as tf.Tensor4D;
+}
+
+export interface MatmulConvArgs {
+  filters: number;
+  kernelSize: number;
+  activation?: "relu" | "linear";
+  inputShape?: number[];
+  name?: string;
+}
+
+/** Keras' Conv2D (valid padding, stride 1, optional ReLU) trained through conv2dMatmulGrad. */
+export class MatmulConv2D extends tf.layers.Layer {
+  static className = "MatmulConv2D";
+  private kernel!: tf.LayerVariable;
+  private bias!: tf.LayerVariable;
+  constructor(private readonly args: MatmulConvArgs) {
+    super({ name: args.name, inputShape: args.inputShape });
+  }
+  build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as number[];
+    const k = this.args.kernelSize;
+    this.kernel = this.addWeight("kernel", [k, k, shape[3], this.args.filters], "float32", tf.initializers.glorotUniform({}));
+    this.bias = this.addWeight("bias", [this.args.filters], "float32", tf.initializers.zeros());
+    this.built = true;
+  }
+  computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Array<number | null>;
+    const k = this.args.kernelSize;
+    return [s[0], s[1]! - k + 1, s[2]! - k + 1, this.args.filters];
+  }
+  call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      const y = conv2dMatmulGrad(x, this.kernel.read() as tf.Tensor4D).add(this.bias.read());
+      return this.args.activation === "relu" ? tf.relu(y) : y;
+    });
+  }
+  getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), filters: this.args.filters, kernelSize: this.args.kernelSize, activation: this.args.activation ?? "linear" };
+  }
+}
+tf.serialization.registerClass(MatmulConv2D);

@@ -1,0 +1,31 @@
+/**
+ * MobileNet features of State Farm photos with the one set of settings the notebooks and the
+ * generate script share, so features computed by one are read from the cache by the other.
+ */
+import type * as tf from "@tensorflow/tfjs";
+import { precomputeFeatures, type FeatureModel, type Features } from "../vision/pretrained";
+import type { AugmentOptions } from "../vision/augment";
+import { DisplayHandle } from "../display/show";
+
+/** The augmentation the lesson used for its precomputed augmented features. */
+export const FEATURE_AUGMENT: AugmentOptions = { rotation_range: 15, height_shift_range: 0.05, shear_range: 0.1, channel_shift_range: 20, width_shift_range: 0.1, seed: 42 };
+
+/** Features of `files` (pooled 2x2 to [n, 3, 3, 1024]), cached as data/features/statefarm-<name>-<key>.npy. */
+export async function stateFarmFeatures(files: string[], extractor: FeatureModel, name: string, options: { augment?: AugmentOptions; epochs?: number; show?: boolean } = {}): Promise<Features> {
+  const handle = options.show ? new DisplayHandle() : null;
+  const started = Date.now();
+  const result = await precomputeFeatures(files, extractor, {
+    name: `statefarm-${name}`,
+    pool: "max2",
+    augment: options.augment,
+    epochs: options.epochs,
+    onProgress: handle ? (done, total) => handle.update({ "text/plain": `${name}: ${done}/${total} images through MobileNet (${((Date.now() - started) / 1000).toFixed(0)} s)` }) : undefined,
+  });
+  handle?.update({ "text/plain": `${name}: features ${JSON.stringify(result.features.shape)} ${result.cached ? "read from the cache" : `computed in ${((Date.now() - started) / 1000).toFixed(0)} s`}` });
+  return result;
+}
+
+/** The rows of an epoch-major augmented feature array that belong to epoch `e` of `n` images. */
+export function epochRows(features: tf.Tensor, n: number, e: number): tf.Tensor {
+  return features.slice(e * n, n);
+}

@@ -1,0 +1,180 @@
+/**
+ * Training and scoring helpers for the State Farm notebooks: images to tensors, Keras-style
+ * compile/fit with a progress display and optional augmentation, log loss, accuracy and a
+ * confusion matrix computed the same way for every model.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { loadImages, oneHot } from "../vision/images";
+import type { ImageDataGenerator } from "../vision/augment";
+import { trainingProgress } from "../display/progress";
+import type { LabelledImage } from "./reader";
+
+/** Inputs, one-hot targets and class indices of one split held in memory. */
+export interface LabelledSet {
+  x: tf.Tensor;
+  y: tf.Tensor2D;
+  labels: number[];
+}
+
+/** Loads labelled photos as [n, height, width, 3] pixels (0-255) and one-hot labels. */
+export async function loadLabelledImages(items: LabelledImage[], size: { width: number; height: number }): Promise<LabelledSet> {
+  const x = await loadImages(items.map((it) => it.path), size);
+  return { x, y: oneHot(items.map((it) => it.label)), labels: items.map((it) => it.label) };
+}
+
+/** Frees a set's tensors. */
+export function disposeSet(set: LabelledSet): void {
+  set.x.dispose();
+  set.y.dispose();
+}
+
+/** Compiles for classification (Adam, categorical cross-entropy, accuracy) like Keras' compile. */
+export function compileClassifier(model: tf.LayersModel, learningRate = 1e-3): tf.LayersModel {
+  model.compile({ optimizer: tf.train.adam(learningRate), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+  return model;
+}
+
+/** Changes the learning rate of a compiled model (Keras: model.optimizer.lr = ...). */
+export function setLearningRate(model: tf.LayersModel, learningRate: number): void {
+  const optimizer = model.optimizer as unknown as { learningRate: number };
+  if (!optimizer || typeof optimizer.learningRate !== "number") throw new Error("setLearningRate: compile the model first (compileClassifier).");
+  optimizer.learningRate = learningRate;
+}
+
+/** One epoch's scores. */
+export interface EpochScores {
+  loss: number;
+  acc: number;
+  valLoss: number;
+  valAcc: number;
+}
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize?: number;
+  /** Set this learning rate before training (the model must be compiled). */
+  learningRate?: number;
+  /** Augment the training inputs afresh each epoch. */
+  augment?: ImageDataGenerator;
+  /** Title of the progress display; `false` for no display. */
+  title?: string | false;
+}
+
+/** Fits `model` on `train`, scoring `valid` after each epoch; returns the scores per epoch. */
+export async function trainClassifier(model: tf.LayersModel, train: LabelledSet, valid: LabelledSet, options: TrainOptions): Promise<EpochScores[]> {
+  if (options.learningRate !== undefined) setLearningRate(model, options.learningRate);
+  const batchSize = options.batchSize ?? 64;
+  const n = train.x.shape[0];
+  const progress = options.title === false ? null : trainingProgress({ epochs: options.epochs, batchesPerEpoch: Math.ceil(n / batchSize), title: options.title });
+  const history: EpochScores[] = [];
+  for (let epoch = 0; epoch < options.epochs; epoch++) {
+    const x = options.augment ? augmentInBatches(options.augment, train.x as tf.Tensor4D, batchSize) : train.x;
+    try {
+      const h = await model.fit(x, train.y, {
+        epochs: epoch + 1,
+        initialEpoch: epoch,
+        batchSize,
+        shuffle: true,
+        validationData: [valid.x, valid.y],
+        verbose: 0,
+        callbacks: progress ? progress.callbacks() : undefined,
+      });
+      const last = (k: string) => Number((h.history[k] as number[]).at(-1));
+      history.push({ loss: last("loss"), acc: last("acc"), valLoss: last("val_loss"), valAcc: last("val_acc") });
+    } finally {
+      if (x !== train.x) x.dispose();
+    }
+  }
+  return history;
+}
+
+function augmentInBatches(gen: ImageDataGenerator, x: tf.Tensor4D, batchSize: number): tf.Tensor4D {
+  const parts: tf.Tensor4D[] = [];
+  for (let start = 0; start < x.shape[0]; start += batchSize) {
+    parts.push(tf.tidy(() => gen.random(x.slice(start, Math.min(batchSize, x.shape[0] - start)))));
+  }
+  const out = tf.concat(parts);
+  parts.forEach((p) => p.dispose());
+  return out;
+}
+
+/** Class probabilities [n, 10] for `x`, predicted in batches. */
+export function predictProbs(model: tf.LayersModel, x: tf.Tensor, batchSize = 128): tf.Tensor2D {
+  return tf.tidy(() => model.predict(x, { batchSize }) as tf.Tensor2D);
+}
+
+/** Rows of a [n, k] tensor as arrays. */
+export async function rows(t: tf.Tensor2D): Promise<number[][]> {
+  return (await t.array()) as number[][];
+}
+
+/**
+ * Multi-class log loss (Kaggle's metric) of probabilities against class indices or target
+ * distributions; each probability is clipped to [eps, 1 - eps] and rows renormalised, as Kaggle does.
+ */
+export function logLoss(probs: number[][], targets: number[] | number[][], eps = 1e-15): number {
+  if (probs.length !== targets.length) throw new Error(`logLoss: ${probs.length} predictions for ${targets.length} targets`);
+  let total = 0;
+  for (let i = 0; i < probs.length; i++) {
+    const clipped = probs[i].map((p) => Math.min(1 - eps, Math.max(eps, p)));
+    const sum = clipped.reduce((a, b) => a + b, 0);
+    const t = targets[i];
+    if (typeof t === "number") total -= Math.log(clipped[t] / sum);
+    else for (let k = 0; k < t.length; k++) if (t[k] > 0) total -= t[k] * Math.log(clipped[k] / sum);
+  }
+  return total / probs.length;
+}
+
+/** Index of the largest value in each row. */
+export function argmaxRows(probs: number[][]): number[] {
+  return probs.map((row) => row.reduce((best, v, k) => (v > row[best] ? k : best), 0));
+}
+
+/** Share of rows whose largest probability is at the true class. */
+export function accuracy(probs: number[][], labels: number[]): number {
+  const predicted = argmaxRows(probs);
+  return predicted.filter((p, i) => p === labels[i]).length / labels.length;
+}
+
+/** Validation log loss and accuracy of `model` on `set`, computed from its predictions. */
+export async function evaluate(model: tf.LayersModel, set: LabelledSet): Promise<{ loss: number; accuracy: number; probs: number[][] }> {
+  const p = predictProbs(model, set.x);
+  const probs = await rows(p);
+  p.dispose();
+  return { loss: logLoss(probs, set.labels), accuracy: accuracy(probs, set.labels), probs };
+}
+
+/** counts[true][predicted] over `k` classes. */
+export function confusionMatrix(labels: number[], predicted: number[], k = 10): number[][] {
+  if (labels.length !== predicted.length) throw new Error(`confusionMatrix: ${labels.length} labels for ${predicted.length} predictions`);
+  const m = Array.from({ length: k }, () => new Array<number>(k).fill(0));
+  labels.forEach((t, i) => m[t][predicted[i]]++);
+  return m;
+}
+
+/** How many predictions fall in each class (step 4: an overshooting model puts nearly all in one or two). */
+export function predictedClassCounts(probs: number[][], k = 10): number[] {
+  const counts = new Array<number>(k).fill(0);
+  for (const p of argmaxRows(probs)) counts[p]++;
+  return counts;
+}
+
+/**
+ * Step 6: scores on `repeats` random halves of the validation set; a small spread means the
+ * validation set is big enough to tell models apart.
+ */
+export function validationSpread(probs: number[][], labels: number[], repeats = 10, seedRng: () => number = Math.random): Array<{ loss: number; accuracy: number }> {
+  const n = labels.length, half = Math.max(1, Math.floor(n / 2));
+  const out: Array<{ loss: number; accuracy: number }> = [];
+  for (let r = 0; r < repeats; r++) {
+    const idx = Array.from({ length: n }, (_, i) => i);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(seedRng() * (i + 1));
+      [idx[i], idx[j]] = [idx[j], idx[i]];
+    }
+    const pick = idx.slice(0, half);
+    const p = pick.map((i) => probs[i]), l = pick.map((i) => labels[i]);
+    out.push({ loss: logLoss(p, l), accuracy: accuracy(p, l) });
+  }
+  return out;
+}
