@@ -18,6 +18,8 @@ export interface ProjectEnv {
   jupyterPath: string;
   chromium: string | null;
   kernelTests: boolean;
+  /** A Python with torch, torchvision and pandas for the benchmark peers (`setup --with-bench`). */
+  peerPython?: string | null;
 }
 
 /** What environment/setup.mjs found; it must have run first. */

@@ -10,10 +10,12 @@ import { readConfig } from "../../lib/config";
 import { fromSources } from "../../lib/datasets/sources";
 import { parseRatings, type Rating } from "../../lib/datasets/movielens";
 import { fitCollab, LESSON_RECIPE, LESSON_SCHEDULE, type CollabOptions, type EpochRecord, type ScheduleStep } from "../../lib/collab/index";
+import { randomSplit } from "../../lib/datasets/ratings-split";
+import { projectEnv } from "../../scripts/lessons";
 import type { Measurement, PeerResult } from "../types";
 
-/** The Python that runs the peers: LESSON4_PEER_PYTHON, else Debian's. */
-export const PEER_PYTHON = process.env.LESSON4_PEER_PYTHON || "/usr/bin/python3";
+/** The Python that runs the peers: LESSON4_PEER_PYTHON, else the one `setup --with-bench` found, else Debian's. */
+export const PEER_PYTHON = process.env.LESSON4_PEER_PYTHON || projectEnv().peerPython || "/usr/bin/python3";
 
 /** Why the PyTorch peers cannot run here, or null when they can. */
 export function peerUnavailable(): string | null {
@@ -50,6 +52,11 @@ export function peerSplit(csv: string, seed = 42): { train: Rating[]; valid: Rat
   const report = parseRatings(fs.readFileSync(csv, "utf8"), { file: csv });
   if (report.bad.length) throw new Error(`${csv} has ${report.bad.length} malformed rows; the peers' split assumes none`);
   const rows = report.rows;
+  if (peerUnavailable()) {
+    // No numpy to reproduce the peer's mask: the lib's seeded 80/20 split (the peer is skipped anyway).
+    const split = randomSplit(rows, 0.2, seed);
+    return { train: split.train, valid: split.valid };
+  }
   const run = spawnSync(PEER_PYTHON, [path.join(__dirname, "collab_split.py"), String(rows.length), String(seed)], { encoding: "utf8", maxBuffer: 64 << 20 });
   if (run.status !== 0 || run.stdout.length !== rows.length) throw new Error(`could not get the peers' split from ${PEER_PYTHON}: ${run.stderr || `got ${run.stdout.length} flags for ${rows.length} rows`}`);
   const train: Rating[] = [];
