@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { readConfig, type BackendChoice } from "../config";
-import { registerMissingWasmKernels } from "./wasm-kernels";
+import { registerFasterWasmKernels, registerMissingWasmKernels } from "./wasm-kernels";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -63,7 +63,7 @@ export async function initBackend(choice: BackendChoice = readConfig().backend):
       skipped.push(failure);
       continue;
     }
-    const addedKernels = name === "wasm" ? registerMissingWasmKernels() : [];
+    const addedKernels = name === "wasm" ? [...registerMissingWasmKernels(), ...registerFasterWasmKernels()] : [];
     const why = choice === "auto" ? (skipped.length ? `fastest available; ${skipped.join("; ")}` : "fastest available") : "chosen by LESSON4_BACKEND";
     current = { name, reason: why, addedKernels };
     if (name === "wasm") current.simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT") as boolean;

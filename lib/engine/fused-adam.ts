@@ -1,11 +1,13 @@
 /**
- * Adam in one pass per variable: a registered kernel (wasm and cpu) reads the weights, gradient and both
- * moments once and writes the three results, in place of the dozen full-size tensor ops tf.train.adam
- * runs per variable. Same rule, same state and config as tf.train.adam; optionally "lazy" on embeddings.
+ * Adam in one pass per variable: on wasm the weights and both moments are updated in place on the heap by a SIMD
+ * loop (wasm-simd.ts), in place of the dozen full-size tensor ops (and allocations) tf.train.adam runs per variable;
+ * a registered kernel (wasm and cpu) does the same with fresh outputs where memory is shared. Same rule, same float32
+ * operations, state and config as tf.train.adam; optionally "lazy" on embeddings.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { touchedRows } from "./wasm-kernels";
+import { simdKernels, type SimdKernels } from "./wasm-simd";
 
 export const FUSED_ADAM_KERNEL = "LessonFusedAdam";
 
@@ -23,25 +25,29 @@ interface AdamAttrs {
 }
 
 /**
- * m' = b1 m + (1-b1) g; v' = b2 v + (1-b2) g²; x' = x - lr (m'/c1) / (sqrt(v'/c2) + eps), element by element,
- * in float32 storage like tf.train.adam. With `rows`, only those rows change (lazy Adam).
+ * One Adam step element by element, with tf.train.adam's float32 operations in its order:
+ * m' = m b1 + g (1-b1); v' = v b2 + g² (1-b2); x' = ((m'/oc1) / (sqrt(v'/oc2) + eps)) (-lr) + x, where oc1 = 1 - b1^t
+ * and oc2 = 1 - b2^t as tfjs tracks them. With `rows`, only those rows change (lazy Adam).
  */
 export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, out: [Float32Array, Float32Array, Float32Array], a: AdamAttrs, rows?: Int32Array): void {
   const [xo, mo, vo] = out;
-  const b1 = a.beta1;
-  const b2 = a.beta2;
-  const c1 = 1 - b1;
-  const c2 = 1 - b2;
-  const step = a.lr / a.correction1;
-  const inv2 = 1 / a.correction2;
+  const f = Math.fround;
+  const b1 = f(a.beta1);
+  const b2 = f(a.beta2);
+  const c1 = f(1 - a.beta1);
+  const c2 = f(1 - a.beta2);
+  const oc1 = f(a.correction1);
+  const oc2 = f(a.correction2);
+  const eps = f(a.epsilon);
+  const negLr = f(-a.lr);
   const update = (from: number, to: number) => {
     for (let i = from; i < to; i++) {
       const gi = g[i];
-      const mi = b1 * m[i] + c1 * gi;
-      const vi = b2 * v[i] + c2 * gi * gi;
+      const mi = f(f(m[i] * b1) + f(gi * c1));
+      const vi = f(f(v[i] * b2) + f(f(gi * gi) * c2));
       mo[i] = mi;
       vo[i] = vi;
-      xo[i] = x[i] - (step * mi) / (Math.sqrt(vi * inv2) + a.epsilon);
+      xo[i] = f(f(f(f(mi / oc1) / f(f(Math.sqrt(f(vi / oc2))) + eps)) * negLr) + x[i]);
     }
   };
   if (!rows) return update(0, x.length);
@@ -52,14 +58,56 @@ export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: F
   for (let k = 0; k < rows.length; k++) update(rows[k] * size, (rows[k] + 1) * size);
 }
 
+/** A dense step in place on wasm-heap views: the SIMD module for whole groups of 4, adamStep for the rest. */
+function adamInPlace(kernels: SimdKernels | null, x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, a: AdamAttrs): void {
+  const n = x.length;
+  const bulk = kernels ? n - (n % 4) : 0;
+  if (bulk) {
+    const f = Math.fround;
+    kernels!.adam(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, bulk, a.beta1, a.beta2, f(1 - a.beta1), f(1 - a.beta2), a.correction1, a.correction2, a.epsilon, -a.lr);
+  }
+  if (bulk < n) adamStep(x.subarray(bulk), g.subarray(bulk), m.subarray(bulk), v.subarray(bulk), [x.subarray(bulk), m.subarray(bulk), v.subarray(bulk)], a);
+}
+
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+type WasmBackend = BackendWasm & {
+  wasm: { asm: { memory: WebAssembly.Memory }; tfjs: { disposeData(id: number): void; registerTensor(id: number, size: number, memoryOffset: number): void } };
+  dataIdMap: { get(id: unknown): { id: number; memoryOffset: number; refCount: number } | undefined };
+};
+
+/**
+ * Tells the backend's C++ side that a tensor's memory changed: its kernels (XNNPACK matMul, conv) cache work derived
+ * from a tensor (packed weights) by tensor id until the tensor is disposed, so the id is disposed and registered again
+ * at the same memory. Without this, a Dense layer would keep multiplying by its old weights.
+ */
+function markChanged(backend: WasmBackend, t: tf.Tensor): void {
+  const data = backend.dataIdMap.get(t.dataId)!;
+  backend.wasm.tfjs.disposeData(data.id);
+  backend.wasm.tfjs.registerTensor(data.id, t.size, data.memoryOffset);
+}
+
+/** The SIMD kernels bound to the wasm backend's memory (null without SIMD). */
+function wasmSimd(backend: BackendWasm): SimdKernels | null {
+  const memory = (backend as WasmBackend).wasm?.asm?.memory;
+  return memory ? simdKernels(memory) : null;
+}
 
 function wasmKernel(args: KernelArgs): TensorInfo[] {
   const backend = args.backend as BackendWasm;
   const { x, g, m, v, rows } = args.inputs as Record<string, TensorInfo>;
   const outs = [x, m, v].map((t) => backend.makeOutput(t.shape, "float32"));
+  // Views only after every allocation: makeOutput can grow (and so move) the heap.
   const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
-  adamStep(view(x), view(g), view(m), view(v), outs.map(view) as [Float32Array, Float32Array, Float32Array], args.attrs as unknown as AdamAttrs, rows ? (backend.typedArrayFromHeap(rows) as Int32Array) : undefined);
+  const [xo, mo, vo] = outs.map(view);
+  const attrs = args.attrs as unknown as AdamAttrs;
+  if (rows) adamStep(view(x), view(g), view(m), view(v), [xo, mo, vo], attrs, backend.typedArrayFromHeap(rows) as Int32Array);
+  else {
+    xo.set(view(x));
+    mo.set(view(m));
+    vo.set(view(v));
+    adamInPlace(wasmSimd(backend), xo, view(g), mo, vo, attrs);
+  }
   return outs;
 }
 
@@ -74,16 +122,19 @@ function cpuKernel(args: KernelArgs): TensorInfo[] {
 }
 
 /**
- * Lazy step straight on the wasm heap when no other tensor shares the weights' or moments' memory (refCount 1):
- * only the touched rows are read and written. Returns false (nothing done) where that cannot be done safely.
+ * A step straight on the wasm heap when no other tensor shares the weights' or moments' memory (refCount 1; a
+ * clone from getWeights() shares it, for instance): the SIMD pass over every element, or with `rows` only those rows.
+ * Returns false (nothing done) where that cannot be done safely; the caller then runs the allocating kernel.
  */
-function updateInPlace(x: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: AdamAttrs, rows: Int32Array): boolean {
-  if (tf.getBackend() !== "wasm") return false;
-  const backend = tf.backend() as unknown as BackendWasm & { dataIdMap: { get(id: unknown): { refCount: number } | undefined } };
+function updateInPlace(x: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: AdamAttrs, rows: Int32Array | null): boolean {
+  if (tf.getBackend() !== "wasm" || g.dtype !== "float32") return false;
+  const backend = tf.backend() as unknown as WasmBackend;
   if (![x, m, v].every((t) => backend.dataIdMap.get(t.dataId)?.refCount === 1)) return false;
   const view = (t: tf.Tensor) => backend.typedArrayFromHeap(t) as Float32Array;
   const [xs, ms, vs] = [view(x), view(m), view(v)];
-  adamStep(xs, view(g), ms, vs, [xs, ms, vs], { ...attrs, rowSize: x.size / x.shape[0] }, rows);
+  if (rows) adamStep(xs, view(g), ms, vs, [xs, ms, vs], { ...attrs, rowSize: x.size / x.shape[0] }, rows);
+  else adamInPlace(wasmSimd(backend), xs, view(g), ms, vs, attrs);
+  for (const t of [x, m, v]) markChanged(backend, t);
   return true;
 }
 
@@ -130,8 +181,10 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: tf.NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>): void {
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     const self = this as unknown as { accumulatedFirstMoment: Array<{ originalName: string; variable: tf.Variable }>; accumulatedSecondMoment: Array<{ originalName: string; variable: tf.Variable }>; iterations_: number; accBeta1: tf.Variable; accBeta2: tf.Variable };
-    const t = this.iterations + 1;
-    const attrs = { lr: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, correction1: 1 - this.beta1 ** t, correction2: 1 - this.beta2 ** t };
+    // The bias corrections from tfjs's own float32 accumulators, as tf.train.adam reads them.
+    const acc1 = self.accBeta1.dataSync()[0];
+    const acc2 = self.accBeta2.dataSync()[0];
+    const attrs: AdamAttrs = { lr: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, correction1: Math.fround(1 - acc1), correction2: Math.fround(1 - acc2) };
     tf.tidy(() => {
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name];
@@ -142,7 +195,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         const m = self.accumulatedFirstMoment[i].variable;
         const v = self.accumulatedSecondMoment[i].variable;
         const touched = this.lazy && value.rank >= 1 ? this.lazy.rows(name, value.shape[0]) : null;
-        if (touched && gradient.dtype === "float32" && updateInPlace(value, gradient, m, v, attrs, touched)) return;
+        if (updateInPlace(value, gradient, m, v, attrs, touched)) return;
         const inputs: tf.NamedTensorMap = { x: value, g: gradient.dtype === "float32" ? gradient : gradient.toFloat(), m, v };
         const kernelAttrs: Record<string, number> = { ...attrs };
         if (touched) {
@@ -154,8 +207,8 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         v.assign(v2);
         value.assign(x2);
       });
-      self.accBeta1.assign(tf.scalar(this.beta1 ** (t + 1) / this.beta1));
-      self.accBeta2.assign(tf.scalar(this.beta2 ** (t + 1) / this.beta2));
+      self.accBeta1.assign(tf.mul(self.accBeta1, this.beta1));
+      self.accBeta2.assign(tf.mul(self.accBeta2, this.beta2));
     });
     this.lazy?.reset();
     this.incrementIterations();
@@ -172,11 +225,12 @@ export function embeddingRows(): TouchedRows {
 }
 
 /**
- * Adam for training. `lazy: true` on wasm: the fused kernel, and Embedding rows that a batch did not use keep their
- * weights and moments (TensorFlow's LazyAdam); otherwise tf.train.adam.
+ * Adam for training: on wasm, tf.train.adam's rule as one in-place SIMD pass per variable (same values within float32
+ * rounding, same state, config and class name; a plain JS pass where SIMD is missing); `lazy: true` also leaves the Embedding rows a batch did not use
+ * untouched, weights and moments (TensorFlow's LazyAdam: faster, different results). `fused: false`, other backends,
+ * or no SIMD: tf.train.adam itself.
  */
-export function createAdam(learningRate: number, options: { lazy?: boolean } = {}): tf.AdamOptimizer {
-  // Dense steps stay with tfjs's own Adam: its SIMD ops beat one JS pass over a full matrix.
-  if (!options.lazy || tf.getBackend() !== "wasm" || !fusedAdamAvailable()) return tf.train.adam(learningRate);
-  return new FusedAdamOptimizer(learningRate, 0.9, 0.999, null, embeddingRows());
+export function createAdam(learningRate: number, options: { lazy?: boolean; fused?: boolean } = {}): tf.AdamOptimizer {
+  if (options.fused === false || tf.getBackend() !== "wasm" || !fusedAdamAvailable()) return tf.train.adam(learningRate);
+  return new FusedAdamOptimizer(learningRate, 0.9, 0.999, null, options.lazy ? embeddingRows() : null);
 }

@@ -4,6 +4,7 @@
  * twice. Same penalty, same config and class name (L1L2 with l1 = 0) when saved.
  */
 import * as tf from "@tensorflow/tfjs";
+import { simdKernels, type SimdKernels } from "./wasm-simd";
 
 type Regularizer = ReturnType<typeof tf.regularizers.l2>;
 const L1L2 = (tf.regularizers.l1l2({ l1: 0, l2: 0 }) as unknown as { constructor: new (args: { l1?: number; l2?: number }) => Regularizer }).constructor;
@@ -11,14 +12,22 @@ const L1L2 = (tf.regularizers.l1l2({ l1: 0, l2: 0 }) as unknown as { constructor
 export const SUM_SQUARES_KERNEL = "LessonSumSquares";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-type HeapBackend = { typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray; makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo };
+type HeapBackend = { wasm?: { asm?: { memory: WebAssembly.Memory } }; typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray; makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo };
 type CpuBackend = { readSync(id: unknown): tf.TypedArray; makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo };
 
-function sumSquares(values: tf.TypedArray, scale: number): number {
+function sumSquares(values: Float32Array, scale: number, kernels: SimdKernels | null = null): number {
   let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i] * values[i];
+  let i = 0;
+  if (kernels) {
+    // 4-lane float32 partial sums over chunks, added up in float64.
+    const bulk = values.length - (values.length % 4);
+    for (; i < bulk; i += CHUNK) sum += kernels.sumSquares(values.byteOffset + 4 * i, Math.min(CHUNK, bulk - i));
+    i = bulk;
+  }
+  for (; i < values.length; i++) sum += values[i] * values[i];
   return sum * scale;
 }
+const CHUNK = 4096;
 
 /** scale * sum(x²) in one pass, as a kernel with no gradient of its own (l2Penalty supplies it), so nothing is saved for backprop. */
 export function registerSumSquares(): void {
@@ -26,13 +35,14 @@ export function registerSumSquares(): void {
     tf.registerKernel({ kernelName: SUM_SQUARES_KERNEL, backendName: "wasm", kernelFunc: ((args: KernelArgs) => {
       const backend = args.backend as HeapBackend;
       const out = backend.makeOutput([], "float32");
-      backend.typedArrayFromHeap(out)[0] = sumSquares(backend.typedArrayFromHeap(args.inputs.x as tf.TensorInfo), Number(args.attrs!.scale));
+      const kernels = backend.wasm?.asm?.memory ? simdKernels(backend.wasm.asm.memory) : null;
+      backend.typedArrayFromHeap(out)[0] = sumSquares(backend.typedArrayFromHeap(args.inputs.x as tf.TensorInfo) as Float32Array, Number(args.attrs!.scale), kernels);
       return out;
     }) as unknown as tf.KernelFunc });
   if (!tf.getKernel(SUM_SQUARES_KERNEL, "cpu"))
     tf.registerKernel({ kernelName: SUM_SQUARES_KERNEL, backendName: "cpu", kernelFunc: ((args: KernelArgs) => {
       const backend = args.backend as CpuBackend;
-      return backend.makeTensorInfo([], "float32", Float32Array.of(sumSquares(backend.readSync((args.inputs.x as tf.TensorInfo).dataId), Number(args.attrs!.scale))));
+      return backend.makeTensorInfo([], "float32", Float32Array.of(sumSquares(backend.readSync((args.inputs.x as tf.TensorInfo).dataId) as Float32Array, Number(args.attrs!.scale))));
     }) as unknown as tf.KernelFunc });
 }
 

@@ -1,0 +1,116 @@
+/**
+ * Two training loops as a tiny hand-assembled WebAssembly SIMD module that works on the tfjs wasm backend's own
+ * memory (no copies): Adam in place over a weight and its moments, and a sum of squares (the L2 penalty).
+ * Each is one pass over memory, 4 floats per instruction, with the same float32 operations in the same order as
+ * tf.train.adam / tf.sum(tf.square(x)). Falls back to nothing (null) where SIMD WebAssembly is unavailable.
+ */
+
+/** Byte addresses into the wasm heap (Float32 data, 4-byte aligned) and float32 constants of one Adam step. */
+export interface SimdKernels {
+  /**
+   * For i in [0, n): m = m*b1 + g*(1-b1); v = v*b2 + (g*g)*(1-b2); x = ((m/oc1) / (sqrt(v/oc2) + eps)) * -lr + x,
+   * in place; `n` must be a multiple of 4 (the caller does the tail).
+   */
+  adam(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, oc1: number, oc2: number, eps: number, negLr: number): void;
+  /** sum of x[i]² for i in [0, n), accumulated in 4 float32 lanes; `n` a multiple of 4. */
+  sumSquares(x: number, n: number): number;
+}
+
+// Opcodes used below (WebAssembly core + SIMD proposal, as standardised).
+const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
+const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22;
+const I32_CONST = 0x41, I32_ADD = 0x6a, I32_SHL = 0x74, I32_GE_U = 0x4f, F32_ADD = 0x92;
+const BLOCK = 0x02, LOOP = 0x03, BR = 0x0c, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
+const simd = (op: number) => [0xfd, ...uleb(op)];
+const V128_LOAD = [...simd(0x00), 2, 0];
+const V128_STORE = [...simd(0x0b), 2, 0];
+const F32X4_SPLAT = simd(0x13);
+const F32X4_EXTRACT = (lane: number) => [...simd(0x1f), lane];
+const F32X4_SQRT = simd(0xe3), F32X4_ADD = simd(0xe4), F32X4_SUB = simd(0xe5), F32X4_MUL = simd(0xe6), F32X4_DIV = simd(0xe7);
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n) byte |= 0x80;
+    out.push(byte);
+  } while (n);
+  return out;
+}
+const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+const str = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+const get = (i: number) => [LOCAL_GET, i];
+const set = (i: number) => [LOCAL_SET, i];
+/** address = base + i (bytes), for local indices base and i. */
+const at = (base: number, i: number) => [...get(base), ...get(i), I32_ADD];
+
+function adamBody(): number[] {
+  // params: 0 x, 1 g, 2 m, 3 v, 4 n, 5 b1, 6 b2, 7 c1, 8 c2, 9 oc1, 10 oc2, 11 eps, 12 negLr; locals: 13 i, 14 end, 15-22 splats, 23 g, 24 m', 25 v'
+  const I = 13, END_ = 14, S = 15, G = 23, M = 24, V = 25;
+  const splat = (p: number) => [...get(p), ...F32X4_SPLAT, ...set(S + p - 5)];
+  const code = [
+    ...get(4), I32_CONST, 2, I32_SHL, ...set(END_),
+    ...[5, 6, 7, 8, 9, 10, 11, 12].flatMap(splat),
+    BLOCK, VOID, LOOP, VOID,
+    ...get(I), ...get(END_), I32_GE_U, BR_IF, 1,
+    ...at(1, I), ...V128_LOAD, ...set(G),
+    // m' = m*b1 + g*c1
+    ...at(2, I), ...at(2, I), ...V128_LOAD, ...get(S + 0), ...F32X4_MUL, ...get(G), ...get(S + 2), ...F32X4_MUL, ...F32X4_ADD, LOCAL_TEE, M, ...V128_STORE,
+    // v' = v*b2 + (g*g)*c2
+    ...at(3, I), ...at(3, I), ...V128_LOAD, ...get(S + 1), ...F32X4_MUL, ...get(G), ...get(G), ...F32X4_MUL, ...get(S + 3), ...F32X4_MUL, ...F32X4_ADD, LOCAL_TEE, V, ...V128_STORE,
+    // x' = ((m'/oc1) / (sqrt(v'/oc2) + eps)) * negLr + x
+    ...at(0, I),
+    ...get(M), ...get(S + 4), ...F32X4_DIV, ...get(V), ...get(S + 5), ...F32X4_DIV, ...F32X4_SQRT, ...get(S + 6), ...F32X4_ADD, ...F32X4_DIV, ...get(S + 7), ...F32X4_MUL,
+    ...at(0, I), ...V128_LOAD, ...F32X4_ADD, ...V128_STORE,
+    ...get(I), I32_CONST, 16, I32_ADD, ...set(I), BR, 0,
+    END, END, END,
+  ];
+  return [...vec([[...uleb(2), I32], [...uleb(11), V128]]), ...code];
+}
+
+function sumSquaresBody(): number[] {
+  // params: 0 x, 1 n; locals: 2 i, 3 end, 4 acc, 5 t
+  const code = [
+    ...get(1), I32_CONST, 2, I32_SHL, ...set(3),
+    BLOCK, VOID, LOOP, VOID,
+    ...get(2), ...get(3), I32_GE_U, BR_IF, 1,
+    ...at(0, 2), ...V128_LOAD, LOCAL_TEE, 5, ...get(5), ...F32X4_MUL, ...get(4), ...F32X4_ADD, ...set(4),
+    ...get(2), I32_CONST, 16, I32_ADD, ...set(2), BR, 0,
+    END, END,
+    ...get(4), ...F32X4_EXTRACT(0), ...get(4), ...F32X4_EXTRACT(1), F32_ADD, ...get(4), ...F32X4_EXTRACT(2), F32_ADD, ...get(4), ...F32X4_EXTRACT(3), F32_ADD,
+    END,
+  ];
+  return [...vec([[...uleb(2), I32], [...uleb(2), V128]]), ...code];
+}
+
+/** The module's bytes: imports env.memory, exports adam and sumSquares. */
+export function simdModuleBytes(): Uint8Array {
+  const types = vec([
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), ...vec([])],
+    [0x60, ...vec([[I32], [I32]]), ...vec([[F32]])],
+  ]);
+  const imports = vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x00]]);
+  const functions = vec([[0], [1]]);
+  const exports = vec([[...str("adam"), 0x00, 0], [...str("sumSquares"), 0x00, 1]]);
+  const bodies = [adamBody(), sumSquaresBody()].map((b) => [...uleb(b.length), ...b]);
+  const code = vec(bodies);
+  return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, functions), ...section(7, exports), ...section(10, code)]);
+}
+
+const instances = new WeakMap<WebAssembly.Memory, SimdKernels | null>();
+
+/** The kernels bound to a wasm memory (the tfjs backend's), or null where SIMD WebAssembly cannot run. */
+export function simdKernels(memory: WebAssembly.Memory): SimdKernels | null {
+  if (instances.has(memory)) return instances.get(memory)!;
+  let kernels: SimdKernels | null = null;
+  try {
+    const bytes = simdModuleBytes();
+    if (WebAssembly.validate(bytes)) kernels = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as SimdKernels;
+  } catch {
+    kernels = null;
+  }
+  instances.set(memory, kernels);
+  return kernels;
+}
