@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as dfd from "danfojs-node";
 import { initBackend } from "../lib/engine/backend";
 import { generateRatings, randomSplit, toDataFrame } from "../lib/datasets/movielens";
-import { fitBiasBaseline, fitCollab, rmse, type CollabKind } from "../lib/collab/index";
+import * as tf from "@tensorflow/tfjs";
+import { activityL2, fitBiasBaseline, fitCollab, rmse, type CollabKind } from "../lib/collab/index";
 
 const NOISE = 0.3;
 const data = generateRatings({ users: 150, movies: 200, factors: 2, density: 0.5, noise: NOISE, seed: 11 });
@@ -62,4 +63,30 @@ describe("fitCollab ids", () => {
     expect(result.predict([u], [recs[0].movieId])[0]).toBeCloseTo(Math.min(5, recs[0].score), 4);
     expect(result.recommend(424242, 5)).toEqual([]);
   }, 60_000);
+});
+
+describe("activityL2 (per-occurrence L2 on looked-up vectors)", () => {
+  it("adds rate x mean over the batch of sum(x²) to the training loss and shrinks only the rows the batch used", async () => {
+    const rate = 0.5;
+    const weights = [[1, 2], [3, -1], [0.5, 0.5], [-2, 1]];
+    const model = tf.sequential({
+      layers: [
+        tf.layers.embedding({ inputDim: 4, outputDim: 2, inputLength: 1, weights: [tf.tensor2d(weights)] }),
+        tf.layers.flatten(),
+        activityL2(rate),
+      ],
+    });
+    model.compile({ optimizer: tf.train.sgd(0.1), loss: "meanSquaredError" });
+    const rows = [0, 0, 1];
+    const x = tf.tensor2d(rows, [3, 1], "int32");
+    const y = tf.tensor2d(rows.map((r) => weights[r])); // targets = outputs: the MSE and its gradient are 0
+    const loss = Number(await model.trainOnBatch(x, y));
+    const sumSquares = (r: number) => weights[r][0] ** 2 + weights[r][1] ** 2;
+    expect(loss).toBeCloseTo((rate * (2 * sumSquares(0) + sumSquares(1))) / 3, 5);
+    const after = model.layers[0].getWeights()[0].arraySync() as number[][];
+    // d/dw of rate * sum over occurrences of |w|² / batch = 2 * rate * count * w / batch; SGD step 0.1.
+    const expected = weights.map((w, r) => w.map((v) => v - (0.1 * 2 * rate * rows.filter((k) => k === r).length * v) / 3));
+    after.forEach((row, r) => row.forEach((v, c) => expect(v).toBeCloseTo(expected[r][c], 5)));
+    expect(() => activityL2(-1)).toThrow(/rate >= 0/);
+  });
 });

@@ -1,6 +1,7 @@
 /** The lesson's three Keras-style collaborative-filtering models as tfjs-layers functional models. */
 import * as tf from "@tensorflow/tfjs";
 import { fastL2 } from "../engine/fused-l2";
+import { activityL2 } from "./activity-l2";
 
 export type CollabKind = "dot" | "bias" | "nn";
 
@@ -11,9 +12,16 @@ export interface ModelSpec {
   factors: number;
   /** L2 penalty on the factor (embedding) matrices, Keras-style: l2 * sum(w²) added to every batch's loss. */
   l2: number;
+  /**
+   * Per-occurrence L2 on the looked-up factor vectors (Keras's activityRegularizer on the Embedding): rate * mean over
+   * the batch of |user factors|² + |movie factors|², so each vector is shrunk once per rating it appears in. Default 0.
+   */
+  activityL2?: number;
   /** L2 penalty on the bias embeddings (default 0, as in the lesson). */
   biasL2?: number;
   seed?: number;
+  /** Factor embeddings start uniform in ±initScale (default 0.05, Keras's Embedding default); bias embeddings always ±0.05. */
+  initScale?: number;
   /** nn only: dropout before and after the hidden layer (default the lesson's [0.3, 0.75]). */
   dropout?: [number, number];
   /** nn only: hidden units (default the lesson's 70). */
@@ -28,16 +36,17 @@ export const LAYERS = { userFactors: "user_factors", movieFactors: "movie_factor
 /** Builds dot / dot+biases / neural-net models taking [user index, movie index] (each [batch, 1]) to a rating. */
 export function buildCollabModel(spec: ModelSpec): tf.LayersModel {
   const seed = spec.seed ?? 42;
-  const init = (offset: number) => tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: seed + offset });
+  const init = (offset: number, scale = 0.05) => tf.initializers.randomUniform({ minval: -scale, maxval: scale, seed: seed + offset });
   const reg = (l2: number) => (l2 > 0 ? (spec.regularizer === "tfjs" ? tf.regularizers.l2({ l2 }) : fastL2(l2)) : undefined);
   const user = tf.input({ shape: [1], dtype: "int32", name: "user" });
   const movie = tf.input({ shape: [1], dtype: "int32", name: "movie" });
-  const embed = (input: tf.SymbolicTensor, rows: number, dim: number, name: string, l2: number, offset: number) =>
+  const embed = (input: tf.SymbolicTensor, rows: number, dim: number, name: string, l2: number, offset: number, scale?: number) =>
     tf.layers.flatten({ name: `${name}_flat` }).apply(
-      tf.layers.embedding({ inputDim: rows, outputDim: dim, inputLength: 1, embeddingsInitializer: init(offset), embeddingsRegularizer: reg(l2), name }).apply(input),
+      tf.layers.embedding({ inputDim: rows, outputDim: dim, inputLength: 1, embeddingsInitializer: init(offset, scale), embeddingsRegularizer: reg(l2), name }).apply(input),
     ) as tf.SymbolicTensor;
-  const u = embed(user, spec.nUsers, spec.factors, LAYERS.userFactors, spec.l2, 1);
-  const m = embed(movie, spec.nMovies, spec.factors, LAYERS.movieFactors, spec.l2, 2);
+  const perOccurrence = (x: tf.SymbolicTensor, name: string) => (spec.activityL2 ? (activityL2(spec.activityL2, `${name}_activity_l2`).apply(x) as tf.SymbolicTensor) : x);
+  const u = perOccurrence(embed(user, spec.nUsers, spec.factors, LAYERS.userFactors, spec.l2, 1, spec.initScale), LAYERS.userFactors);
+  const m = perOccurrence(embed(movie, spec.nMovies, spec.factors, LAYERS.movieFactors, spec.l2, 2, spec.initScale), LAYERS.movieFactors);
   let output: tf.SymbolicTensor;
   if (spec.kind === "nn") {
     let x = tf.layers.concatenate({ name: "concat" }).apply([u, m]) as tf.SymbolicTensor;
