@@ -74,52 +74,53 @@ function checkShare(file: string, bad: BadRow[], total: number, maxBadShare: num
   if (total > 0 && bad.length / total > maxBadShare) throw new MalformedDataError(file, bad, total, maxBadShare);
 }
 
-/** Parses ratings.csv text (userId,movieId,rating,timestamp); bad rows are skipped, listed by line, and fail the load above `maxBadShare`. */
-export function parseRatings(text: string, options: { maxBadShare?: number; file?: string } = {}): ParseReport<Rating> {
-  const rows = csvRows(text);
-  const header = (rows[0] ?? []).map((h) => h.trim());
-  const col = (name: string) => header.indexOf(name);
-  const [cu, cm, cr, ct] = [col("userId"), col("movieId"), col("rating"), col("timestamp")];
-  if (cu < 0 || cm < 0 || cr < 0) throw new MalformedDataError(options.file ?? "ratings.csv", [{ line: 1, reason: `header must name userId, movieId and rating (found ${header.join(",")})`, text: header.join(",") }], 1, 0);
-  const out: Rating[] = [];
+/**
+ * The row loop both parsers share: skips blank lines, counts data rows, turns each into a value or (when `parse`
+ * returns a string) a BadRow with that reason and its 1-based line, then fails the load above `maxBadShare`.
+ */
+function parseDataRows<T>(rows: string[][], file: string, maxBadShare: number, parse: (row: string[]) => T | string): ParseReport<T> {
+  const out: T[] = [];
   const bad: BadRow[] = [];
   let total = 0;
   for (let i = 1; i < rows.length; i++) {
     const row = rows[i];
     if (row.length === 1 && row[0].trim() === "") continue;
     total++;
-    const line = i + 1;
-    const fail = (reason: string) => bad.push({ line, reason, text: row.join(",") });
-    const [u, m, r] = [row[cu], row[cm], row[cr]];
-    if (u === undefined || m === undefined || r === undefined || u.trim() === "" || m.trim() === "" || r.trim() === "") { fail("missing field"); continue; }
-    if (!ID.test(u)) { fail(`userId ${JSON.stringify(u)} is not a whole number`); continue; }
-    if (!ID.test(m)) { fail(`movieId ${JSON.stringify(m)} is not a whole number`); continue; }
-    const rating = Number(r);
-    if (!Number.isFinite(rating) || rating < 0.5 || rating > 5) { fail(`rating ${JSON.stringify(r)} is outside 0.5-5`); continue; }
-    out.push({ userId: Number(u), movieId: Number(m), rating, timestamp: ct >= 0 && row[ct] !== undefined ? Number(row[ct]) : undefined });
+    const value = parse(row);
+    if (typeof value === "string") bad.push({ line: i + 1, reason: value, text: row.join(",") });
+    else out.push(value);
   }
-  checkShare(options.file ?? "ratings.csv", bad, total, options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE);
+  checkShare(file, bad, total, maxBadShare);
   return { rows: out, bad, total };
+}
+
+/** Parses ratings.csv text (userId,movieId,rating,timestamp); bad rows are skipped, listed by line, and fail the load above `maxBadShare`. */
+export function parseRatings(text: string, options: { maxBadShare?: number; file?: string } = {}): ParseReport<Rating> {
+  const rows = csvRows(text);
+  const file = options.file ?? "ratings.csv";
+  const header = (rows[0] ?? []).map((h) => h.trim());
+  const col = (name: string) => header.indexOf(name);
+  const [cu, cm, cr, ct] = [col("userId"), col("movieId"), col("rating"), col("timestamp")];
+  if (cu < 0 || cm < 0 || cr < 0) throw new MalformedDataError(file, [{ line: 1, reason: `header must name userId, movieId and rating (found ${header.join(",")})`, text: header.join(",") }], 1, 0);
+  return parseDataRows<Rating>(rows, file, options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE, (row) => {
+    const [u, m, r] = [row[cu], row[cm], row[cr]];
+    if (u === undefined || m === undefined || r === undefined || u.trim() === "" || m.trim() === "" || r.trim() === "") return "missing field";
+    if (!ID.test(u)) return `userId ${JSON.stringify(u)} is not a whole number`;
+    if (!ID.test(m)) return `movieId ${JSON.stringify(m)} is not a whole number`;
+    const rating = Number(r);
+    if (!Number.isFinite(rating) || rating < 0.5 || rating > 5) return `rating ${JSON.stringify(r)} is outside 0.5-5`;
+    return { userId: Number(u), movieId: Number(m), rating, timestamp: ct >= 0 && row[ct] !== undefined ? Number(row[ct]) : undefined };
+  });
 }
 
 /** Parses movies.csv text (movieId,title,genres; titles may be quoted). */
 export function parseMovies(text: string, options: { maxBadShare?: number; file?: string } = {}): ParseReport<Movie> {
-  const rows = csvRows(text);
-  const out: Movie[] = [];
-  const bad: BadRow[] = [];
-  let total = 0;
-  for (let i = 1; i < rows.length; i++) {
-    const row = rows[i];
-    if (row.length === 1 && row[0].trim() === "") continue;
-    total++;
-    if (row.length < 2 || !ID.test(row[0] ?? "") || !(row[1] ?? "").trim()) {
-      bad.push({ line: i + 1, reason: row.length < 2 ? "missing field" : !ID.test(row[0] ?? "") ? `movieId ${JSON.stringify(row[0])} is not a whole number` : "missing title", text: row.join(",") });
-      continue;
-    }
-    out.push({ movieId: Number(row[0]), title: row[1], genres: row[2] ?? "" });
-  }
-  checkShare(options.file ?? "movies.csv", bad, total, options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE);
-  return { rows: out, bad, total };
+  return parseDataRows<Movie>(csvRows(text), options.file ?? "movies.csv", options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE, (row) => {
+    if (row.length < 2) return "missing field";
+    if (!ID.test(row[0] ?? "")) return `movieId ${JSON.stringify(row[0])} is not a whole number`;
+    if (!(row[1] ?? "").trim()) return "missing title";
+    return { movieId: Number(row[0]), title: row[1], genres: row[2] ?? "" };
+  });
 }
 
 const REQUIRED = ["ratings.csv", "movies.csv"];
