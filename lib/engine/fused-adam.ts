@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { touchedRows } from "./wasm-kernels";
 import { simdKernels, type SimdKernels } from "./wasm-simd";
+import { withFoldedL2 } from "./fused-l2";
 
 export const FUSED_ADAM_KERNEL = "LessonFusedAdam";
 
@@ -22,6 +23,8 @@ interface AdamAttrs {
   correction2: number;
   /** Lazy mode: row length, and the rows to update (every other row is left exactly as it was). */
   rowSize?: number;
+  /** An L2 penalty's gradient scale folded into this step: the gradient used is g + x * l2 (l2 = 2 * rate). */
+  l2?: number;
 }
 
 /**
@@ -40,9 +43,10 @@ export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: F
   const oc2 = f(a.correction2);
   const eps = f(a.epsilon);
   const negLr = f(-a.lr);
+  const l2 = f(a.l2 ?? 0);
   const update = (from: number, to: number) => {
     for (let i = from; i < to; i++) {
-      const gi = g[i];
+      const gi = l2 ? f(g[i] + f(x[i] * l2)) : g[i];
       const mi = f(f(m[i] * b1) + f(gi * c1));
       const vi = f(f(v[i] * b2) + f(f(gi * gi) * c2));
       mo[i] = mi;
@@ -64,7 +68,9 @@ function adamInPlace(kernels: SimdKernels | null, x: Float32Array, g: Float32Arr
   const bulk = kernels ? n - (n % 4) : 0;
   if (bulk) {
     const f = Math.fround;
-    kernels!.adam(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, bulk, a.beta1, a.beta2, f(1 - a.beta1), f(1 - a.beta2), a.correction1, a.correction2, a.epsilon, -a.lr);
+    const args = [x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, bulk, a.beta1, a.beta2, f(1 - a.beta1), f(1 - a.beta2), a.correction1, a.correction2, a.epsilon, -a.lr] as const;
+    if (a.l2) kernels!.adamL2(...args, a.l2);
+    else kernels!.adam(...args);
   }
   if (bulk < n) adamStep(x.subarray(bulk), g.subarray(bulk), m.subarray(bulk), v.subarray(bulk), [x.subarray(bulk), m.subarray(bulk), v.subarray(bulk)], a);
 }
@@ -173,13 +179,38 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     beta2 = 0.999,
     epsilon: number | null = null,
     private readonly lazy: TouchedRows | null = null,
+    /** Fold FastL2 penalties' gradients into the step (see minimize). */
+    private readonly foldL2 = false,
   ) {
     super(learningRate, beta1, beta2, epsilon ?? undefined);
     registerFusedAdam();
   }
 
+  private pendingL2: Map<string, number> | null = null;
+
+  /**
+   * With foldL2: FastL2 penalties computed by `f` (Keras regularizer losses, which model.fit adds to the loss with
+   * weight 1) leave their gradient 2 * rate * w off the tape, and the step adds it to w's gradient in the same pass:
+   * same values as the tape's multiply and add, without two full-size tensors per matrix per batch.
+   */
+  override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
+    if (!this.foldL2) return super.minimize(f, returnCost, varList);
+    const sink = new Map<string, number>();
+    this.pendingL2 = sink;
+    try {
+      return withFoldedL2(sink, () => super.minimize(f, returnCost, varList));
+    } finally {
+      this.pendingL2 = null;
+    }
+  }
+
   override applyGradients(variableGradients: tf.NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>): void {
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    const folded = this.pendingL2;
+    // A folded penalty on a variable the loss does not otherwise reach: its only gradient is the penalty's.
+    if (folded) for (const name of folded.keys()) if (!names.includes(name)) names.push(name);
+    const gradientOf = (name: string, i: number): tf.Tensor | undefined =>
+      Array.isArray(variableGradients) ? variableGradients[i]?.tensor : (variableGradients as tf.NamedTensorMap)[name];
     const self = this as unknown as { accumulatedFirstMoment: Array<{ originalName: string; variable: tf.Variable }>; accumulatedSecondMoment: Array<{ originalName: string; variable: tf.Variable }>; iterations_: number; accBeta1: tf.Variable; accBeta2: tf.Variable };
     // The bias corrections from tfjs's own float32 accumulators, as tf.train.adam reads them.
     const acc1 = self.accBeta1.dataSync()[0];
@@ -190,14 +221,16 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         const value = tf.engine().registeredVariables[name];
         self.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
         self.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
+        const l2 = folded?.get(name);
+        const gradient = gradientOf(name, i) ?? (l2 ? tf.zerosLike(value) : undefined);
         if (gradient == null) return;
         const m = self.accumulatedFirstMoment[i].variable;
         const v = self.accumulatedSecondMoment[i].variable;
         const touched = this.lazy && value.rank >= 1 ? this.lazy.rows(name, value.shape[0]) : null;
-        if (updateInPlace(value, gradient, m, v, attrs, touched)) return;
+        const step = l2 ? { ...attrs, l2 } : attrs;
+        if (updateInPlace(value, gradient, m, v, step, touched)) return;
         const inputs: tf.NamedTensorMap = { x: value, g: gradient.dtype === "float32" ? gradient : gradient.toFloat(), m, v };
-        const kernelAttrs: Record<string, number> = { ...attrs };
+        const kernelAttrs: Record<string, number> = { ...step };
         if (touched) {
           inputs.rows = tf.tensor1d(touched, "int32");
           kernelAttrs.rowSize = value.size / value.shape[0];
@@ -228,9 +261,10 @@ export function embeddingRows(): TouchedRows {
  * Adam for training: on wasm, tf.train.adam's rule as one in-place SIMD pass per variable (same values within float32
  * rounding, same state, config and class name; a plain JS pass where SIMD is missing); `lazy: true` also leaves the Embedding rows a batch did not use
  * untouched, weights and moments (TensorFlow's LazyAdam: faster, different results). `fused: false`, other backends,
- * or no SIMD: tf.train.adam itself.
+ * or no SIMD: tf.train.adam itself. The fused optimizer also folds FastL2 penalties' gradients into its step (see
+ * FusedAdamOptimizer.minimize): for losses that add the penalty with weight 1, as model.fit does.
  */
 export function createAdam(learningRate: number, options: { lazy?: boolean; fused?: boolean } = {}): tf.AdamOptimizer {
   if (options.fused === false || tf.getBackend() !== "wasm" || !fusedAdamAvailable()) return tf.train.adam(learningRate);
-  return new FusedAdamOptimizer(learningRate, 0.9, 0.999, null, options.lazy ? embeddingRows() : null);
+  return new FusedAdamOptimizer(learningRate, 0.9, 0.999, null, options.lazy ? embeddingRows() : null, true);
 }

@@ -46,11 +46,41 @@ export function registerSumSquares(): void {
     }) as unknown as tf.KernelFunc });
 }
 
+let folding: Map<string, number> | null = null;
+
+/**
+ * Runs `f` (an optimizer's minimize) with L2 gradients folded: each l2Penalty on a variable inside it is computed
+ * off the gradient tape and records 2 * rate under the variable's name in `sink`, for the optimizer to add
+ * 2 * rate * w to that variable's gradient itself. Only correct when the penalty enters the loss with weight 1.
+ */
+export function withFoldedL2<T>(sink: Map<string, number>, f: () => T): T {
+  const previous = folding;
+  folding = sink;
+  try {
+    return f();
+  } finally {
+    folding = previous;
+  }
+}
+
+/** l2 * sum(w²) as a new scalar with no tie to w on the gradient tape. */
+function detachedPenalty(w: tf.Tensor, rate: number): tf.Scalar {
+  const backend = tf.backend() as unknown as HeapBackend & CpuBackend;
+  const onWasm = tf.getBackend() === "wasm";
+  const values = (onWasm ? backend.typedArrayFromHeap(w) : backend.readSync(w.dataId)) as Float32Array;
+  const kernels = onWasm && backend.wasm?.asm?.memory ? simdKernels(backend.wasm.asm.memory) : null;
+  return tf.scalar(sumSquares(values, rate, kernels));
+}
+
 /**
  * l2 * sum(w²), differentiable, with gradient 2 * l2 * w computed in one op. The forward is one kernel where the
  * backend has it (wasm, cpu); w is read again at backprop time rather than copied (it is a weight, unchanged until the step).
  */
 export function l2Penalty(w: tf.Tensor, rate: number): tf.Scalar {
+  if (folding && w instanceof tf.Variable && w.dtype === "float32") {
+    folding.set(w.name, (folding.get(w.name) ?? 0) + Math.fround(2 * rate));
+    return detachedPenalty(w, rate);
+  }
   registerSumSquares();
   const fused = Boolean(tf.getKernel(SUM_SQUARES_KERNEL, tf.getBackend()));
   const penalty = tf.customGrad(((x: tf.Tensor) => ({

@@ -12,6 +12,8 @@ export interface SimdKernels {
    * in place; `n` must be a multiple of 4 (the caller does the tail).
    */
   adam(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, oc1: number, oc2: number, eps: number, negLr: number): void;
+  /** adam with the gradient g + x*l2 (an L2 penalty's gradient, 2 * rate, added as the tape would add it). */
+  adamL2(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, oc1: number, oc2: number, eps: number, negLr: number, l2: number): void;
   /** sum of x[i]² for i in [0, n), accumulated in 4 float32 lanes; `n` a multiple of 4. */
   sumSquares(x: number, n: number): number;
 }
@@ -46,16 +48,21 @@ const set = (i: number) => [LOCAL_SET, i];
 /** address = base + i (bytes), for local indices base and i. */
 const at = (base: number, i: number) => [...get(base), ...get(i), I32_ADD];
 
-function adamBody(): number[] {
-  // params: 0 x, 1 g, 2 m, 3 v, 4 n, 5 b1, 6 b2, 7 c1, 8 c2, 9 oc1, 10 oc2, 11 eps, 12 negLr; locals: 13 i, 14 end, 15-22 splats, 23 g, 24 m', 25 v'
-  const I = 13, END_ = 14, S = 15, G = 23, M = 24, V = 25;
+function adamBody(withL2: boolean): number[] {
+  // params: 0 x, 1 g, 2 m, 3 v, 4 n, 5 b1, 6 b2, 7 c1, 8 c2, 9 oc1, 10 oc2, 11 eps, 12 negLr, [13 l2];
+  // locals (after the params): i, end, 8 or 9 splats, g, m', v'
+  const P = withL2 ? 14 : 13;
+  const I = P, END_ = P + 1, S = P + 2, NS = withL2 ? 9 : 8, G = S + NS, M = G + 1, V = G + 2;
   const splat = (p: number) => [...get(p), ...F32X4_SPLAT, ...set(S + p - 5)];
   const code = [
     ...get(4), I32_CONST, 2, I32_SHL, ...set(END_),
-    ...[5, 6, 7, 8, 9, 10, 11, 12].flatMap(splat),
+    ...(withL2 ? [5, 6, 7, 8, 9, 10, 11, 12, 13] : [5, 6, 7, 8, 9, 10, 11, 12]).flatMap(splat),
     BLOCK, VOID, LOOP, VOID,
     ...get(I), ...get(END_), I32_GE_U, BR_IF, 1,
-    ...at(1, I), ...V128_LOAD, ...set(G),
+    ...at(1, I), ...V128_LOAD,
+    // g + x*l2
+    ...(withL2 ? [...at(0, I), ...V128_LOAD, ...get(S + 8), ...F32X4_MUL, ...F32X4_ADD] : []),
+    ...set(G),
     // m' = m*b1 + g*c1
     ...at(2, I), ...at(2, I), ...V128_LOAD, ...get(S + 0), ...F32X4_MUL, ...get(G), ...get(S + 2), ...F32X4_MUL, ...F32X4_ADD, LOCAL_TEE, M, ...V128_STORE,
     // v' = v*b2 + (g*g)*c2
@@ -67,7 +74,7 @@ function adamBody(): number[] {
     ...get(I), I32_CONST, 16, I32_ADD, ...set(I), BR, 0,
     END, END, END,
   ];
-  return [...vec([[...uleb(2), I32], [...uleb(11), V128]]), ...code];
+  return [...vec([[...uleb(2), I32], [...uleb(NS + 3), V128]]), ...code];
 }
 
 function sumSquaresBody(): number[] {
@@ -85,16 +92,17 @@ function sumSquaresBody(): number[] {
   return [...vec([[...uleb(2), I32], [...uleb(2), V128]]), ...code];
 }
 
-/** The module's bytes: imports env.memory, exports adam and sumSquares. */
+/** The module's bytes: imports env.memory, exports adam, sumSquares and adamL2. */
 export function simdModuleBytes(): Uint8Array {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32]]), ...vec([[F32]])],
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), ...vec([])],
   ]);
   const imports = vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x00]]);
-  const functions = vec([[0], [1]]);
-  const exports = vec([[...str("adam"), 0x00, 0], [...str("sumSquares"), 0x00, 1]]);
-  const bodies = [adamBody(), sumSquaresBody()].map((b) => [...uleb(b.length), ...b]);
+  const functions = vec([[0], [1], [2]]);
+  const exports = vec([[...str("adam"), 0x00, 0], [...str("sumSquares"), 0x00, 1], [...str("adamL2"), 0x00, 2]]);
+  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true)].map((b) => [...uleb(b.length), ...b]);
   const code = vec(bodies);
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, functions), ...section(7, exports), ...section(10, code)]);
 }

@@ -1,0 +1,152 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { initBackend, tf } from "../lib/engine/backend";
+import { createAdam, FusedAdamOptimizer } from "../lib/engine/fused-adam";
+import { fastL2, l2Penalty, withFoldedL2 } from "../lib/engine/fused-l2";
+import { simdKernels } from "../lib/engine/wasm-simd";
+
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  expect(a.length).toBe(b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  return d;
+};
+
+/** Runs `fn` on a backend and returns the values of its tensors. */
+async function valuesOn(backend: "cpu" | "wasm", fn: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await initBackend(backend);
+  const out = tf.tidy(fn);
+  const list = Array.isArray(out) ? out : [out];
+  const values = list.map((t) => Float32Array.from(t.dataSync()));
+  tf.dispose(list);
+  return values;
+}
+
+/** A small Embedding + Dense model like the lesson's, with FastL2 on the embeddings, built from a fixed seed. */
+function smallModel(): tf.LayersModel {
+  const user = tf.input({ shape: [1], dtype: "int32" });
+  const movie = tf.input({ shape: [1], dtype: "int32" });
+  const embed = (x: tf.SymbolicTensor, rows: number, seed: number) =>
+    tf.layers.flatten().apply(tf.layers.embedding({ inputDim: rows, outputDim: 7, embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed }), embeddingsRegularizer: fastL2(1e-2) }).apply(x)) as tf.SymbolicTensor;
+  const joined = tf.layers.concatenate().apply([embed(user, 13, 1), embed(movie, 29, 2)]) as tf.SymbolicTensor;
+  const hidden = tf.layers.dense({ units: 5, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(joined) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }).apply(hidden) as tf.SymbolicTensor;
+  return tf.model({ inputs: [user, movie], outputs: out });
+}
+
+async function trainSmall(optimizer: tf.Optimizer): Promise<Float32Array[]> {
+  const model = smallModel();
+  model.compile({ optimizer, loss: "meanSquaredError" });
+  const n = 96;
+  const u = tf.tensor2d(Int32Array.from({ length: n }, (_, i) => (i * 5) % 13), [n, 1], "int32");
+  const m = tf.tensor2d(Int32Array.from({ length: n }, (_, i) => (i * 11) % 29), [n, 1], "int32");
+  const y = tf.tensor2d(Float32Array.from({ length: n }, (_, i) => ((i * 7) % 9) / 2), [n, 1]);
+  await model.fit([u, m], y, { batchSize: 8, epochs: 3, shuffle: false, verbose: 0 });
+  const weights = model.getWeights().map((w) => Float32Array.from(w.dataSync()));
+  tf.dispose([u, m, y]);
+  model.dispose();
+  return weights;
+}
+
+describe("SIMD module on the wasm heap", () => {
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const kernels = simdKernels(memory)!;
+  const heap = new Float32Array(memory.buffer);
+
+  it("assembles, validates and runs", () => {
+    expect(kernels).not.toBeNull();
+    heap.set([1, 2, 3, 4, 5, 6, 7, 8], 4);
+    expect(kernels.sumSquares(16, 8)).toBe(204);
+    expect(kernels.sumSquares(16, 4)).toBe(30);
+  });
+});
+
+describe("fast wasm kernels match the reference kernels", () => {
+  beforeAll(async () => {
+    await initBackend("wasm");
+  });
+
+  it("dense fused Adam: tf.train.adam's weights and moments over many steps, odd sizes, a Dense layer and shared memory", async () => {
+    const shapes = [[37, 5], [13, 1], [4], [3, 3]];
+    const starts = shapes.map((s, i) => tf.randomNormal(s, 0, 1, "float32", 10 + i));
+    const x = tf.randomNormal([6, 3], 0, 1, "float32", 20);
+    const c = tf.randomNormal([6, 5], 0, 1, "float32", 21);
+    const ids = tf.tensor1d([3, 36, 3, 0, 11, 20], "int32");
+    const run = (opt: tf.Optimizer, shareAt: number) => {
+      const vars = starts.map((s) => tf.variable(s.clone()));
+      let snapshot: tf.Tensor | null = null;
+      let snapshotValues: Float32Array | null = null;
+      for (let step = 0; step < 8; step++) {
+        if (step === shareAt) {
+          snapshot = vars[0].clone(); // shares the weights' memory: the step must not write into it
+          snapshotValues = Float32Array.from(snapshot.dataSync());
+        }
+        opt.minimize(() => {
+          const dense = tf.sum(tf.square(tf.matMul(x, vars[3]))); // XNNPACK caches packed weights by tensor id
+          const embedding = tf.sum(tf.mul(tf.gather(vars[0], ids), c));
+          return tf.div(tf.addN([dense, embedding, tf.sum(vars[1]), tf.sum(tf.square(vars[2]))]), 100) as tf.Scalar;
+        }, false, vars);
+      }
+      expect(maxDiff(snapshot!.dataSync(), snapshotValues!)).toBe(0);
+      const out = vars.map((v) => Float32Array.from(v.dataSync()));
+      tf.dispose([...vars, snapshot!]);
+      return out;
+    };
+    const fused = run(new FusedAdamOptimizer(0.05), 4);
+    const reference = run(tf.train.adam(0.05), 4);
+    fused.forEach((w, i) => expect(maxDiff(w, reference[i])).toBeLessThanOrEqual(1e-6));
+    const other = run(tf.train.adam(0.02), 4);
+    expect(maxDiff(fused[0], other[0])).toBeGreaterThan(1e-3); // the comparison can fail
+  });
+
+  it("model.fit with createAdam (folded L2, in-place SIMD step) gives tf.train.adam's weights", async () => {
+    const reference = await trainSmall(tf.train.adam(0.01));
+    const fast = await trainSmall(createAdam(0.01));
+    expect(fast.length).toBe(reference.length);
+    fast.forEach((w, i) => expect(maxDiff(w, reference[i])).toBeLessThanOrEqual(1e-5));
+    const slower = await trainSmall(tf.train.adam(0.003));
+    expect(maxDiff(fast[0], slower[0])).toBeGreaterThan(1e-3);
+  });
+
+  it("folded L2: same penalty value, gradient left to the optimizer, and only inside withFoldedL2", () => {
+    const w = tf.variable(tf.randomNormal([33, 3], 0, 1, "float32", 3));
+    const reference = tf.regularizers.l2({ l2: 1e-3 }).apply(w).dataSync()[0];
+    const sink = new Map<string, number>();
+    const folded = withFoldedL2(sink, () => tf.variableGrads(() => tf.add(l2Penalty(w, 1e-3), tf.sum(w)) as tf.Scalar, [w]));
+    expect(Math.abs(withFoldedL2(new Map(), () => l2Penalty(w, 1e-3)).dataSync()[0] - reference)).toBeLessThanOrEqual(1e-6 * reference);
+    expect(sink.get(w.name)).toBe(Math.fround(2e-3));
+    expect(Array.from(folded.grads[w.name].dataSync()).every((g) => g === 1)).toBe(true); // only sum(w)'s gradient
+    const plain = tf.variableGrads(() => tf.add(l2Penalty(w, 1e-3), tf.sum(w)) as tf.Scalar, [w]);
+    expect(plain.grads[w.name].dataSync()[0]).toBeCloseTo(1 + 2e-3 * w.dataSync()[0], 6);
+    w.dispose();
+  });
+
+  it("GatherV2: values as the cpu backend's for axes 0 and 1, rank 3, int32, and the same range error", async () => {
+    const cases: Array<() => tf.Tensor> = [
+      () => tf.gather(tf.tensor2d([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), tf.tensor1d([2, 0, 2], "int32")),
+      () => tf.gather(tf.tensor2d([[1, 2, 3], [4, 5, 6]]), tf.tensor1d([2, 1], "int32"), 1),
+      () => tf.gather(tf.range(0, 24).reshape([2, 3, 4]), tf.tensor2d([[1, 0], [2, 2]], [2, 2], "int32"), 1),
+      () => tf.gather(tf.tensor2d([[1], [2], [3]], [3, 1], "int32"), tf.tensor2d([[2], [1]], [2, 1], "int32")),
+    ];
+    for (const c of cases) {
+      const [cpu] = await valuesOn("cpu", c);
+      const [wasm] = await valuesOn("wasm", c);
+      expect(Array.from(wasm)).toEqual(Array.from(cpu));
+    }
+    expect(() => tf.gather(tf.tensor2d([[1, 2]]), tf.tensor1d([1], "int32"))).toThrow(/index value 1 is not in \[0, 0\]/);
+  });
+
+  it("Identity and no-op Transpose share memory; values stay right after the original is disposed", async () => {
+    const a = tf.tensor2d([[1, 2, 3]]);
+    const copy = tf.clone(a);
+    const t = tf.transpose(a, [1, 0]); // [1,3] -> [3,1]: a relabelling
+    a.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3]);
+    expect(t.shape).toEqual([3, 1]);
+    expect(Array.from(t.dataSync())).toEqual([1, 2, 3]);
+    tf.dispose([copy, t]);
+    const real = () => tf.transpose(tf.range(0, 24).reshape([2, 1, 3, 4]), [2, 1, 0, 3]);
+    const [cpu] = await valuesOn("cpu", real);
+    const [wasm] = await valuesOn("wasm", real);
+    expect(Array.from(wasm)).toEqual(Array.from(cpu));
+  });
+});
