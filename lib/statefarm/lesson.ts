@@ -1,0 +1,52 @@
+/**
+ * The State Farm notebooks' shared settings and small steps (sizes per mode, the random-split
+ * counter-example, augmentation levels, picking photos for grids), so both notebooks and the
+ * lesson test run exactly the same code.
+ */
+import { bySize, type Config } from "../config";
+import type { AugmentOptions } from "../vision/augment";
+import { Rng } from "../vision/random";
+import type { LabelledImage, StateFarmData } from "./reader";
+
+/** Image sizes, sample sizes and epochs for the configured mode. */
+export function lessonSizes(config: Pick<Config, "mode">) {
+  return bySize(config, {
+    fast: { width: 48, height: 36, gridWidth: 32, gridHeight: 24, sample: { train: 320, valid: 160 }, linearEpochs: 10, convEpochs: 5, gridEpochs: 1, headEpochs: 10, augmentedFeatureEpochs: 1, fullTrainLimit: 2000 },
+    full: { width: 64, height: 48, gridWidth: 48, gridHeight: 36, sample: { train: 1500, valid: 1000 }, linearEpochs: 20, convEpochs: 12, gridEpochs: 4, headEpochs: 15, augmentedFeatureEpochs: 3, fullTrainLimit: 6000 },
+  });
+}
+
+/**
+ * The split the lesson warns against: the same number of validation photos drawn at random
+ * from all drivers, so validation drivers are also training drivers.
+ */
+export function randomSplit(data: Pick<StateFarmData, "train" | "valid">, seed = 42): { train: LabelledImage[]; valid: LabelledImage[] } {
+  const all = new Rng(seed).shuffle([...data.train, ...data.valid]);
+  return { valid: all.slice(0, data.valid.length), train: all.slice(data.valid.length) };
+}
+
+/** Each augmentation type at four levels (Keras units: shares of the size, radians for shear, degrees, 0-255 shifts). */
+export const AUGMENT_LEVELS: Record<string, number[]> = {
+  width_shift_range: [0.05, 0.1, 0.15, 0.2],
+  height_shift_range: [0.025, 0.05, 0.1, 0.15],
+  shear_range: [0.05, 0.1, 0.2, 0.3],
+  rotation_range: [5, 10, 15, 20],
+  channel_shift_range: [10, 20, 40, 60],
+};
+
+/** Options with each type at its chosen level (the lesson: tune alone, then combine). */
+export function combineAugmentations(best: Record<string, number>, seed = 42): AugmentOptions {
+  return { ...best, seed } as AugmentOptions;
+}
+
+/** `perGroup` photos for each value of `key` (class or driver), in a stable seeded order. */
+export function photosBy(items: LabelledImage[], key: (it: LabelledImage) => string, perGroup: number, seed = 42): Array<{ group: string; item: LabelledImage }> {
+  const groups = new Map<string, LabelledImage[]>();
+  for (const it of new Rng(seed).shuffle(items)) {
+    const k = key(it);
+    const list = groups.get(k) ?? [];
+    if (list.length < perGroup) list.push(it);
+    groups.set(k, list);
+  }
+  return [...groups.keys()].sort().flatMap((group) => groups.get(group)!.map((item) => ({ group, item })));
+}
