@@ -135,6 +135,28 @@ describe("fast wasm kernels match the reference kernels", () => {
     expect(() => tf.gather(tf.tensor2d([[1, 2]]), tf.tensor1d([1], "int32"))).toThrow(/index value 1 is not in \[0, 0\]/);
   });
 
+  it("BatchMatMul with transposes and batches: values as the cpu backend's, also its gradient", async () => {
+    const a = () => tf.randomNormal([2, 7, 5], 0, 1, "float32", 31);
+    const b = () => tf.randomNormal([2, 5, 6], 0, 1, "float32", 32);
+    const cases: Array<() => tf.Tensor | tf.Tensor[]> = [
+      () => tf.matMul(a(), b()), // batch 2
+      () => tf.matMul(tf.randomNormal([5, 9], 0, 1, "float32", 33), tf.randomNormal([5, 3], 0, 1, "float32", 34), true, false),
+      () => tf.matMul(tf.randomNormal([9, 5], 0, 1, "float32", 35), tf.randomNormal([6, 5], 0, 1, "float32", 36), false, true),
+      () => tf.matMul(tf.randomNormal([5, 9], 0, 1, "float32", 37), tf.randomNormal([8, 5], 0, 1, "float32", 38), true, true),
+      () => tf.matMul(tf.randomNormal([1, 4, 3], 0, 1, "float32", 39), tf.randomNormal([3, 3, 1], 0, 1, "float32", 40)), // broadcast batch, n = 1
+      () => {
+        const w = tf.randomNormal([5, 6], 0, 1, "float32", 41);
+        const x = tf.randomNormal([7, 5], 0, 1, "float32", 42);
+        return tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(tf.matMul(xx, ww))))([x, w]);
+      },
+    ];
+    for (const c of cases) {
+      const cpu = await valuesOn("cpu", c);
+      const wasm = await valuesOn("wasm", c);
+      cpu.forEach((v, i) => expect(maxDiff(wasm[i], v)).toBeLessThanOrEqual(1e-5));
+    }
+  });
+
   it("Identity and no-op Transpose share memory; values stay right after the original is disposed", async () => {
     const a = tf.tensor2d([[1, 2, 3]]);
     const copy = tf.clone(a);

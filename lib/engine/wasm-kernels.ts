@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { simdKernels } from "./wasm-simd";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -179,15 +180,74 @@ function sharingIdentity(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/**
+ * BatchMatMul with a transposed operand or a batch (every backward pass of a Dense layer): the backend's own kernel
+ * runs those through a scalar triple loop; this one uses the SIMD module, 4 output columns at a time (a transposed
+ * B is copied once). The plain batch-1 product stays with the backend's XNNPACK path.
+ */
+function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown as BackendWasm & { wasm: { asm?: { memory: WebAssembly.Memory } }; disposeData(id: unknown): boolean };
+    const a = args.inputs.a as TensorInfo;
+    const b = args.inputs.b as TensorInfo;
+    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const memory = backend.wasm.asm?.memory;
+    const kernels = memory ? simdKernels(memory) : null;
+    const outerA = a.shape.slice(0, -2);
+    const outerB = b.shape.slice(0, -2);
+    const batchA = tf.util.sizeFromShape(outerA);
+    const batchB = tf.util.sizeFromShape(outerB);
+    const sameBatch = batchA === batchB && tf.util.arraysEqual(outerA, outerB);
+    if (!kernels || a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length < 2 || b.shape.length < 2) return original(args);
+    if (!(sameBatch || batchA === 1 || batchB === 1) || (!transposeA && !transposeB && Math.max(batchA, batchB) === 1)) return original(args);
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+    const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    if (k !== kb) return original(args); // the backend's kernel reports the mismatch
+    const batch = Math.max(batchA, batchB);
+    const out = backend.makeOutput([...(batchA >= batchB ? outerA : outerB), m, n], "float32");
+    const bt = transposeB ? backend.makeOutput([batchB, k, n], "float32") : null;
+    // Views only after every allocation (the heap can move).
+    const av = backend.typedArrayFromHeap(a) as Float32Array;
+    let bv = backend.typedArrayFromHeap(b) as Float32Array;
+    if (bt) {
+      const t = backend.typedArrayFromHeap(bt) as Float32Array;
+      for (let q = 0; q < batchB; q++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) t[q * k * n + p * n + j] = bv[q * n * k + j * k + p];
+      bv = t;
+    }
+    const cv = backend.typedArrayFromHeap(out) as Float32Array;
+    const n4 = n - (n % 4);
+    const [saI, saK] = transposeA ? [1, m] : [k, 1];
+    for (let q = 0; q < batch; q++) {
+      const ao = (batchA === 1 ? 0 : q) * m * k;
+      const bo = (batchB === 1 ? 0 : q) * k * n;
+      const co = q * m * n;
+      if (n4) kernels.matMul(av.byteOffset + 4 * ao, bv.byteOffset + 4 * bo, cv.byteOffset + 4 * co, m, k, n4, n, saI, saK);
+      for (let i = 0; i < m; i++)
+        for (let j = n4; j < n; j++) {
+          let sum = 0;
+          for (let p = 0; p < k; p++) sum = Math.fround(sum + Math.fround(av[ao + i * saI + p * saK] * bv[bo + p * n + j]));
+          cv[co + i * n + j] = sum;
+        }
+    }
+    if (bt) backend.disposeData(bt.dataId);
+    return out;
+  };
+}
+
 const replaced = new Set<string>();
 
 /**
  * Replaces wasm kernels that are slow for training small models by faster ones with the same results (GatherV2;
- * Identity and Transpose that is a relabelling share memory instead of copying); returns their names. Idempotent.
+ * BatchMatMul with transposes; Identity and Transpose that is a relabelling share memory instead of copying);
+ * returns their names. Idempotent.
  */
 export function registerFasterWasmKernels(): string[] {
   const names: string[] = [];
-  for (const [kernelName, wrap] of [["GatherV2", fastGather], ["Transpose", sharingTranspose], ["Identity", sharingIdentity]] as const) {
+  for (const [kernelName, wrap] of [["GatherV2", fastGather], ["Transpose", sharingTranspose], ["Identity", sharingIdentity], ["BatchMatMul", simdBatchMatMul]] as const) {
     const config = tf.getKernel(kernelName, "wasm");
     if (!config) continue;
     names.push(kernelName);

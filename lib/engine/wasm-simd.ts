@@ -14,6 +14,11 @@ export interface SimdKernels {
   adam(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, oc1: number, oc2: number, eps: number, negLr: number): void;
   /** adam with the gradient g + x*l2 (an L2 penalty's gradient, 2 * rate, added as the tape would add it). */
   adamL2(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, oc1: number, oc2: number, eps: number, negLr: number, l2: number): void;
+  /**
+   * c[i, j] = sum over k of a[i*saI + k*saK] * b[k, j] for i < m, j < n4 (a multiple of 4), with b and c row-major
+   * [k, n] and [m, n]: a matrix product (a may be read transposed) 4 output columns per instruction.
+   */
+  matMul(a: number, b: number, c: number, m: number, k: number, n4: number, n: number, saI: number, saK: number): void;
   /** sum of x[i]² for i in [0, n), accumulated in 4 float32 lanes; `n` a multiple of 4. */
   sumSquares(x: number, n: number): number;
 }
@@ -92,17 +97,47 @@ function sumSquaresBody(): number[] {
   return [...vec([[...uleb(2), I32], [...uleb(2), V128]]), ...code];
 }
 
-/** The module's bytes: imports env.memory, exports adam, sumSquares and adamL2. */
+function matMulBody(): number[] {
+  // params: 0 a, 1 b, 2 c, 3 m, 4 k, 5 n4, 6 n, 7 saI, 8 saK; locals: 9 i, 10 j, 11 kk, 12 acc
+  const I = 9, J = 10, K = 11, ACC = 12;
+  const F32_LOAD = [0x2a, 2, 0], I32_MUL = 0x6c;
+  const V128_ZERO = [...simd(0x0c), ...new Array(16).fill(0)];
+  const byteAddress = (base: number, index: number[]) => [...get(base), ...index, I32_CONST, 2, I32_SHL, I32_ADD];
+  const loop = (counter: number, limit: number, step: number, body: number[]) => [
+    I32_CONST, 0, ...set(counter),
+    BLOCK, VOID, LOOP, VOID,
+    ...get(counter), ...get(limit), I32_GE_U, BR_IF, 1,
+    ...body,
+    ...get(counter), I32_CONST, step, I32_ADD, ...set(counter), BR, 0,
+    END, END,
+  ];
+  const inner = [
+    ...get(ACC),
+    ...byteAddress(0, [...get(I), ...get(7), I32_MUL, ...get(K), ...get(8), I32_MUL, I32_ADD]), ...F32_LOAD, ...F32X4_SPLAT,
+    ...byteAddress(1, [...get(K), ...get(6), I32_MUL, ...get(J), I32_ADD]), ...V128_LOAD,
+    ...F32X4_MUL, ...F32X4_ADD, ...set(ACC),
+  ];
+  const column = [
+    ...V128_ZERO, ...set(ACC),
+    ...loop(K, 4, 1, inner),
+    ...byteAddress(2, [...get(I), ...get(6), I32_MUL, ...get(J), I32_ADD]), ...get(ACC), ...V128_STORE,
+  ];
+  const code = [...loop(I, 3, 1, loop(J, 5, 4, column)), END];
+  return [...vec([[...uleb(3), I32], [...uleb(1), V128]]), ...code];
+}
+
+/** The module's bytes: imports env.memory, exports adam, sumSquares, adamL2 and matMul. */
 export function simdModuleBytes(): Uint8Array {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32]]), ...vec([[F32]])],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), ...vec([])],
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
   ]);
   const imports = vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x00]]);
-  const functions = vec([[0], [1], [2]]);
-  const exports = vec([[...str("adam"), 0x00, 0], [...str("sumSquares"), 0x00, 1], [...str("adamL2"), 0x00, 2]]);
-  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true)].map((b) => [...uleb(b.length), ...b]);
+  const functions = vec([[0], [1], [2], [3]]);
+  const exports = vec([[...str("adam"), 0x00, 0], [...str("sumSquares"), 0x00, 1], [...str("adamL2"), 0x00, 2], [...str("matMul"), 0x00, 3]]);
+  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody()].map((b) => [...uleb(b.length), ...b]);
   const code = vec(bodies);
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, functions), ...section(7, exports), ...section(10, code)]);
 }
