@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// (the line above: WebAssembly.Memory/Module/Instance types; tslab compiles notebooks without the DOM lib)
 /**
  * Two training loops as a tiny hand-assembled WebAssembly SIMD module that works on the tfjs wasm backend's own
  * memory (no copies): Adam in place over a weight and its moments, and a sum of squares (the L2 penalty).
