@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend, tf } from "../lib/engine/backend";
 import { createAdam, FusedAdamOptimizer } from "../lib/engine/fused-adam";
-import { fastL2, l2Penalty, withFoldedL2 } from "../lib/engine/fused-l2";
+import { fastL2, l2Penalty, sumSquaresCache, withFoldedL2 } from "../lib/engine/fused-l2";
 import { simdKernels } from "../lib/engine/wasm-simd";
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -33,6 +33,7 @@ function smallModel(): tf.LayersModel {
   return tf.model({ inputs: [user, movie], outputs: out });
 }
 
+/** Weights after 3 epochs, then the loss model.fit reported for each epoch (MSE plus the L2 penalties). */
 async function trainSmall(optimizer: tf.Optimizer): Promise<Float32Array[]> {
   const model = smallModel();
   model.compile({ optimizer, loss: "meanSquaredError" });
@@ -40,8 +41,8 @@ async function trainSmall(optimizer: tf.Optimizer): Promise<Float32Array[]> {
   const u = tf.tensor2d(Int32Array.from({ length: n }, (_, i) => (i * 5) % 13), [n, 1], "int32");
   const m = tf.tensor2d(Int32Array.from({ length: n }, (_, i) => (i * 11) % 29), [n, 1], "int32");
   const y = tf.tensor2d(Float32Array.from({ length: n }, (_, i) => ((i * 7) % 9) / 2), [n, 1]);
-  await model.fit([u, m], y, { batchSize: 8, epochs: 3, shuffle: false, verbose: 0 });
-  const weights = model.getWeights().map((w) => Float32Array.from(w.dataSync()));
+  const history = await model.fit([u, m], y, { batchSize: 8, epochs: 3, shuffle: false, verbose: 0 });
+  const weights = [...model.getWeights().map((w) => Float32Array.from(w.dataSync())), Float32Array.from(history.history.loss as number[])];
   tf.dispose([u, m, y]);
   model.dispose();
   return weights;
@@ -102,7 +103,7 @@ describe("fast wasm kernels match the reference kernels", () => {
     const reference = await trainSmall(tf.train.adam(0.01));
     const fast = await trainSmall(createAdam(0.01));
     expect(fast.length).toBe(reference.length);
-    fast.forEach((w, i) => expect(maxDiff(w, reference[i])).toBeLessThanOrEqual(1e-5));
+    fast.forEach((w, i) => expect(maxDiff(w, reference[i])).toBeLessThanOrEqual(1e-5)); // the last entry: the losses, penalties included
     const slower = await trainSmall(tf.train.adam(0.003));
     expect(maxDiff(fast[0], slower[0])).toBeGreaterThan(1e-3);
   });
@@ -117,6 +118,18 @@ describe("fast wasm kernels match the reference kernels", () => {
     expect(Array.from(folded.grads[w.name].dataSync()).every((g) => g === 1)).toBe(true); // only sum(w)'s gradient
     const plain = tf.variableGrads(() => tf.add(l2Penalty(w, 1e-3), tf.sum(w)) as tf.Scalar, [w]);
     expect(plain.grads[w.name].dataSync()[0]).toBeCloseTo(1 + 2e-3 * w.dataSync()[0], 6);
+    w.dispose();
+  });
+
+  it("the L2 penalty after an in-place step (its sum of squares kept from the step's own pass) equals a fresh one", () => {
+    const w = tf.variable(tf.randomNormal([37, 5], 0, 1, "float32", 50));
+    const ids = tf.tensor1d([1, 30, 30, 2], "int32");
+    const opt = createAdam(0.05);
+    for (let s = 0; s < 3; s++) opt.minimize(() => tf.add(l2Penalty(w, 0.1), tf.sum(tf.gather(w, ids))) as tf.Scalar, false, [w]);
+    expect(sumSquaresCache.has(w.dataId as object)).toBe(true);
+    const kept = withFoldedL2(new Map(), () => l2Penalty(w, 0.1)).dataSync()[0];
+    const fresh = 0.1 * Array.from(w.dataSync()).reduce((sum, x) => sum + x * x, 0);
+    expect(Math.abs(kept - fresh)).toBeLessThanOrEqual(1e-6 * fresh);
     w.dispose();
   });
 

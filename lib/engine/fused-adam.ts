@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { touchedRows } from "./wasm-kernels";
 import { simdKernels, type SimdKernels } from "./wasm-simd";
-import { withFoldedL2 } from "./fused-l2";
+import { SUM_CHUNK, sumSquaresCache, withFoldedL2 } from "./fused-l2";
 
 export const FUSED_ADAM_KERNEL = "LessonFusedAdam";
 
@@ -62,17 +62,26 @@ export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: F
   for (let k = 0; k < rows.length; k++) update(rows[k] * size, (rows[k] + 1) * size);
 }
 
-/** A dense step in place on wasm-heap views: the SIMD module for whole groups of 4, adamStep for the rest. */
-function adamInPlace(kernels: SimdKernels | null, x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, a: AdamAttrs): void {
+/**
+ * A dense step in place on wasm-heap views: the SIMD module for whole groups of 4, adamStep for the rest. With a
+ * folded L2 gradient, returns the new weights' sum of squares (computed in the same pass, as sumSquares would).
+ */
+function adamInPlace(kernels: SimdKernels | null, x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, a: AdamAttrs): number | null {
   const n = x.length;
   const bulk = kernels ? n - (n % 4) : 0;
+  let sum: number | null = null;
   if (bulk) {
     const f = Math.fround;
-    const args = [x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, bulk, a.beta1, a.beta2, f(1 - a.beta1), f(1 - a.beta2), a.correction1, a.correction2, a.epsilon, -a.lr] as const;
-    if (a.l2) kernels!.adamL2(...args, a.l2);
-    else kernels!.adam(...args);
+    const at = (t: Float32Array, i: number) => t.byteOffset + 4 * i;
+    const constants = [a.beta1, a.beta2, f(1 - a.beta1), f(1 - a.beta2), a.correction1, a.correction2, a.epsilon, -a.lr] as const;
+    if (a.l2) {
+      sum = 0;
+      for (let i = 0; i < bulk; i += SUM_CHUNK) sum += kernels!.adamL2(at(x, i), at(g, i), at(m, i), at(v, i), Math.min(SUM_CHUNK, bulk - i), ...constants, a.l2);
+    } else kernels!.adam(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, bulk, ...constants);
   }
   if (bulk < n) adamStep(x.subarray(bulk), g.subarray(bulk), m.subarray(bulk), v.subarray(bulk), [x.subarray(bulk), m.subarray(bulk), v.subarray(bulk)], a);
+  if (sum !== null) for (let i = bulk; i < n; i++) sum += x[i] * x[i];
+  return sum;
 }
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -138,8 +147,12 @@ function updateInPlace(x: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a
   if (![x, m, v].every((t) => backend.dataIdMap.get(t.dataId)?.refCount === 1)) return false;
   const view = (t: tf.Tensor) => backend.typedArrayFromHeap(t) as Float32Array;
   const [xs, ms, vs] = [view(x), view(m), view(v)];
+  sumSquaresCache.delete(x.dataId as object);
   if (rows) adamStep(xs, view(g), ms, vs, [xs, ms, vs], { ...attrs, rowSize: x.size / x.shape[0] }, rows);
-  else adamInPlace(wasmSimd(backend), xs, view(g), ms, vs, attrs);
+  else {
+    const sum = adamInPlace(wasmSimd(backend), xs, view(g), ms, vs, attrs);
+    if (sum !== null) sumSquaresCache.set(x.dataId as object, sum);
+  }
   for (const t of [x, m, v]) markChanged(backend, t);
   return true;
 }

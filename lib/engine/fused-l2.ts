@@ -27,7 +27,16 @@ function sumSquares(values: Float32Array, scale: number, kernels: SimdKernels | 
   for (; i < values.length; i++) sum += values[i] * values[i];
   return sum * scale;
 }
-const CHUNK = 4096;
+/** Chunk length of the SIMD sums (partial float32 sums stay short; chunks are added in float64). */
+export const SUM_CHUNK = 4096;
+const CHUNK = SUM_CHUNK;
+
+/**
+ * sum(w²) of weights whose values the fused Adam step just wrote in place (it computes it in the same pass, chunk by
+ * chunk as sumSquares does), keyed by the tensor's dataId: valid until that memory is written again, which only the
+ * in-place step does (assign gives a variable a new dataId), and it updates or deletes the entry.
+ */
+export const sumSquaresCache = new WeakMap<object, number>();
 
 /** scale * sum(x²) in one pass, as a kernel with no gradient of its own (l2Penalty supplies it), so nothing is saved for backprop. */
 export function registerSumSquares(): void {
@@ -65,6 +74,8 @@ export function withFoldedL2<T>(sink: Map<string, number>, f: () => T): T {
 
 /** l2 * sum(w²) as a new scalar with no tie to w on the gradient tape. */
 function detachedPenalty(w: tf.Tensor, rate: number): tf.Scalar {
+  const cached = sumSquaresCache.get(w.dataId as object);
+  if (cached !== undefined) return tf.scalar(cached * rate);
   const backend = tf.backend() as unknown as HeapBackend & CpuBackend;
   const onWasm = tf.getBackend() === "wasm";
   const values = (onWasm ? backend.typedArrayFromHeap(w) : backend.readSync(w.dataId)) as Float32Array;

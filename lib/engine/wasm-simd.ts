@@ -14,8 +14,11 @@ export interface SimdKernels {
    * in place; `n` must be a multiple of 4 (the caller does the tail).
    */
   adam(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, oc1: number, oc2: number, eps: number, negLr: number): void;
-  /** adam with the gradient g + x*l2 (an L2 penalty's gradient, 2 * rate, added as the tape would add it). */
-  adamL2(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, oc1: number, oc2: number, eps: number, negLr: number, l2: number): void;
+  /**
+   * adam with the gradient g + x*l2 (an L2 penalty's gradient, 2 * rate, added as the tape would add it); returns
+   * the new weights' sum of squares as sumSquares would compute it (for the next batch's penalty).
+   */
+  adamL2(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, oc1: number, oc2: number, eps: number, negLr: number, l2: number): number;
   /**
    * c[i, j] = sum over k of a[i*saI + k*saK] * b[k, j] for i < m, j < n4 (a multiple of 4), with b and c row-major
    * [k, n] and [m, n]: a matrix product (a may be read transposed) 4 output columns per instruction.
@@ -57,9 +60,9 @@ const at = (base: number, i: number) => [...get(base), ...get(i), I32_ADD];
 
 function adamBody(withL2: boolean): number[] {
   // params: 0 x, 1 g, 2 m, 3 v, 4 n, 5 b1, 6 b2, 7 c1, 8 c2, 9 oc1, 10 oc2, 11 eps, 12 negLr, [13 l2];
-  // locals (after the params): i, end, 8 or 9 splats, g, m', v'
+  // locals (after the params): i, end, 8 or 9 splats, g, m', v', [x', sum of x'²]
   const P = withL2 ? 14 : 13;
-  const I = P, END_ = P + 1, S = P + 2, NS = withL2 ? 9 : 8, G = S + NS, M = G + 1, V = G + 2;
+  const I = P, END_ = P + 1, S = P + 2, NS = withL2 ? 9 : 8, G = S + NS, M = G + 1, V = G + 2, X = G + 3, ACC = G + 4;
   const splat = (p: number) => [...get(p), ...F32X4_SPLAT, ...set(S + p - 5)];
   const code = [
     ...get(4), I32_CONST, 2, I32_SHL, ...set(END_),
@@ -77,11 +80,15 @@ function adamBody(withL2: boolean): number[] {
     // x' = ((m'/oc1) / (sqrt(v'/oc2) + eps)) * negLr + x
     ...at(0, I),
     ...get(M), ...get(S + 4), ...F32X4_DIV, ...get(V), ...get(S + 5), ...F32X4_DIV, ...F32X4_SQRT, ...get(S + 6), ...F32X4_ADD, ...F32X4_DIV, ...get(S + 7), ...F32X4_MUL,
-    ...at(0, I), ...V128_LOAD, ...F32X4_ADD, ...V128_STORE,
+    ...at(0, I), ...V128_LOAD, ...F32X4_ADD,
+    ...(withL2 ? [LOCAL_TEE, X, ...V128_STORE, ...get(X), ...get(X), ...F32X4_MUL, ...get(ACC), ...F32X4_ADD, ...set(ACC)] : V128_STORE),
     ...get(I), I32_CONST, 16, I32_ADD, ...set(I), BR, 0,
-    END, END, END,
+    END, END,
+    // with L2: the new weights' sum of squares, summed over lanes as sumSquares does
+    ...(withL2 ? [...get(ACC), ...F32X4_EXTRACT(0), ...get(ACC), ...F32X4_EXTRACT(1), F32_ADD, ...get(ACC), ...F32X4_EXTRACT(2), F32_ADD, ...get(ACC), ...F32X4_EXTRACT(3), F32_ADD] : []),
+    END,
   ];
-  return [...vec([[...uleb(2), I32], [...uleb(NS + 3), V128]]), ...code];
+  return [...vec([[...uleb(2), I32], [...uleb(NS + (withL2 ? 5 : 3)), V128]]), ...code];
 }
 
 function sumSquaresBody(): number[] {
@@ -133,7 +140,7 @@ export function simdModuleBytes(): Uint8Array {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32]]), ...vec([[F32]])],
-    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), ...vec([])],
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), ...vec([[F32]])],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
   ]);
   const imports = vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x00]]);
