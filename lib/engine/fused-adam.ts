@@ -274,10 +274,11 @@ export function embeddingRows(): TouchedRows {
  * Adam for training: on wasm, tf.train.adam's rule as one in-place SIMD pass per variable (same values within float32
  * rounding, same state, config and class name; a plain JS pass where SIMD is missing); `lazy: true` also leaves the Embedding rows a batch did not use
  * untouched, weights and moments (TensorFlow's LazyAdam: faster, different results). `fused: false`, other backends,
- * or no SIMD: tf.train.adam itself. The fused optimizer also folds FastL2 penalties' gradients into its step (see
+ * or LESSON4_FUSED_ADAM=0 in the environment (to compare): tf.train.adam itself. The fused optimizer also folds FastL2 penalties' gradients into its step (see
  * FusedAdamOptimizer.minimize): for losses that add the penalty with weight 1, as model.fit does.
  */
 export function createAdam(learningRate: number, options: { lazy?: boolean; fused?: boolean } = {}): tf.AdamOptimizer {
-  if (options.fused === false || tf.getBackend() !== "wasm" || !fusedAdamAvailable()) return tf.train.adam(learningRate);
+  const fused = options.fused ?? process.env.LESSON4_FUSED_ADAM !== "0";
+  if (!fused || tf.getBackend() !== "wasm" || !fusedAdamAvailable()) return tf.train.adam(learningRate);
   return new FusedAdamOptimizer(learningRate, 0.9, 0.999, null, options.lazy ? embeddingRows() : null, true);
 }
