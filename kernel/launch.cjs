@@ -14,6 +14,7 @@ const vm = require("vm");
 const Module = require("module");
 const ts = require("@tslab/typescript-for-tslab");
 const sourcemap = require("./sourcemap.cjs");
+const { expandShorthand } = require("./shorthand.cjs");
 const interrupts = require("./interrupt.cjs");
 
 // 1. preserveSymlinks: tslab compiles imports with rootDir = the notebook folder.
@@ -88,8 +89,12 @@ function startKernel(connectionFile) {
   const node = createConverter({ isJS: false, isBrowser: false });
   const convert = node.convert;
   node.convert = (prevDecl, src) => {
-    const converted = convert.call(node, prevDecl, src);
-    sourcemap.claim(converted, { name: `cell[${cell.count}]`, count: cell.count, code: src });
+    const expanded = expandShorthand(src);
+    const converted = convert.call(node, prevDecl, expanded.code);
+    sourcemap.claim(converted, { name: `cell[${cell.count}]`, count: cell.count, code: src, originalColumn: expanded.originalColumn });
+    for (const d of converted.diagnostics || []) {
+      if (!d.fileName && d.start) d.start = { ...d.start, character: expanded.originalColumn(d.start.line, d.start.character) };
+    }
     // Take the last expression away from tslab (which would console.log it) and return it ourselves.
     cell.lastVar = converted.lastExpressionVar || null;
     if (converted.diagnostics && converted.diagnostics.length) cell.diagnostics = converted.diagnostics;

@@ -78,7 +78,8 @@ function originalPosition(file, line, column) {
     const pos = throughMaps(cell.maps, line - 1, Math.max(col, 0));
     // The first compilation sees the cell after a one-line prefix ("export {};").
     if (!pos || pos[0] < 1) return null;
-    return { cell: cell.count, line: pos[0], column: pos[1] + 1, code: cell.code };
+    const originalColumn = cell.originalColumn ? cell.originalColumn(pos[0] - 1, pos[1]) : pos[1];
+    return { cell: cell.count, line: pos[0], column: originalColumn + 1, code: cell.code };
   }
   const mod = modules.get(file);
   if (mod) {

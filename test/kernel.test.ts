@@ -219,3 +219,31 @@ describe("interrupting awaited work", () => {
     expect(results(afterLoops)[0].data!["text/plain"]).toBe("[ true, true ]");
   });
 });
+
+describe("shorthand properties naming earlier cells' variables (tslab 1.0.22 misses them)", () => {
+  let results: CellResult[] = [];
+  beforeAll(async () => {
+    results = await probe([
+      { code: "const trn = 1;\nconst val = 2;" },
+      { code: "const split = { trn, val };\nsplit" },
+      { code: "function pair() {\n  return { trn };\n}\npair()" },
+      { code: "let moved = 0;\n({ moved } = { moved: 5 });\nmoved" },
+      { code: "const z = 1;\nconst w: number = { z }.z + { z, trn }.trn + missingName;" },
+    ]);
+  }, 120_000);
+
+  it("resolves them in object literals, nested functions and destructuring assignments", () => {
+    expect(results.slice(1, 4).map((r) => [r.status, r.outputs.find((o) => o.type === "execute_result")?.data?.["text/plain"]])).toEqual([
+      ["ok", "{ trn: 1, val: 2 }"],
+      ["ok", "{ trn: 1 }"],
+      ["ok", "5"],
+    ]);
+  });
+
+  it("reports positions in the cell as written, not as expanded", () => {
+    const r = results[4];
+    expect(r.ename).toBe("TypeScriptError");
+    const column = "const w: number = { z }.z + { z, trn }.trn + ".length + 1;
+    expect(r.evalue).toMatch(new RegExp(`^line 2, column ${column}: Cannot find name 'missingName'`));
+  });
+});
