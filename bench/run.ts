@@ -77,6 +77,8 @@ export interface BenchResult {
   peer_max_rss_mb: number | null;
   peer_skipped?: string;
   extra?: Record<string, number | string>;
+  /** The peer's last measurement's extra figures (e.g. its threads). */
+  peer_extra?: Record<string, number | string>;
 }
 
 async function runOne(bench: Benchmark, options: Options): Promise<BenchResult> {
@@ -129,6 +131,7 @@ async function runOne(bench: Benchmark, options: Options): Promise<BenchResult> 
     peer_max_rss_mb: peerRss.length ? Math.round(Math.max(...peerRss)) : null,
     ...(peerSkipped ? { peer_skipped: peerSkipped } : {}),
     ...(last?.extra ? { extra: last.extra } : {}),
+    ...(peerLast?.extra ? { peer_extra: peerLast.extra } : {}),
   };
 }
 

@@ -117,13 +117,26 @@ export function lessonOptions(model: "bias" | "nn", valid: Rating[], extra: Part
   return { ...LESSON_RECIPE, model, schedule: schedulePrefix(1000), validation: valid, seed: 42, lazyAdam: process.env.LESSON4_LAZY_ADAM === "1", ...extra };
 }
 
+/**
+ * Threads the PyTorch peers use: LESSON4_PEER_THREADS, default 2 (the machine's cores). On a loaded machine two
+ * threads can be far slower than one (they wait for each other), so the figure is reported with the result.
+ */
+export function peerThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.LESSON4_PEER_THREADS;
+  if (text === undefined || text === "") return 2;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`LESSON4_PEER_THREADS must be a whole number >= 1, not "${text}"`);
+  return n;
+}
+
 /** Runs a peer script for `warmup + reps` epochs of the lesson's schedule; the warm-up epochs are dropped. */
 export async function runTorchPeer(script: string, csv: string, warmup: number, reps: number): Promise<PeerResult[] | { skipped: string }> {
   const why = peerUnavailable();
   if (why) return { skipped: why };
   if (!fs.existsSync(script)) return { skipped: `peer script ${script} not found` };
   const schedule = schedulePrefix(warmup + reps).map((s) => `${s.lr}:${s.epochs}`).join(",");
-  const args = [path.join(__dirname, "with_rss.py"), script, csv, "--threads", "2", "--schedule", schedule];
+  const threads = peerThreads();
+  const args = [path.join(__dirname, "with_rss.py"), script, csv, "--threads", String(threads), "--schedule", schedule];
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(PEER_PYTHON, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -137,7 +150,7 @@ export async function runTorchPeer(script: string, csv: string, warmup: number, 
   const rssKb = lines.find((l) => "max_rss_kb" in l)?.max_rss_kb as number | undefined;
   return lines
     .filter((l) => "epoch" in l && l.epoch >= warmup)
-    .map((l): Measurement => ({ seconds: l.seconds, quality: Math.sqrt(l.val_mse), extra: { lr: l.lr, ...(rssKb ? { max_rss_mb: rssKb / 1024 } : {}) } }));
+    .map((l): Measurement => ({ seconds: l.seconds, quality: Math.sqrt(l.val_mse), extra: { lr: l.lr, threads, ...(rssKb ? { max_rss_mb: rssKb / 1024 } : {}) } }));
 }
 
 /** A benchmark of one model kind: each repetition trains the next epoch of the lesson's recipe on the peers' split. */
