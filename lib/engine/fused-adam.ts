@@ -2,7 +2,8 @@
  * Adam in one pass per variable: on wasm the weights and both moments are updated in place on the heap by a SIMD
  * loop (wasm-simd.ts), in place of the dozen full-size tensor ops (and allocations) tf.train.adam runs per variable;
  * a registered kernel (wasm and cpu) does the same with fresh outputs where memory is shared. Same rule, same float32
- * operations, state and config as tf.train.adam; optionally "lazy" on embeddings.
+ * operations, state and config as tf.train.adam. Inside model.fit it also adds FastL2 penalties' gradients itself
+ * (see FusedAdamOptimizer.minimize); optionally "lazy" on embeddings.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -181,8 +182,9 @@ export interface TouchedRows {
 }
 
 /**
- * tf.train.adam with each variable's update fused into one kernel. Same class name, config, moments and
- * weights as tfjs's Adam, so model.compile / save / getWeights treat it the same. With `lazy`, variables
+ * tf.train.adam with each variable's update fused into one pass (in place on the wasm heap where no other tensor
+ * shares the memory). Same class name, config, moments and weights as tfjs's Adam, so model.compile / save /
+ * getWeights treat it the same. With `lazy`, variables
  * for which `lazy` returns rows update only those rows (moments included): TensorFlow's LazyAdam semantics.
  */
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
