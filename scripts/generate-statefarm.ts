@@ -3,9 +3,8 @@
  * --features also precomputes its MobileNet features: `npx tsx scripts/generate-statefarm.ts [--features]`.
  */
 import { ensureStateFarm, readStateFarm } from "../lib/statefarm/index";
-import { initBackend, } from "../lib/engine/backend";
-import { loadMobileNet } from "../lib/vision/pretrained";
-import { stateFarmFeatures } from "../lib/statefarm/features";
+import { initBackend } from "../lib/engine/backend";
+import { stateFarmFeatures, stateFarmMobileNet } from "../lib/statefarm/features";
 
 async function main(): Promise<void> {
   let t = Date.now();
@@ -16,7 +15,7 @@ async function main(): Promise<void> {
   const backend = await initBackend();
   console.log(`backend: ${backend.name}`);
   t = Date.now();
-  const mobilenet = await loadMobileNet();
+  const mobilenet = await stateFarmMobileNet();
   for (const [name, files] of [["train", data.train.map((x) => x.path)], ["valid", data.valid.map((x) => x.path)], ["test", data.test]] as const) {
     const f = await stateFarmFeatures([...files], mobilenet, name);
     console.log(`${name}: features ${JSON.stringify(f.features.shape)} ${f.cached ? "from cache" : "computed"} -> ${f.file} (${((Date.now() - t) / 1000).toFixed(1)} s so far)`);

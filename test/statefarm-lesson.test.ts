@@ -6,12 +6,16 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/engine/backend";
 import { readConfig } from "../lib/config";
 import { generateStateFarm, ensureStateFarm, readStateFarm, makeSample } from "../lib/statefarm/index";
-import { linearModel } from "../lib/statefarm/models";
+import { linearModel, convModel, featureHead } from "../lib/statefarm/models";
 import { conv2dMatmulGrad } from "../lib/statefarm/conv";
-import { loadLabelledImages, compileClassifier, trainClassifier, evaluate, logLoss, confusionMatrix, accuracy } from "../lib/statefarm/train";
+import { loadLabelledImages, compileClassifier, trainClassifier, evaluate, logLoss, confusionMatrix, accuracy, predictProbs } from "../lib/statefarm/train";
 import { pseudoTargets, clipProbs, chooseClip, withPseudoLabels } from "../lib/statefarm/pseudo";
 import { writeSubmission, checkSubmission, SubmissionError } from "../lib/statefarm/submission";
-import { randomSplit } from "../lib/statefarm/lesson";
+import { randomSplit, lessonSizes } from "../lib/statefarm/lesson";
+import { stateFarmFeatures, stateFarmMobileNet } from "../lib/statefarm/features";
+import { oneHot } from "../lib/vision/images";
+import { MOBILENET_SOURCE } from "../lib/vision/pretrained";
+import { fromSources } from "../lib/datasets/sources";
 
 let root: string;
 beforeAll(async () => {
@@ -101,4 +105,59 @@ describe("the lesson's path on data", () => {
     const driver = await score(data), random = await score(randomSplit(data, 7));
     expect(random).toBeGreaterThan(driver + 0.2);
   }, 120_000);
+});
+
+/**
+ * The lesson's shape on the fast generated set, with the notebooks' sizes and the cached data and features
+ * (generated/computed on the first run). Training is not seeded in tfjs-layers (weight init, shuffling,
+ * dropout), so only comparisons that held with a wide margin over repeated runs are asserted.
+ */
+describe("the lesson's findings in fast mode", () => {
+  it("pretrained features beat the small CNN; soft pseudo-labelled test photos do not hurt validation log loss", async (ctx) => {
+    // Measured over 3 runs before asserting (accuracy): CNN 0.19-0.28 vs the feature head 0.74-0.84; validation
+    // log loss 0.67-0.75 without pseudo-labels vs 0.46-0.53 with soft test pseudo-labels. Not asserted: CNN vs
+    // linear (the CNN lost in 1 of 3 runs) and pseudo-labelled *validation* photos (worse in 1 of 3).
+    const config = readConfig({ ...process.env, LESSON4_MODE: "fast" });
+    const localModel = [fromSources(MOBILENET_SOURCE, config), path.join(config.dataDir, "models", "mobilenet_v1_1.0_224")].find((d) => d && fs.existsSync(path.join(d, "model.json")));
+    if (!localModel) ctx.skip(); // tests use no network: needs LESSON4_SOURCES_DIR with the model, or a copy in data/models
+    const sizes = lessonSizes(config);
+    const source = await ensureStateFarm({ config, log: false });
+    const data = await readStateFarm(source.dir, { seed: config.seed });
+    const sample = makeSample(data, { ...sizes.sample, seed: config.seed });
+    const shape: [number, number, number] = [sizes.height, sizes.width, 3];
+    const trn = await loadLabelledImages(sample.train, sizes), val = await loadLabelledImages(sample.valid, sizes);
+    const cnn = compileClassifier(convModel(shape), 1e-3);
+    await trainClassifier(cnn, trn, val, { epochs: sizes.convEpochs, title: false });
+    const cnnEval = await evaluate(cnn, val);
+    cnn.dispose();
+    tf.dispose([trn.x, trn.y, val.x, val.y]);
+
+    const mobilenet = await stateFarmMobileNet(config);
+    const features = async (files: string[], name: string) => (await stateFarmFeatures(files, mobilenet, name)).features;
+    const labels = (items: typeof data.train) => items.map((it) => it.label);
+    const ftrn = { x: await features(data.train.map((it) => it.path), "train"), y: oneHot(labels(data.train)), labels: labels(data.train) };
+    const fval = { x: await features(data.valid.map((it) => it.path), "valid"), y: oneHot(labels(data.valid)), labels: labels(data.valid) };
+    const ftest = await features(data.test, "test");
+    // Two heads per variant, scores averaged: a single head's log loss varies by ~0.05-0.1 from run to run.
+    const heads = async (set: { x: tf.Tensor; y: tf.Tensor2D }) => {
+      const out: Array<{ loss: number; accuracy: number; testProbs: number[][] }> = [];
+      for (let r = 0; r < 2; r++) {
+        const m = compileClassifier(featureHead(ftrn.x.shape.slice(1), { p: 0.8 }), 1e-3);
+        await trainClassifier(m, { ...set, labels: [] }, fval, { epochs: sizes.headEpochs, batchSize: 32, title: false });
+        const e = await evaluate(m, fval);
+        const p = predictProbs(m, ftest);
+        out.push({ loss: e.loss, accuracy: e.accuracy, testProbs: (await p.array()) as number[][] });
+        p.dispose();
+        m.dispose();
+      }
+      return { loss: (out[0].loss + out[1].loss) / 2, accuracy: (out[0].accuracy + out[1].accuracy) / 2, testProbs: out[0].testProbs };
+    };
+    const base = await heads(ftrn);
+    expect(base.accuracy).toBeGreaterThan(cnnEval.accuracy + 0.15);
+
+    const pseudo = withPseudoLabels(ftrn, ftest, base.testProbs, "soft");
+    const withPseudo = await heads(pseudo);
+    expect(withPseudo.loss).toBeLessThanOrEqual(base.loss);
+    tf.dispose([pseudo.x, pseudo.y, ftrn.x, ftrn.y, fval.x, fval.y, ftest]);
+  }, 300_000);
 });

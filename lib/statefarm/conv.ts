@@ -1,11 +1,11 @@
 /**
- * A Conv2D layer (valid padding, stride 1) whose filter gradient is computed with one matmul
- * per kernel offset: the wasm backend has no Conv2DBackpropFilter kernel and the cpu fallback
- * made the lesson's small CNN train at ~0.1-0.4 s per image; this makes it usable there.
+ * A Conv2D layer (valid padding, stride 1) whose gradients are computed with forward convolutions:
+ * the wasm backend has no Conv2DBackpropFilter kernel (the cpu fallback made the lesson's small CNN
+ * train at ~0.1-0.4 s per image) and its Conv2DBackpropInput is slower than its (XNNPACK) Conv2D.
  */
 import * as tf from "@tensorflow/tfjs";
 
-/** conv2d(x, w) (valid, stride 1) with the filter gradient as kh*kw matmuls over the batch. */
+/** conv2d(x, w) (valid, stride 1) whose input and filter gradients are forward conv2d calls. */
 export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
   const f = tf.customGrad(((xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
     const xx = xIn as tf.Tensor4D, ww = wIn as tf.Tensor4D;
@@ -14,16 +14,14 @@ export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
       value: tf.conv2d(xx, ww, 1, "valid"),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-        const [kh, kw, c, out] = ws.shape;
-        const [n, oh, ow] = (dy as tf.Tensor4D).shape;
-        const dyFlat = dy.reshape([n * oh * ow, out]);
-        const parts: tf.Tensor[] = [];
-        for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
-          const patch = xs.slice([0, i, j, 0], [n, oh, ow, c]).reshape([n * oh * ow, c]);
-          parts.push(tf.matMul(patch, dyFlat, true, false)); // [c, out]
-        }
-        const dw = tf.stack(parts).reshape([kh, kw, c, out]);
-        const dx = tf.conv2dTranspose(dy as tf.Tensor4D, ws, xs.shape as [number, number, number, number], 1, "valid");
+        const [kh, kw] = ws.shape;
+        const g = dy as tf.Tensor4D;
+        // dw[i, j, c, o] = sum over n, y, x of x[n, y+i, x+j, c] dy[n, y, x, o]: a valid conv2d with the
+        // channels as the batch and the images as the channels (x -> [c, h, w, n], dy -> [oh, ow, n, o]).
+        const dw = tf.conv2d(xs.transpose([3, 1, 2, 0]) as tf.Tensor4D, g.transpose([1, 2, 0, 3]) as tf.Tensor4D, 1, "valid").transpose([1, 2, 0, 3]);
+        // dx = dy padded by k-1 on every side, convolved with the filter flipped in space, in/out channels swapped.
+        const flipped = tf.reverse(ws, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
+        const dx = tf.conv2d(g.pad([[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]) as tf.Tensor4D, flipped, 1, "valid");
         return [dx, dw];
       },
     };

@@ -8,12 +8,20 @@ import type { AugmentOptions } from "../vision/augment";
 import { Rng } from "../vision/random";
 import type { LabelledImage, StateFarmData } from "./reader";
 
-/** Image sizes, sample sizes and epochs for the configured mode. */
+/**
+ * Image sizes, sample sizes and epochs for the configured mode. Fast mode is a quick run of the
+ * same steps: smaller photos, MobileNet on 128-pixel inputs, two of the four augmentation levels.
+ */
 export function lessonSizes(config: Pick<Config, "mode">) {
   return bySize(config, {
-    fast: { width: 48, height: 36, gridWidth: 32, gridHeight: 24, sample: { train: 320, valid: 160 }, linearEpochs: 10, convEpochs: 5, gridEpochs: 1, headEpochs: 10, augmentedFeatureEpochs: 1, fullTrainLimit: 2000 },
-    full: { width: 64, height: 48, gridWidth: 48, gridHeight: 36, sample: { train: 1500, valid: 1000 }, linearEpochs: 20, convEpochs: 12, gridEpochs: 4, headEpochs: 15, augmentedFeatureEpochs: 3, fullTrainLimit: 6000 },
+    fast: { width: 48, height: 36, gridWidth: 32, gridHeight: 24, gridLevels: [1, 3], sample: { train: 320, valid: 160 }, linearEpochs: 10, convEpochs: 5, gridEpochs: 2, headEpochs: 10, augmentedFeatureEpochs: 1, fullTrainLimit: 2000, featureSize: 128 },
+    full: { width: 64, height: 48, gridWidth: 48, gridHeight: 36, gridLevels: [0, 1, 2, 3], sample: { train: 1500, valid: 1000 }, linearEpochs: 20, convEpochs: 12, gridEpochs: 4, headEpochs: 15, augmentedFeatureEpochs: 3, fullTrainLimit: 6000, featureSize: 224 },
   });
+}
+
+/** The augmentation grid for this mode: each type at the levels `gridLevels` picks from AUGMENT_LEVELS. */
+export function augmentGrid(sizes: { gridLevels: number[] }): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(AUGMENT_LEVELS).map(([type, levels]) => [type, sizes.gridLevels.map((i) => levels[i])]));
 }
 
 /**

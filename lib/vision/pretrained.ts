@@ -76,14 +76,35 @@ async function downloadModel(url: string, dir: string): Promise<string> {
 }
 
 /**
+ * A handler that loads the model with a different square input size: every layer up to
+ * conv_dw_13 is convolutional, so the same weights apply (7x7 features at 224, 4x4 at 128).
+ */
+function withInputSize(handler: tf.io.IOHandler, size: number): tf.io.IOHandler {
+  return {
+    load: async () => {
+      const artifacts = await handler.load!();
+      const topology = JSON.parse(JSON.stringify(artifacts.modelTopology)) as { model_config?: { config: { layers: Array<{ class_name: string; config: { batch_input_shape?: Array<number | null> } }> } } };
+      const input = topology.model_config?.config.layers.find((l) => l.class_name === "InputLayer");
+      const shape = input?.config.batch_input_shape;
+      if (!shape || shape.length !== 4) throw new Error(`loadMobileNet: cannot set inputSize ${size}: the model has no 4-d InputLayer in its topology.`);
+      input!.config.batch_input_shape = [shape[0], size, size, shape[3]];
+      return { ...artifacts, modelTopology: topology };
+    },
+  };
+}
+
+/**
  * Loads MobileNet cut after conv_dw_13_relu: from `dir` when given, else LESSON4_SOURCES_DIR's
  * copy, else data/models (downloading it from the TF.js model storage the first time).
+ * `inputSize` (default 224, as trained) runs it on smaller images, e.g. 128 for quick runs.
  */
-export async function loadMobileNet(options: { dir?: string; url?: string; config?: Config } = {}): Promise<FeatureModel> {
+export async function loadMobileNet(options: { dir?: string; url?: string; config?: Config; inputSize?: number } = {}): Promise<FeatureModel> {
   const config = options.config ?? readConfig();
   const dir = options.dir ?? fromSources(MOBILENET_SOURCE, config) ?? path.join(config.dataDir, "models", "mobilenet_v1_1.0_224");
   const modelJson = fs.existsSync(path.join(dir, "model.json")) ? path.join(dir, "model.json") : await downloadModel(options.url ?? MOBILENET_URL, dir);
-  const full = await tf.loadLayersModel(fileIOHandler(modelJson));
+  const size = options.inputSize;
+  if (size !== undefined && (!Number.isInteger(size) || size < 32)) throw new Error(`loadMobileNet: inputSize must be a whole number of pixels >= 32 (MobileNet halves it five times), not ${size}.`);
+  const full = await tf.loadLayersModel(size === undefined ? fileIOHandler(modelJson) : withInputSize(fileIOHandler(modelJson), size));
   const layer = full.getLayer(FEATURE_LAYER);
   const model = full.outputs[0] === layer.output ? full : tf.model({ inputs: full.inputs, outputs: layer.output as tf.SymbolicTensor });
   const hash = createHash("sha256").update(fs.readFileSync(modelJson)).update(FEATURE_LAYER);
