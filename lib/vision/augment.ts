@@ -92,7 +92,11 @@ export function applyTransforms(x: tf.Tensor4D, params: TransformParams[], fill:
     if (params.some((p) => p.channelShift !== 0)) {
       const lo = out.min([1, 2, 3], true), hi = out.max([1, 2, 3], true);
       const shift = tf.tensor4d(params.map((p) => p.channelShift), [n, 1, 1, 1]);
-      out = tf.minimum(tf.maximum(out.add(shift), lo), hi) as tf.Tensor4D;
+      // Clip to [lo, hi] per image as v + relu(lo - v), then v - relu(v - hi): the wasm backend broadcasts Add and
+      // Sub quickly but Maximum/Minimum against [n, 1, 1, 1] ~300x slower (0.7 s per batch of 32 at 224 pixels).
+      const v = out.add(shift);
+      const up = v.add(tf.relu(lo.sub(v)));
+      out = up.sub(tf.relu(up.sub(hi))) as tf.Tensor4D;
     }
     return out;
   });

@@ -1,0 +1,115 @@
+/**
+ * The State Farm image pipeline's speed: decode + resize + augment (lib/vision, sharp and tfjs ops) and MobileNet
+ * features up to conv_dw_13 (lib/vision/pretrained), in images per second, against the same work in
+ * bench/peers/images_torch.py (PIL/torchvision; a hand-built MobileNet v1 body with random weights).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawn } from "child_process";
+import * as tf from "@tensorflow/tfjs";
+import { readConfig } from "../lib/config";
+import { ensureStateFarm, readStateFarm } from "../lib/statefarm/index";
+import { FEATURE_AUGMENT } from "../lib/statefarm/features";
+import { imageBatches, loadImages } from "../lib/vision/images";
+import { ImageDataGenerator } from "../lib/vision/augment";
+import { loadMobileNet, type FeatureModel } from "../lib/vision/pretrained";
+import { PEER_PYTHON, peerThreads } from "./peers/collab";
+import type { Benchmark, Measurement, PeerResult } from "./types";
+
+const SIZE = 224;
+const BATCH = 32;
+const DECODE_IMAGES = 256;
+const FEATURE_IMAGES = 64;
+const PEER = path.join(__dirname, "peers", "images_torch.py");
+
+/** The first `n` training photos of the generated fast set (or the Kaggle data when present). */
+async function photos(n: number): Promise<string[]> {
+  const config = readConfig({ ...process.env, LESSON4_MODE: "fast" });
+  const source = await ensureStateFarm({ config, log: false });
+  const data = await readStateFarm(source.dir, { seed: config.seed });
+  const files = data.train.map((it) => it.path).slice(0, n);
+  if (files.length < n) throw new Error(`needs ${n} training photos, the State Farm data in ${source.dir} has ${files.length}`);
+  return files;
+}
+
+/** Runs the peer for `reps` repetitions (after one warm-up) and returns its measurements with its peak RSS. */
+async function torchPeer(task: "decode" | "features", files: string[], reps: number): Promise<PeerResult[] | { skipped: string }> {
+  if (!fs.existsSync(PEER_PYTHON)) return { skipped: `${PEER_PYTHON} not found (install Debian's python3-torch python3-torchvision, or set LESSON4_PEER_PYTHON)` };
+  const list = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-images-")), "files.txt");
+  fs.writeFileSync(list, files.join("\n"));
+  const threads = peerThreads();
+  const args = [path.join(__dirname, "peers", "with_rss.py"), PEER, task, list, "--size", String(SIZE), "--batch", String(BATCH), "--reps", String(reps), "--warmup", "1", "--threads", String(threads)];
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(PEER_PYTHON, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("close", (c) => resolve({ code: c, stdout: out, stderr: err }));
+  });
+  fs.rmSync(path.dirname(list), { recursive: true, force: true });
+  if (code !== 0) return { skipped: `images_torch.py exited with ${code}: ${stderr.trim().split("\n").slice(-1)[0] ?? ""}` };
+  const lines = stdout.split("\n").filter((l) => l.trim().startsWith("{")).map((l) => JSON.parse(l) as Record<string, number>);
+  const rssMb = (lines.find((l) => "max_rss_kb" in l)?.max_rss_kb ?? NaN) / 1024;
+  return lines.filter((l) => "rep" in l && l.rep >= 0).map((l): Measurement => ({
+    seconds: l.seconds,
+    quality: null,
+    extra: { images_per_s: Number((l.images / l.seconds).toFixed(1)), threads, ...(Number.isFinite(rssMb) ? { max_rss_mb: rssMb } : {}) },
+  }));
+}
+
+const rate = (images: number, seconds: number) => ({ images_per_s: Number((images / seconds).toFixed(1)), images, size: `${SIZE}x${SIZE}`, batch: BATCH });
+
+/** Decode + resize to 224x224 + the lesson's feature augmentation, streamed in batches of 32. */
+function decodeBenchmark(): Benchmark {
+  let files: string[] = [];
+  const gen = new ImageDataGenerator(FEATURE_AUGMENT);
+  return {
+    name: "images-decode-augment",
+    async setup() {
+      files = await photos(DECODE_IMAGES);
+    },
+    async run() {
+      const start = performance.now();
+      for await (const batch of imageBatches(files, { width: SIZE, height: SIZE, batchSize: BATCH, transform: (x) => gen.random(x) })) {
+        await batch.xs.data(); // make sure the augmented pixels exist
+        batch.xs.dispose();
+      }
+      const seconds = (performance.now() - start) / 1000;
+      return { seconds, quality: null, extra: rate(files.length, seconds) };
+    },
+    peer: (reps) => torchPeer("decode", files, reps),
+  };
+}
+
+/** MobileNet v1 up to conv_dw_13_relu on already decoded 224x224 photos, batches of 32. */
+function featuresBenchmark(): Benchmark {
+  let files: string[] = [];
+  let images: tf.Tensor4D | null = null;
+  let mobilenet: FeatureModel | null = null;
+  return {
+    name: "images-mobilenet-features",
+    async setup() {
+      files = await photos(FEATURE_IMAGES);
+      mobilenet = await loadMobileNet({ inputSize: SIZE });
+      images = await loadImages(files, { width: SIZE, height: SIZE, scale: "symmetric" });
+    },
+    async run() {
+      const start = performance.now();
+      for (let i = 0; i < files.length; i += BATCH) {
+        const out = tf.tidy(() => mobilenet!.model.predict(images!.slice(i, Math.min(BATCH, files.length - i))) as tf.Tensor);
+        await out.data();
+        out.dispose();
+      }
+      const seconds = (performance.now() - start) / 1000;
+      return { seconds, quality: null, extra: rate(files.length, seconds) };
+    },
+    peer: (reps) => torchPeer("features", files, reps),
+    async teardown() {
+      images?.dispose();
+      mobilenet?.model.dispose();
+    },
+  };
+}
+
+export const benchmarks: Benchmark[] = [decodeBenchmark(), featuresBenchmark()];
