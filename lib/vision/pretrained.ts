@@ -66,10 +66,11 @@ async function downloadModel(url: string, dir: string): Promise<string> {
   const modelJson = path.join(dir, "model.json");
   if (!fs.existsSync(modelJson)) {
     const tmpJson = path.join(dir, "model.json.part");
-    await downloadFile(url, tmpJson);
-    const json = JSON.parse(fs.readFileSync(tmpJson, "utf8")) as ModelJson;
     const base = url.slice(0, url.lastIndexOf("/") + 1);
-    for (const group of json.weightsManifest) for (const p of group.paths) if (!fs.existsSync(path.join(dir, p))) await downloadFile(base + p, path.join(dir, p));
+    const manualHint = `download ${url} and the weight files it lists (from ${base}) into ${dir}, or set LESSON4_SOURCES_DIR to a folder that holds ${MOBILENET_SOURCE}`;
+    await downloadFile(url, tmpJson, { manualHint });
+    const json = JSON.parse(fs.readFileSync(tmpJson, "utf8")) as ModelJson;
+    for (const group of json.weightsManifest) for (const p of group.paths) if (!fs.existsSync(path.join(dir, p))) await downloadFile(base + p, path.join(dir, p), { manualHint });
     fs.renameSync(tmpJson, modelJson);
   }
   return modelJson;
