@@ -11,11 +11,14 @@ import type { LabelledImage, StateFarmData } from "./reader";
 /**
  * Image sizes, sample sizes and epochs for the configured mode. Fast mode is a quick run of the
  * same steps: smaller photos, MobileNet on 128-pixel inputs, two of the four augmentation levels.
+ * Full mode is cut to fit the lesson run's budget (45 minutes for 04 + 05 on 2 cores): an estimate
+ * from per-image training rates put the lesson's larger settings (64x48 photos, 12 CNN epochs, 3
+ * augmented feature epochs, 6000 training photos) at about two hours on wasm.
  */
 export function lessonSizes(config: Pick<Config, "mode">) {
   return bySize(config, {
     fast: { width: 48, height: 36, gridWidth: 32, gridHeight: 24, gridLevels: [1, 3], sample: { train: 320, valid: 160 }, linearEpochs: 10, convEpochs: 5, gridEpochs: 2, headEpochs: 10, augmentedFeatureEpochs: 1, fullTrainLimit: 2000, featureSize: 128 },
-    full: { width: 64, height: 48, gridWidth: 48, gridHeight: 36, gridLevels: [0, 1, 2, 3], sample: { train: 1500, valid: 1000 }, linearEpochs: 20, convEpochs: 12, gridEpochs: 4, headEpochs: 15, augmentedFeatureEpochs: 3, fullTrainLimit: 6000, featureSize: 224 },
+    full: { width: 48, height: 36, gridWidth: 32, gridHeight: 24, gridLevels: [0, 1, 2, 3], sample: { train: 1500, valid: 1000 }, linearEpochs: 12, convEpochs: 8, gridEpochs: 2, headEpochs: 8, augmentedFeatureEpochs: 1, fullTrainLimit: 3200, featureSize: 224 },
   });
 }
 
