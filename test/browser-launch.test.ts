@@ -5,21 +5,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { spawn } from "child_process";
-import * as net from "net";
 import * as path from "path";
 import { JupyterMissingError, startJupyter } from "../scripts/start-jupyter";
 import { ROOT, projectEnv } from "../scripts/lessons";
+import { freePort } from "./support/ports";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function groupAlive(pgid: number): boolean {
   try {

@@ -7,7 +7,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import { randomBytes } from "crypto";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -15,21 +14,12 @@ import { startJupyter, type JupyterServer } from "../scripts/start-jupyter";
 import { BUILD_DIR, NOTEBOOK_DIR, ROOT, projectEnv } from "../scripts/lessons";
 import { chromiumPath, isolatedContext, launchChromium, watch, type PageProblems } from "./support/browser";
 import { driverFor, type FrontEndDriver } from "./support/browser-ui";
+import { freePort } from "./support/ports";
 
 const SHOTS = path.join(BUILD_DIR, "test-browser");
 const WORK = path.join(SHOTS, "ui-notebooks");
 const LESSONS = ["00-setup-check.ipynb", "06-collaborative-filtering-concept.ipynb"];
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const PROBE_CELLS = [
   "// a type error on line 2\nconst label: string = 42;",

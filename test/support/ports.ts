@@ -1,0 +1,13 @@
+/** A free TCP port on 127.0.0.1, so tests can start their own Jupyter servers side by side. */
+import * as net from "net";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
