@@ -20,12 +20,23 @@ const SHOTS = path.join(BUILD_DIR, "test-browser");
 const WORK = path.join(SHOTS, "ui-notebooks");
 const LESSONS = ["00-setup-check.ipynb", "06-collaborative-filtering-concept.ipynb"];
 
-
 const PROBE_CELLS = [
   "// a type error on line 2\nconst label: string = 42;",
   "const answer = 6 * 7;\nthrow new Error(`deliberate failure, answer ${answer}`);",
   "let spins = 0;\nconst started = Date.now();\nwhile (Date.now() - started < 300_000) spins++;",
   "for (let i = 0; i < 3000; i++) await new Promise((r) => setTimeout(r, 100));",
+  [
+    'import { initBackend, tf } from "./lib/engine/backend";',
+    "await initBackend();",
+    "const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [8], units: 16, activation: \"relu\" }), tf.layers.dense({ units: 1 })] });",
+    'model.compile({ optimizer: "adam", loss: "meanSquaredError" });',
+    "const xs = tf.randomNormal([512, 8]);",
+    "const ys = xs.sum(1, true);",
+    "let epochsDone = 0;",
+  ].join("\n"),
+  // An interrupted cell adds no declarations (as in tslab), so the model lives in the cell above.
+  "await model.fit(xs, ys, { epochs: 100000, batchSize: 32, verbose: 0, callbacks: { onEpochEnd: async () => { epochsDone++; } } });",
+  "const out = model.predict(tf.ones([1, 8])) as tf.Tensor;\n`trained ${epochsDone > 0 ? \"some\" : \"no\"} epochs; prediction finite: ${Number.isFinite(out.dataSync()[0])}`",
   "40 + 2",
 ];
 
@@ -159,8 +170,10 @@ describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" 
       expect(thrown).toMatch(/line 2\b/);
       expect(await driver.errorOutputs(page).count()).toBe(2);
 
-      // A synchronous busy loop and an awaited loop, each stopped by the toolbar/menu interrupt.
-      for (const cell of [2, 3]) {
+      // A synchronous busy loop, an awaited loop and a long model.fit, each stopped by the interrupt.
+      await driver.runCell(page, 4); // the model to train
+      await driver.waitUntilCellRan(page, 4, 60_000);
+      for (const cell of [2, 3, 5]) {
         await driver.runCell(page, cell);
         await expect.poll(() => driver.isBusy(page), { timeout: 30_000 }).toBe(true);
         await new Promise((r) => setTimeout(r, 2000));
@@ -169,12 +182,15 @@ describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" 
         await driver.interrupt(page);
         await driver.waitUntilCellRan(page, cell, 30_000);
         expect(Date.now() - interrupted).toBeLessThan(30_000);
-        expect(await driver.outputs(page, cell).innerText()).toMatch(/interrupt/i);
+        expect(await driver.outputs(page, cell).innerText()).toMatch(cell === 5 ? /KeyboardInterrupt: fit stopped by the interrupt after \d+ of 100000 epochs/ : /interrupt/i);
       }
-      // The kernel is still usable.
-      await driver.runCell(page, 4);
-      await driver.waitUntilCellRan(page, 4, 60_000);
-      expect((await driver.outputs(page, 4).innerText()).trim()).toMatch(/\b42$/);
+      // The interrupted model is usable, and so is the kernel.
+      await driver.runCell(page, 6);
+      await driver.waitUntilCellRan(page, 6, 60_000);
+      expect((await driver.outputs(page, 6).innerText()).trim()).toMatch(/trained some epochs; prediction finite: true/);
+      await driver.runCell(page, 7);
+      await driver.waitUntilCellRan(page, 7, 60_000);
+      expect((await driver.outputs(page, 7).innerText()).trim()).toMatch(/\b42$/);
     } finally {
       await shot(page, "probe");
       await page.close();
