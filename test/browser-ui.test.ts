@@ -108,6 +108,8 @@ describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" 
 
   async function expectDrawnCharts(page: Page): Promise<number> {
     const charts = page.locator(".lesson4-plot");
+    // The last cell's output (a chart with plotly.js embedded, megabytes) can land just after the kernel goes idle.
+    await expect.poll(() => charts.count(), { timeout: 30_000 }).toBeGreaterThan(0);
     const n = await charts.count();
     for (let i = 0; i < n; i++) {
       await charts.nth(i).locator("svg.main-svg").first().waitFor({ timeout: 30_000 });
