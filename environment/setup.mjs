@@ -98,8 +98,8 @@ if (withTests) {
 
 // 5. Benchmark peers (npm run bench): PyTorch, torchvision and pandas for the peer scripts -------
 // Without --with-bench keep what an earlier run found (importing torch costs seconds).
-const envPath = path.join(root, "build", "env.json");
-let peerPython = fs.existsSync(envPath) ? (JSON.parse(fs.readFileSync(envPath, "utf8")).peerPython ?? null) : null;
+const envFile = path.join(root, "build", "env.json");
+let peerPython = fs.existsSync(envFile) ? (JSON.parse(fs.readFileSync(envFile, "utf8")).peerPython ?? null) : null;
 if (withBench) {
   const PEER = "import torch, torchvision, pandas";
   const candidates = [process.env.LESSON4_PEER_PYTHON, venvPython, "/usr/bin/python3", "python3"].filter(Boolean);
@@ -119,7 +119,6 @@ const env = {
   peerPython: process.env.LESSON4_PEER_PYTHON ?? peerPython,
 };
 fs.mkdirSync(path.join(root, "build"), { recursive: true });
-const envFile = path.join(root, "build", "env.json");
 fs.writeFileSync(`${envFile}.tmp`, JSON.stringify(env, null, 2));
 fs.renameSync(`${envFile}.tmp`, envFile);
 log(`ready: python ${python}, Jupyter front end ${frontEnd ?? "none (nbclient only)"}${withTests ? `, chromium ${env.chromium ?? "none"}` : ""}${withBench ? `, peer python ${env.peerPython ?? "none"}` : ""}`);
