@@ -2,7 +2,7 @@
  * Every notebook, executed top to bottom through Jupyter (nbclient + the project's tslab kernel)
  * in fast mode, exactly as `npm run lessons` does; and a notebook that fails on purpose.
  */
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as path from "path";
 import { runNotebooks, type NotebookResult } from "../scripts/run-lessons";
@@ -48,18 +48,22 @@ describe.each(listNotebooks().map((p) => [path.basename(p), p]))("notebook %s", 
 // After every lesson above has run (tests in a file run in order): the real exported pages,
 // opened offline in Chromium, draw every chart and log no console errors.
 describe("the exported lessons, offline in Chromium", () => {
+  const executable = chromiumPath();
   let browser: Browser | undefined;
+  // Runs when this suite starts, after every notebook above has been exported.
+  beforeAll(async () => {
+    if (!executable) return;
+    buildSite(OUT);
+    browser = await launchChromium(executable);
+  });
   afterAll(async () => {
     await browser?.close();
   });
 
   it.for(listNotebooks().map((p) => path.basename(p, ".ipynb")))("%s.html draws its charts and logs no errors", { timeout: 120_000 }, async (name, ctx) => {
-    const executable = chromiumPath();
     const page_ = path.join(OUT, `${name}.html`);
-    if (!executable) return ctx.skip(); // setup could not install Chromium; it said so
+    if (!browser) return ctx.skip(); // setup could not install Chromium; it said so
     expect(fs.existsSync(page_), `${name}.html was not exported (its notebook test failed?)`).toBe(true);
-    buildSite(OUT);
-    browser ??= await launchChromium(executable);
     const { context, outside } = await isolatedContext(browser, [`file://${OUT}/`]);
     const page = await context.newPage();
     const problems = watch(page, outside);
