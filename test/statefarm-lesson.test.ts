@@ -113,10 +113,11 @@ describe("the lesson's path on data", () => {
  * dropout), so only comparisons that held with a wide margin over repeated runs are asserted.
  */
 describe("the lesson's findings in fast mode", () => {
-  it("pretrained features beat the small CNN; soft pseudo-labelled test photos do not hurt validation log loss", async (ctx) => {
-    // Measured over 3 runs before asserting (accuracy): CNN 0.19-0.28 vs the feature head 0.74-0.84; validation
-    // log loss 0.67-0.75 without pseudo-labels vs 0.46-0.53 with soft test pseudo-labels. Not asserted: CNN vs
-    // linear (the CNN lost in 1 of 3 runs) and pseudo-labelled *validation* photos (worse in 1 of 3).
+  it("pretrained features beat the small CNN", async (ctx) => {
+    // Measured over 3 runs before asserting (accuracy): CNN 0.19-0.28 vs the feature head 0.74-0.84. Not asserted,
+    // because training is not seeded and they flip between runs: CNN vs linear (the CNN lost in 1 of 3 runs),
+    // pseudo-labelled validation photos (worse in 1 of 3), and soft test pseudo-labels (helped in 3 runs, then
+    // validation log loss 0.642 vs 0.632 without them in a CI run).
     const config = readConfig({ ...process.env, LESSON4_MODE: "fast" });
     const localModel = [fromSources(MOBILENET_SOURCE, config), path.join(config.dataDir, "models", "mobilenet_v1_1.0_224")].find((d) => d && fs.existsSync(path.join(d, "model.json")));
     if (!localModel) ctx.skip(); // tests use no network: needs LESSON4_SOURCES_DIR with the model, or a copy in data/models
@@ -155,9 +156,6 @@ describe("the lesson's findings in fast mode", () => {
     const base = await heads(ftrn);
     expect(base.accuracy).toBeGreaterThan(cnnEval.accuracy + 0.15);
 
-    const pseudo = withPseudoLabels(ftrn, ftest, base.testProbs, "soft");
-    const withPseudo = await heads(pseudo);
-    expect(withPseudo.loss).toBeLessThanOrEqual(base.loss);
-    tf.dispose([pseudo.x, pseudo.y, ftrn.x, ftrn.y, fval.x, fval.y, ftest]);
+    tf.dispose([ftrn.x, ftrn.y, fval.x, fval.y, ftest]);
   }, 300_000);
 });
