@@ -35,6 +35,8 @@ export interface MatmulConvArgs {
   activation?: "relu" | "linear";
   inputShape?: number[];
   name?: string;
+  /** Kernel initialiser (default Glorot uniform, unseeded, as in Keras). */
+  kernelInitializer?: ReturnType<typeof tf.initializers.glorotUniform>;
 }
 
 /** Keras' Conv2D (valid padding, stride 1, optional ReLU) trained through conv2dMatmulGrad. */
@@ -48,7 +50,7 @@ export class MatmulConv2D extends tf.layers.Layer {
   build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as number[];
     const k = this.args.kernelSize;
-    this.kernel = this.addWeight("kernel", [k, k, shape[3], this.args.filters], "float32", tf.initializers.glorotUniform({}));
+    this.kernel = this.addWeight("kernel", [k, k, shape[3], this.args.filters], "float32", this.args.kernelInitializer ?? tf.initializers.glorotUniform({}));
     this.bias = this.addWeight("bias", [this.args.filters], "float32", tf.initializers.zeros());
     this.built = true;
   }

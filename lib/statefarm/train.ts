@@ -8,6 +8,8 @@ import { loadImages, oneHot } from "../vision/images";
 import type { ImageDataGenerator } from "../vision/augment";
 import { trainingProgress } from "../display/progress";
 import type { LabelledImage } from "./reader";
+import { nextSeed } from "./seeded";
+import { Rng } from "../vision/random";
 
 /** Inputs, one-hot targets and class indices of one split held in memory. */
 export interface LabelledSet {
@@ -58,23 +60,34 @@ export interface TrainOptions {
   augment?: ImageDataGenerator;
   /** Title of the progress display; `false` for no display. */
   title?: string | false;
+  /** Seed of the per-epoch shuffle; without it the next seed of `seedTraining`'s stream is used. */
+  seed?: number;
 }
 
-/** Fits `model` on `train`, scoring `valid` after each epoch; returns the scores per epoch. */
+/**
+ * Fits `model` on `train`, scoring `valid` after each epoch; returns the scores per epoch. The
+ * training rows are shuffled here each epoch with a seeded Rng (tfjs' own shuffle uses Math.random).
+ */
 export async function trainClassifier(model: tf.LayersModel, train: LabelledSet, valid: LabelledSet, options: TrainOptions): Promise<EpochScores[]> {
   if (options.learningRate !== undefined) setLearningRate(model, options.learningRate);
   const batchSize = options.batchSize ?? 64;
   const n = train.x.shape[0];
   const progress = options.title === false ? null : trainingProgress({ epochs: options.epochs, batchesPerEpoch: Math.ceil(n / batchSize), title: options.title });
   const history: EpochScores[] = [];
+  const order = new Rng(`shuffle/${nextSeed(options.seed)}`);
+  const rowsIndex = Array.from({ length: n }, (_, i) => i);
   for (let epoch = 0; epoch < options.epochs; epoch++) {
-    const x = options.augment ? augmentInBatches(options.augment, train.x as tf.Tensor4D, batchSize) : train.x;
+    const augmented = options.augment ? augmentInBatches(options.augment, train.x as tf.Tensor4D, batchSize) : train.x;
+    const perm = tf.tensor1d(order.shuffle(rowsIndex), "int32");
+    const x = tf.gather(augmented, perm), y = tf.gather(train.y, perm);
+    perm.dispose();
+    if (augmented !== train.x) augmented.dispose();
     try {
-      const h = await model.fit(x, train.y, {
+      const h = await model.fit(x, y, {
         epochs: epoch + 1,
         initialEpoch: epoch,
         batchSize,
-        shuffle: true,
+        shuffle: false,
         validationData: [valid.x, valid.y],
         verbose: 0,
         callbacks: progress ? progress.callbacks() : undefined,
@@ -82,7 +95,7 @@ export async function trainClassifier(model: tf.LayersModel, train: LabelledSet,
       const last = (k: string) => Number((h.history[k] as number[]).at(-1));
       history.push({ loss: last("loss"), acc: last("acc"), valLoss: last("val_loss"), valAcc: last("val_acc") });
     } finally {
-      if (x !== train.x) x.dispose();
+      tf.dispose([x, y]);
     }
   }
   return history;
