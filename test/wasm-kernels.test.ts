@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend, tf } from "../lib/engine/backend";
+import { registerFasterWasmKernels, withReferenceKernels } from "../lib/engine/wasm-kernels";
 
 /** Runs `fn` on a backend and returns plain arrays, so results from two backends compare. */
 async function on<T extends tf.Tensor | tf.Tensor[]>(backend: "cpu" | "wasm", fn: () => T): Promise<number[][]> {
@@ -78,5 +79,116 @@ describe("kernels registered for wasm match the cpu backend", () => {
     const wasm = await train("wasm");
     expectClose([wasm.loss, wasm.weights], [cpu.loss, cpu.weights], 1e-5);
     expect(cpu.loss[4]).toBeLessThan(cpu.loss[0]);
+  });
+});
+
+describe("image kernels (lib/engine/wasm-image-kernels) match the backend's own wasm kernels", () => {
+  beforeAll(async () => {
+    await initBackend("wasm");
+  });
+
+  /** Values of `fn` with the fast kernels, and with the backend's own kernels for `names`. */
+  function fastAndReference(names: string[], fn: () => tf.Tensor): [Float32Array, Float32Array] {
+    const values = () => {
+      const t = tf.tidy(fn);
+      const v = Float32Array.from(t.dataSync());
+      t.dispose();
+      return v;
+    };
+    return [values(), withReferenceKernels(names, values)];
+  }
+
+  function expectSame(fast: Float32Array, reference: Float32Array, tolerance: number) {
+    expect(fast.length).toBe(reference.length);
+    let worst = 0;
+    for (let i = 0; i < fast.length; i++) {
+      if (Number.isNaN(reference[i])) expect(fast[i]).toBeNaN();
+      else worst = Math.max(worst, Math.abs(fast[i] - reference[i]) / Math.max(1, Math.abs(reference[i])));
+    }
+    expect(worst).toBeLessThanOrEqual(tolerance);
+  }
+
+  it("replaces Transform, FusedBatchNorm, Maximum and Minimum", () => {
+    const names = registerFasterWasmKernels();
+    for (const name of ["Transform", "FusedBatchNorm", "Maximum", "Minimum"]) expect(names).toContain(name);
+  });
+
+  // Three 17x23 images; rotations/shears/shifts that read outside the image, one projective, one with half-pixel
+  // shifts (ties for nearest rounding).
+  const images = () => tf.randomUniform([3, 17, 23, 3], 0, 255, "float32", 11) as tf.Tensor4D;
+  const matrices = () => tf.tensor2d([
+    [0.95, 0.31, -4.5, -0.3, 0.95, 3.5, 0, 0],
+    [1.1, -0.2, 6.25, 0.15, 0.9, -7.5, 0.002, -0.001],
+    [1, 0, 0.5, 0, 1, -0.5, 0, 0],
+  ]);
+
+  for (const interpolation of ["bilinear", "nearest"] as const) {
+    for (const fill of ["nearest", "constant", "wrap"] as const) {
+      it(`Transform ${interpolation}, fill ${fill}: same pixels as the backend's kernel (also another output size and one shared matrix)`, () => {
+        const [fast, reference] = fastAndReference(["Transform"], () => tf.image.transform(images(), matrices(), interpolation, fill, 9));
+        expectSame(fast, reference, 1e-5);
+        const [fast2, reference2] = fastAndReference(["Transform"], () => tf.image.transform(images(), matrices().slice(1, 1), interpolation, fill, 0, [11, 29]));
+        expectSame(fast2, reference2, 1e-5);
+      });
+    }
+  }
+
+  it("Transform fill reflect: TensorFlow's [dcba|abcd|dcba] (the cpu backend's kernel, one image at a time)", async () => {
+    for (let i = 0; i < 3; i++) {
+      const run = () => tf.image.transform(images().slice(i, 1), matrices().slice(i, 1), "bilinear", "reflect");
+      expectClose(await on("wasm", run), await on("cpu", run), 1e-4); // float32 coordinates here, float64 there
+    }
+  });
+
+  it("Minimum/Maximum against a scalar (ReLU6) and per-image bounds, with NaN, odd sizes and the scalar first", () => {
+    const x = () => {
+      const v = tf.randomNormal([2, 5, 7, 3], 0, 8, "float32", 12).dataSync();
+      v[5] = NaN;
+      return tf.tensor4d(v, [2, 5, 7, 3]);
+    };
+    const bounds = () => tf.tensor4d([-1, 2.5], [2, 1, 1, 1]);
+    const cases: Array<[string, () => tf.Tensor]> = [
+      ["Minimum", () => tf.minimum(x(), 6)],
+      ["Maximum", () => tf.maximum(tf.scalar(-2), x())],
+      ["Maximum", () => tf.maximum(x(), bounds())],
+      ["Minimum", () => tf.minimum(bounds(), x())],
+      ["Minimum", () => tf.minimum(x().reshape([70, 3]), tf.tensor2d([[0.5], [1]]).tile([35, 1]))], // [70, 1]: blocks of 3
+      ["Maximum", () => tf.maximum(x(), tf.tensor1d([0, 1, 2]))], // per channel: the backend's kernel
+      ["Minimum", () => tf.minimum(x(), x().mul(0.5))], // same shape: the backend's kernel
+      ["Minimum", () => tf.relu(tf.randomNormal([4, 64, 64, 32], 0, 8, "float32", 13)).minimum(6)], // SIMD-sized
+    ];
+    for (const [name, fn] of cases) {
+      const [fast, reference] = fastAndReference([name], fn);
+      expectSame(fast, reference, 0);
+    }
+  });
+
+  it("FusedBatchNorm: per-channel and scalar parameters, 4-d parameters, without offset or scale, 3 and 32 channels", () => {
+    for (const c of [3, 32]) {
+      const x = () => tf.randomNormal([2, 6, 5, c], 1, 3, "float32", 14);
+      const p = (seed: number, lo: number, hi: number) => tf.randomUniform([c], lo, hi, "float32", seed);
+      const cases: Array<() => tf.Tensor> = [
+        () => tf.batchNorm(x(), p(1, -1, 1), p(2, 0.1, 4), p(3, -1, 1), p(4, 0.5, 2), 0.001),
+        () => tf.batchNorm(x(), p(1, -1, 1), p(2, 0.1, 4), undefined, undefined, 0.01),
+        () => tf.batchNorm(x(), p(1, -1, 1).reshape([1, 1, 1, c]), p(2, 0.1, 4).reshape([1, 1, 1, c]), p(3, -1, 1).reshape([1, 1, 1, c]), p(4, 0.5, 2).reshape([1, 1, 1, c]), 0.001),
+        () => tf.batchNorm(x(), tf.scalar(0.3), tf.scalar(2), tf.scalar(-0.5), tf.scalar(1.5), 0.001),
+      ];
+      for (const fn of cases) {
+        const [fast, reference] = fastAndReference(["FusedBatchNorm"], fn);
+        expectSame(fast, reference, 1e-5);
+      }
+    }
+  });
+
+  it("a MobileNet-style block (conv, batch norm, ReLU6, depthwise conv) predicts the same", () => {
+    const input = tf.input({ shape: [16, 16, 3] });
+    let y = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: "same", useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+    y = tf.layers.batchNormalization({ movingMeanInitializer: tf.initializers.randomUniform({ minval: -0.2, maxval: 0.2, seed: 2 }), movingVarianceInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 2, seed: 3 }) }).apply(y) as tf.SymbolicTensor;
+    y = tf.layers.reLU({ maxValue: 6 }).apply(y) as tf.SymbolicTensor;
+    y = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: "same", depthwiseInitializer: tf.initializers.glorotUniform({ seed: 4 }) }).apply(y) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: y });
+    const [fast, reference] = fastAndReference(["FusedBatchNorm", "Minimum", "Maximum"], () => model.predict(tf.randomUniform([4, 16, 16, 3], -1, 1, "float32", 5)) as tf.Tensor);
+    expectSame(fast, reference, 1e-5);
+    model.dispose();
   });
 });

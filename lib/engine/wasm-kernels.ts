@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { simdKernels } from "./wasm-simd";
+import { IMAGE_KERNELS } from "./wasm-image-kernels";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -244,23 +245,47 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-const replaced = new Set<string>();
+/** The backend's own kernel configs of the kernels replaced here, by name. */
+const replaced = new Map<string, tf.KernelConfig>();
+
+/**
+ * Runs `fn` with the backend's own wasm kernels for `names` (which registerFasterWasmKernels replaced), then puts the
+ * faster ones back: how tests compare the two on the same backend.
+ */
+export function withReferenceKernels<T>(names: string[], fn: () => T): T {
+  const swapped = names.filter((n) => replaced.has(n)).map((n) => [tf.getKernel(n, "wasm")!, replaced.get(n)!] as const);
+  for (const [, reference] of swapped) {
+    tf.unregisterKernel(reference.kernelName, "wasm");
+    tf.registerKernel(reference);
+  }
+  try {
+    return fn();
+  } finally {
+    for (const [fast] of swapped) {
+      tf.unregisterKernel(fast.kernelName, "wasm");
+      tf.registerKernel(fast);
+    }
+  }
+}
 
 /**
  * Replaces wasm kernels that are slow for training small models by faster ones with the same results (GatherV2;
- * BatchMatMul with transposes; Identity and Transpose that is a relabelling share memory instead of copying);
- * returns their names. Idempotent.
+ * BatchMatMul with transposes; Identity and Transpose that is a relabelling share memory instead of copying), and
+ * the image kernels of ./wasm-image-kernels (Transform, FusedBatchNorm, Maximum/Minimum); returns their names.
+ * Idempotent. LESSON4_FAST_IMAGE_KERNELS=0 keeps the backend's own image kernels (to compare).
  */
 export function registerFasterWasmKernels(): string[] {
   const names: string[] = [];
-  for (const [kernelName, wrap] of [["GatherV2", fastGather], ["Transpose", sharingTranspose], ["Identity", sharingIdentity], ["BatchMatMul", simdBatchMatMul]] as const) {
+  const wrappers: Array<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [["GatherV2", fastGather], ["Transpose", sharingTranspose], ["Identity", sharingIdentity], ["BatchMatMul", simdBatchMatMul]];
+  if (process.env.LESSON4_FAST_IMAGE_KERNELS !== "0") wrappers.push(...IMAGE_KERNELS);
+  for (const [kernelName, wrap] of wrappers) {
     const config = tf.getKernel(kernelName, "wasm");
     if (!config) continue;
     names.push(kernelName);
     if (replaced.has(kernelName)) continue;
     tf.unregisterKernel(kernelName, "wasm");
     tf.registerKernel({ ...config, kernelFunc: wrap(config.kernelFunc) });
-    replaced.add(kernelName);
+    replaced.set(kernelName, config);
   }
   return names;
 }

@@ -1,10 +1,12 @@
 /// <reference lib="dom" />
 // (the line above: WebAssembly.Memory/Module/Instance types; tslab compiles notebooks without the DOM lib)
 /**
- * Two training loops as a tiny hand-assembled WebAssembly SIMD module that works on the tfjs wasm backend's own
- * memory (no copies): Adam in place over a weight and its moments, and a sum of squares (the L2 penalty).
- * Each is one pass over memory, 4 floats per instruction, with the same float32 operations in the same order as
- * tf.train.adam / tf.sum(tf.square(x)). Falls back to nothing (null) where SIMD WebAssembly is unavailable.
+ * Inner loops as a tiny hand-assembled WebAssembly SIMD module that works on the tfjs wasm backend's own memory
+ * (no copies): Adam in place over a weight and its moments, a sum of squares (the L2 penalty), small matrix
+ * products, and for image models min/max against a scalar (ReLU6, clipping) and a per-channel batch norm.
+ * Each is one pass over memory, 4 floats per instruction (Adam and the sum of squares with the same float32
+ * operations in the same order as tf.train.adam / tf.sum(tf.square(x))). Falls back to nothing (null) where SIMD
+ * WebAssembly is unavailable.
  */
 
 /** Byte addresses into the wasm heap (Float32 data, 4-byte aligned) and float32 constants of one Adam step. */
@@ -26,6 +28,15 @@ export interface SimdKernels {
   matMul(a: number, b: number, c: number, m: number, k: number, n4: number, n: number, saI: number, saK: number): void;
   /** sum of x[i]² for i in [0, n), accumulated in 4 float32 lanes; `n` a multiple of 4. */
   sumSquares(x: number, n: number): number;
+  /** dst[i] = min(x[i], v) for i in [0, n) (f32x4.min: NaN in, NaN out); `n` a multiple of 4. */
+  minScalar(x: number, dst: number, n: number, v: number): void;
+  /** dst[i] = max(x[i], v), as minScalar. */
+  maxScalar(x: number, dst: number, n: number, v: number): void;
+  /**
+   * Batch norm over rows of `c` channels (`c` a multiple of 4, `n` values in all): dst[i] = (x[i] - mean[j]) * mul[j]
+   * + offset[j] for channel j, where `p` holds mean, mul and offset one after the other (3c floats).
+   */
+  batchNorm(x: number, dst: number, n: number, c: number, p: number): void;
 }
 
 // Opcodes used below (WebAssembly core + SIMD proposal, as standardised).
@@ -39,6 +50,7 @@ const V128_STORE = [...simd(0x0b), 2, 0];
 const F32X4_SPLAT = simd(0x13);
 const F32X4_EXTRACT = (lane: number) => [...simd(0x1f), lane];
 const F32X4_SQRT = simd(0xe3), F32X4_ADD = simd(0xe4), F32X4_SUB = simd(0xe5), F32X4_MUL = simd(0xe6), F32X4_DIV = simd(0xe7);
+const F32X4_MIN = simd(0xe8), F32X4_MAX = simd(0xe9);
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -135,18 +147,55 @@ function matMulBody(): number[] {
   return [...vec([[...uleb(3), I32], [...uleb(1), V128]]), ...code];
 }
 
-/** The module's bytes: imports env.memory, exports adam, sumSquares, adamL2 and matMul. */
+/** for (counter = start; counter < limit; counter += step) body, with the counter, limit and step in locals. */
+function forLoop(counter: number, start: number[], limit: number, step: number, body: number[]): number[] {
+  return [...start, ...set(counter), BLOCK, VOID, LOOP, VOID, ...get(counter), ...get(limit), I32_GE_U, BR_IF, 1, ...body, ...get(counter), ...get(step), I32_ADD, ...set(counter), BR, 0, END, END];
+}
+
+function minMaxScalarBody(op: number[]): number[] {
+  // params: 0 x, 1 dst, 2 n, 3 v; locals: 4 i, 5 end, 6 sixteen, 7 splat(v)
+  const code = [
+    ...get(2), I32_CONST, 2, I32_SHL, ...set(5), I32_CONST, 16, ...set(6), ...get(3), ...F32X4_SPLAT, ...set(7),
+    ...forLoop(4, [I32_CONST, 0], 5, 6, [...at(1, 4), ...at(0, 4), ...V128_LOAD, ...get(7), ...op, ...V128_STORE]),
+    END,
+  ];
+  return [...vec([[...uleb(3), I32], [...uleb(1), V128]]), ...code];
+}
+
+function batchNormBody(): number[] {
+  // params: 0 x, 1 dst, 2 n, 3 c, 4 p; locals: 5 i, 6 j, 7 end, 8 cb (bytes per row), 9 k (i + j), 10 pj (p + j), 11 sixteen
+  const load = (addr: number[]) => [...addr, ...V128_LOAD];
+  const inner = [
+    ...get(5), ...get(6), I32_ADD, ...set(9), ...get(4), ...get(6), I32_ADD, ...set(10),
+    ...at(1, 9),
+    ...load(at(0, 9)), ...load(get(10)), ...F32X4_SUB,
+    ...load(at(10, 8)), ...F32X4_MUL,
+    ...load([...at(10, 8), ...get(8), I32_ADD]), ...F32X4_ADD,
+    ...V128_STORE,
+  ];
+  const code = [
+    ...get(2), I32_CONST, 2, I32_SHL, ...set(7), ...get(3), I32_CONST, 2, I32_SHL, ...set(8), I32_CONST, 16, ...set(11),
+    ...forLoop(5, [I32_CONST, 0], 7, 8, forLoop(6, [I32_CONST, 0], 8, 11, inner)),
+    END,
+  ];
+  return [...vec([[...uleb(7), I32]]), ...code];
+}
+
+/** The module's bytes: imports env.memory, exports adam, sumSquares, adamL2, matMul, minScalar, maxScalar and batchNorm. */
 export function simdModuleBytes(): Uint8Array {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32]]), ...vec([[F32]])],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), ...vec([[F32]])],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
+    [0x60, ...vec([[I32], [I32], [I32], [F32]]), ...vec([])],
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([])],
   ]);
   const imports = vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x00]]);
-  const functions = vec([[0], [1], [2], [3]]);
-  const exports = vec([[...str("adam"), 0x00, 0], [...str("sumSquares"), 0x00, 1], [...str("adamL2"), 0x00, 2], [...str("matMul"), 0x00, 3]]);
-  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody()].map((b) => [...uleb(b.length), ...b]);
+  const functions = vec([[0], [1], [2], [3], [4], [4], [5]]);
+  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm"];
+  const exports = vec(names.map((name, i) => [...str(name), 0x00, i]));
+  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), minMaxScalarBody(F32X4_MIN), minMaxScalarBody(F32X4_MAX), batchNormBody()].map((b) => [...uleb(b.length), ...b]);
   const code = vec(bodies);
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, functions), ...section(7, exports), ...section(10, code)]);
 }

@@ -1,0 +1,239 @@
+/**
+ * Faster versions of the wasm kernels that image work leans on (augmentation's Transform, MobileNet's
+ * FusedBatchNorm and ReLU6's Minimum, channel-shift clipping's Maximum/Minimum against per-image bounds),
+ * written in plain JS straight on the wasm heap. The backend's own kernels index every element through a generic
+ * broadcasting loop (~10 ns each); these handle the common layouts and hand anything else to the original kernel.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { simdKernels, type SimdKernels } from "./wasm-simd";
+
+type TensorInfo = tf.TensorInfo;
+type HeapBackend = BackendWasm & { wasm: { asm?: { memory: WebAssembly.Memory } }; disposeData(id: unknown): boolean };
+
+/** The SIMD module on this backend's memory, or null (then the JS loops run). */
+function simdOf(backend: HeapBackend): SimdKernels | null {
+  const memory = backend.wasm.asm?.memory;
+  return memory ? simdKernels(memory) : null;
+}
+
+/**
+ * Where a coordinate outside [0, len - 1] is read from, by tf.image.transform's fill modes, in float32 as the wasm
+ * kernel computes it. "reflect" follows TensorFlow ([dcba|abcd|dcba]); the wasm kernel maps coordinates in (-len, 0)
+ * to the last row or column instead (an unsigned comparison in its C++), so there it differs on purpose.
+ */
+function mapCoord(c: number, len: number, mode: string): number {
+  if (mode === "nearest") return c < 0 ? 0 : c > len - 1 ? len - 1 : c;
+  if (mode === "constant") return c;
+  let v = c;
+  const f = Math.fround;
+  if (mode === "reflect") {
+    if (v < 0) {
+      if (len <= 1) v = 0;
+      else {
+        const sz2 = 2 * len;
+        if (v < sz2) v = f(sz2 * Math.trunc(f(-v / sz2)) + v);
+        v = v < -len ? f(v + sz2) : f(-v - 1);
+      }
+    } else if (v > len - 1) {
+      if (len <= 1) v = 0;
+      else {
+        const sz2 = 2 * len;
+        v = f(v - sz2 * Math.trunc(f(v / sz2)));
+        if (v >= len) v = f(sz2 - v - 1);
+      }
+    }
+  } else if (mode === "wrap") {
+    if (v < 0) v = len <= 1 ? 0 : f(v + len * (Math.trunc(f(-v / (len - 1))) + 1));
+    else if (v > len - 1) v = len <= 1 ? 0 : f(v - len * Math.trunc(f(v / (len - 1))));
+  }
+  return v < 0 ? 0 : v > len - 1 ? len - 1 : v;
+}
+
+/** C's round(): halves away from zero (Math.round rounds them up). */
+const roundHalfAway = (v: number) => (v < 0 ? -Math.round(-v) : Math.round(v));
+
+/**
+ * Transform (tf.image.transform: a projective warp per image, output pixel -> input pixel) for float32 NHWC images:
+ * the coordinates once per pixel, then every channel, instead of once per value.
+ */
+function fastTransform(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown as BackendWasm;
+    const image = args.inputs.image as TensorInfo;
+    const transforms = args.inputs.transforms as TensorInfo;
+    const { interpolation, fillMode, fillValue, outputShape } = args.attrs as unknown as { interpolation: string; fillMode: string; fillValue: number; outputShape?: [number, number] };
+    if (image.dtype !== "float32" || transforms.dtype !== "float32" || image.shape.length !== 4 || (interpolation !== "bilinear" && interpolation !== "nearest")) return original(args);
+    const [batch, inH, inW, ch] = image.shape;
+    const [outH, outW] = outputShape ?? [inH, inW];
+    const out = backend.makeOutput([batch, outH, outW, ch], "float32");
+    const src = backend.typedArrayFromHeap(image) as Float32Array;
+    const mats = backend.typedArrayFromHeap(transforms) as Float32Array;
+    const dst = backend.typedArrayFromHeap(out) as Float32Array;
+    const f = Math.fround;
+    const fill = f(fillValue);
+    const rowStride = inW * ch;
+    const bilinear = interpolation === "bilinear";
+    const clampOnly = fillMode === "nearest";
+    const maxX = inW - 1, maxY = inH - 1;
+    // One value from image b at integer (y, x), or the fill value outside it.
+    const read = (base: number, y: number, x: number, c: number) => (y >= 0 && y < inH && x >= 0 && x < inW ? src[base + y * rowStride + x * ch + c] : fill);
+    for (let b = 0; b < batch; b++) {
+      const t = transforms.shape[0] === 1 ? 0 : b * 8;
+      const a0 = mats[t], a1 = mats[t + 1], a2 = mats[t + 2], b0 = mats[t + 3], b1 = mats[t + 4], b2 = mats[t + 5], c0 = mats[t + 6], c1 = mats[t + 7];
+      const base = b * inH * rowStride;
+      let o = b * outH * outW * ch;
+      for (let oy = 0; oy < outH; oy++) {
+        const py = f(c1 * oy), xy = f(a1 * oy), yy = f(b1 * oy);
+        for (let ox = 0; ox < outW; ox++, o += ch) {
+          // The source coordinates in float32 arithmetic, as the backend's kernel computes them.
+          const projection = f(f(f(c0 * ox) + py) + 1);
+          if (projection === 0) {
+            for (let c = 0; c < ch; c++) dst[o + c] = fill;
+            continue;
+          }
+          let x = f(f(f(f(a0 * ox) + xy) + a2) / projection);
+          let y = f(f(f(f(b0 * ox) + yy) + b2) / projection);
+          if (clampOnly) {
+            x = x < 0 ? 0 : x > maxX ? maxX : x;
+            y = y < 0 ? 0 : y > maxY ? maxY : y;
+          } else {
+            x = mapCoord(x, inW, fillMode);
+            y = mapCoord(y, inH, fillMode);
+          }
+          if (!bilinear) {
+            const ry = roundHalfAway(y), rx = roundHalfAway(x);
+            for (let c = 0; c < ch; c++) dst[o + c] = read(base, ry, rx, c);
+            continue;
+          }
+          const y0 = Math.floor(y), x0 = Math.floor(x);
+          const wy1 = y - y0, wy0 = y0 + 1 - y, wx1 = x - x0, wx0 = x0 + 1 - x;
+          if (y0 >= 0 && y0 < maxY && x0 >= 0 && x0 < maxX) {
+            // All four neighbours inside: no bounds checks.
+            const p = base + y0 * rowStride + x0 * ch;
+            if (ch === 3) {
+              const q = p + rowStride;
+              dst[o] = wy0 * (wx0 * src[p] + wx1 * src[p + 3]) + wy1 * (wx0 * src[q] + wx1 * src[q + 3]);
+              dst[o + 1] = wy0 * (wx0 * src[p + 1] + wx1 * src[p + 4]) + wy1 * (wx0 * src[q + 1] + wx1 * src[q + 4]);
+              dst[o + 2] = wy0 * (wx0 * src[p + 2] + wx1 * src[p + 5]) + wy1 * (wx0 * src[q + 2] + wx1 * src[q + 5]);
+              continue;
+            }
+            for (let c = 0; c < ch; c++) {
+              const top = wx0 * src[p + c] + wx1 * src[p + ch + c];
+              const bottom = wx0 * src[p + rowStride + c] + wx1 * src[p + rowStride + ch + c];
+              dst[o + c] = wy0 * top + wy1 * bottom;
+            }
+          } else {
+            for (let c = 0; c < ch; c++) {
+              const top = wx0 * read(base, y0, x0, c) + wx1 * read(base, y0, x0 + 1, c);
+              const bottom = wx0 * read(base, y0 + 1, x0, c) + wx1 * read(base, y0 + 1, x0 + 1, c);
+              dst[o + c] = wy0 * top + wy1 * bottom;
+            }
+          }
+        }
+      }
+    }
+    return out;
+  };
+}
+
+/**
+ * How `small` broadcasts against `big` when each of its values covers one contiguous block of `big` (its shape is a
+ * prefix of big's with the rest 1s: a scalar, or [n, 1, 1, 1] against [n, h, w, c]): the block length, else null.
+ */
+function blockBroadcast(big: number[], small: number[]): number | null {
+  if (small.length > big.length) return null;
+  const padded = [...new Array(big.length - small.length).fill(1), ...small];
+  let k = 0;
+  while (k < big.length && padded[k] === big[k]) k++;
+  // equal leading dims, then only 1s (all 1s: a scalar, one block)
+  return padded.slice(k).every((d) => d === 1) ? tf.util.sizeFromShape(big.slice(k)) : null;
+}
+
+/**
+ * Maximum/Minimum of a float32 tensor against a scalar (ReLU6's min(x, 6)) or against per-block values (see
+ * blockBroadcast: channel-shift clipping to each image's own range), 4 lanes at a time; NaN propagates as in the
+ * backend's kernel. Same-shape and other broadcasts go to the backend's kernel.
+ */
+function fastMinMax(original: tf.KernelFunc, isMax: boolean): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown as HeapBackend;
+    const a = args.inputs.a as TensorInfo;
+    const b = args.inputs.b as TensorInfo;
+    if (a.dtype !== "float32" || b.dtype !== "float32" || tf.util.arraysEqual(a.shape, b.shape)) return original(args);
+    const aBig = tf.util.sizeFromShape(a.shape) >= tf.util.sizeFromShape(b.shape);
+    const big = aBig ? a : b, small = aBig ? b : a;
+    const block = blockBroadcast(big.shape, small.shape);
+    if (block === null) return original(args);
+    const out = backend.makeOutput(big.shape, "float32");
+    const kernels = simdOf(backend);
+    const x = backend.typedArrayFromHeap(big) as Float32Array;
+    const s = backend.typedArrayFromHeap(small) as Float32Array;
+    const dst = backend.typedArrayFromHeap(out) as Float32Array;
+    const pick = isMax ? Math.max : Math.min;
+    const block4 = kernels && block >= 16 ? block - (block % 4) : 0;
+    for (let k = 0, i = 0; k < s.length; k++, i += block) {
+      const v = s[k];
+      if (block4) (isMax ? kernels!.maxScalar : kernels!.minScalar)(x.byteOffset + 4 * i, dst.byteOffset + 4 * i, block4, v);
+      for (let j = i + block4; j < i + block; j++) dst[j] = pick(x[j], v);
+    }
+    return out;
+  };
+}
+
+/** Values of a batch-norm parameter per channel (length c), when it is a scalar or holds one value per channel along the last axis. */
+function perChannel(info: TensorInfo | undefined, backend: BackendWasm, c: number, fallback: number): Float32Array | null {
+  if (!info) return new Float32Array(c).fill(fallback);
+  const size = tf.util.sizeFromShape(info.shape);
+  if (info.dtype !== "float32" || (size !== 1 && (size !== c || info.shape[info.shape.length - 1] !== c))) return null;
+  const values = backend.typedArrayFromHeap(info) as Float32Array;
+  return size === 1 ? new Float32Array(c).fill(values[0]) : Float32Array.from(values);
+}
+
+/**
+ * FusedBatchNorm (tf.batchNorm; BatchNormalization layers at inference) with mean, variance, offset and scale given
+ * per channel (the last axis) or as scalars: (x - mean) * (scale / sqrt(var + eps)) + offset, the factor once per channel.
+ */
+function fastBatchNorm(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown as HeapBackend;
+    const x = args.inputs.x as TensorInfo;
+    if (x.dtype !== "float32" || x.shape.length < 1) return original(args);
+    const c = x.shape[x.shape.length - 1];
+    const eps = Number((args.attrs as unknown as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001);
+    const mean = perChannel(args.inputs.mean as TensorInfo, backend, c, 0);
+    const variance = perChannel(args.inputs.variance as TensorInfo, backend, c, 1);
+    const offset = perChannel(args.inputs.offset as TensorInfo | undefined, backend, c, 0);
+    const scale = perChannel(args.inputs.scale as TensorInfo | undefined, backend, c, 1);
+    if (!mean || !variance || !offset || !scale || !c) return original(args);
+    const mul = new Float32Array(c);
+    for (let j = 0; j < c; j++) mul[j] = scale[j] / Math.sqrt(variance[j] + eps);
+    const out = backend.makeOutput(x.shape, "float32");
+    const kernels = c % 4 === 0 ? simdOf(backend) : null;
+    if (kernels) {
+      // mean, mul and offset side by side on the heap for the SIMD loop
+      const params = backend.makeOutput([3 * c], "float32");
+      const p = backend.typedArrayFromHeap(params) as Float32Array;
+      p.set(mean, 0);
+      p.set(mul, c);
+      p.set(offset, 2 * c);
+      const src = backend.typedArrayFromHeap(x) as Float32Array;
+      const dst = backend.typedArrayFromHeap(out) as Float32Array;
+      kernels.batchNorm(src.byteOffset, dst.byteOffset, src.length, c, p.byteOffset);
+      backend.disposeData(params.dataId);
+      return out;
+    }
+    const src = backend.typedArrayFromHeap(x) as Float32Array;
+    const dst = backend.typedArrayFromHeap(out) as Float32Array;
+    for (let i = 0; i < src.length; i += c) for (let j = 0; j < c; j++) dst[i + j] = (src[i + j] - mean[j]) * mul[j] + offset[j];
+    return out;
+  };
+}
+
+/** The kernels above as [kernel name, wrapper of the backend's own kernel]. */
+export const IMAGE_KERNELS: Array<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [
+  ["Transform", fastTransform],
+  ["Maximum", (k) => fastMinMax(k, true)],
+  ["Minimum", (k) => fastMinMax(k, false)],
+  ["FusedBatchNorm", fastBatchNorm],
+];
