@@ -81,19 +81,21 @@ function fastTransform(original: tf.KernelFunc): tf.KernelFunc {
     for (let b = 0; b < batch; b++) {
       const t = transforms.shape[0] === 1 ? 0 : b * 8;
       const a0 = mats[t], a1 = mats[t + 1], a2 = mats[t + 2], b0 = mats[t + 3], b1 = mats[t + 4], b2 = mats[t + 5], c0 = mats[t + 6], c1 = mats[t + 7];
+      const affine = c0 === 0 && c1 === 0;
       const base = b * inH * rowStride;
       let o = b * outH * outW * ch;
       for (let oy = 0; oy < outH; oy++) {
         const py = f(c1 * oy), xy = f(a1 * oy), yy = f(b1 * oy);
         for (let ox = 0; ox < outW; ox++, o += ch) {
           // The source coordinates in float32 arithmetic, as the backend's kernel computes them.
-          const projection = f(f(f(c0 * ox) + py) + 1);
+          const projection = affine ? 1 : f(f(f(c0 * ox) + py) + 1);
           if (projection === 0) {
             for (let c = 0; c < ch; c++) dst[o + c] = fill;
             continue;
           }
-          let x = f(f(f(f(a0 * ox) + xy) + a2) / projection);
-          let y = f(f(f(f(b0 * ox) + yy) + b2) / projection);
+          // (for an affine warp the projection is exactly 1, and dividing by it changes nothing)
+          let x = affine ? f(f(f(a0 * ox) + xy) + a2) : f(f(f(f(a0 * ox) + xy) + a2) / projection);
+          let y = affine ? f(f(f(b0 * ox) + yy) + b2) : f(f(f(f(b0 * ox) + yy) + b2) / projection);
           if (clampOnly) {
             x = x < 0 ? 0 : x > maxX ? maxX : x;
             y = y < 0 ? 0 : y > maxY ? maxY : y;
