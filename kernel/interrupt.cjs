@@ -144,4 +144,4 @@ function onModuleLoaded(request, exports) {
   else if (request === "@tensorflow/tfjs-core") patchCore(exports);
 }
 
-module.exports = { KeyboardInterrupt, runCell, interruptCurrent, onModuleLoaded };
+module.exports = { KeyboardInterrupt, runCell, interruptCurrent, isInterrupted: interruptedHere, onModuleLoaded };

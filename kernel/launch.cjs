@@ -66,6 +66,7 @@ for (const method of ["on", "addListener", "prependListener", "once", "prependOn
 
 const { createConverter } = require("tslab/dist/converter");
 const { createExecutor } = require("tslab/dist/executor");
+const { getCodeMetadata } = require("tslab/dist/metadata");
 const { ZmqServer, JupyterHandlerImpl } = require("tslab/dist/jupyter");
 const { describeError, describeDiagnostics } = require("./errors.cjs");
 
@@ -88,7 +89,34 @@ const cell = { lastVar: null, error: null, diagnostics: [], count: 0, code: "" }
 function startKernel(connectionFile) {
   const node = createConverter({ isJS: false, isBrowser: false });
   const convert = node.convert;
+  // Compile first, then run: a cell's first import of lib compiles all of lib (seconds), and a SIGINT
+  // that arrives meanwhile would be lost, because vm's breakOnSigint detaches the SIGINT listeners
+  // when tslab starts the script, closing the signal handle with the signal still queued. So the
+  // kernel compiles the cell itself, lets the event loop deliver any interrupt, and only then hands
+  // the cell to tslab, whose convert call gets the compiled result.
+  let prevDecl = ""; // the declarations tslab will compile the next cell against (mirrors its rule)
+  let compiled = null; // { prevDecl, src, converted } waiting for tslab's convert call
+  let lastConverted = null; // the conversion tslab's execute used
+  const nextLoopTurn = () => new Promise((resolve) => setImmediate(resolve));
+  async function interruptedWhileCompiling(src) {
+    const meta = getCodeMetadata(src);
+    if (meta.module || meta.mode === "browser") return false; // tslab does not compile these as cells
+    compiled = { prevDecl, src, converted: node.convert(prevDecl, src) };
+    // Two turns: the first ends this loop iteration, the second comes after a poll phase, which
+    // reads the signal pipe (and so runs the SIGINT listener) before the check phase.
+    await nextLoopTurn();
+    await nextLoopTurn();
+    if (!interrupts.isInterrupted()) return false;
+    compiled = null;
+    return true;
+  }
   node.convert = (prevDecl, src) => {
+    if (compiled && compiled.prevDecl === prevDecl && compiled.src === src) {
+      const ready = compiled.converted;
+      compiled = null;
+      return (lastConverted = ready);
+    }
+    compiled = null;
     const expanded = expandShorthand(src);
     const converted = convert.call(node, prevDecl, expanded.code);
     sourcemap.claim(converted, { name: `cell[${cell.count}]`, count: cell.count, code: src, originalColumn: expanded.originalColumn });
@@ -98,7 +126,7 @@ function startKernel(connectionFile) {
     // Take the last expression away from tslab (which would console.log it) and return it ourselves.
     cell.lastVar = converted.lastExpressionVar || null;
     if (converted.diagnostics && converted.diagnostics.length) cell.diagnostics = converted.diagnostics;
-    return { ...converted, lastExpressionVar: undefined };
+    return (lastConverted = { ...converted, lastExpressionVar: undefined });
   };
   const convs = { node, get browser() { return createConverter({ isJS: false, isBrowser: true }); }, close: () => node.close() };
   const executorConsole = {
@@ -117,7 +145,18 @@ function startKernel(connectionFile) {
   executor.execute = (src) => {
     cell.count = handler.execCount;
     scriptName = `cell[${cell.count}]`;
-    return interrupts.runCell(cell.count, () => execute(src)).finally(() => (scriptName = null));
+    return interrupts
+      .runCell(cell.count, async () => {
+        lastConverted = null;
+        if (await interruptedWhileCompiling(src)) {
+          cell.error = new interrupts.KeyboardInterrupt("interrupted while the cell was being compiled; none of it ran");
+          return false;
+        }
+        const ok = await execute(src);
+        if (ok && lastConverted) prevDecl = lastConverted.declOutput || ""; // tslab's own rule
+        return ok;
+      })
+      .finally(() => (scriptName = null));
   };
   const server = new LessonServer(handler, connectionFile);
   process.on("SIGINT", () => {

@@ -220,6 +220,35 @@ describe("interrupting awaited work", () => {
   });
 });
 
+describe("an interrupt that arrives while the cell is still being compiled", () => {
+  let first: CellResult, next: CellResult;
+  beforeAll(async () => {
+    // The first import of lib compiles much of it (seconds): the interrupt lands in that compile. Node's vm
+    // used to drop such a signal, and the fit below then ran on for ever.
+    [first, next] = await probe([
+      { code: [
+        'import { initBackend, tf } from "./lib/engine/backend";',
+        'import { readStateFarm } from "./lib/statefarm/index";',
+        'import { fitCollab } from "./lib/collab/index";',
+        "await initBackend();",
+        'const model = tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [1] })] });',
+        'model.compile({ optimizer: "sgd", loss: "meanSquaredError" });',
+        "await model.fit(tf.ones([64, 1]), tf.ones([64, 1]), { epochs: 100000, verbose: 0 });",
+        'console.log("after fit", typeof readStateFarm, typeof fitCollab);',
+      ].join("\n"), interrupt_after: 0.2, timeout: 180 },
+      { code: "1 + 1" },
+    ]);
+  }, 300_000);
+
+  it("ends the cell with a KeyboardInterrupt, and the kernel stays usable", () => {
+    expect(first).toMatchObject({ status: "error", ename: "KeyboardInterrupt" });
+    // Normally nothing of the cell ran; on a very fast machine the compile may end first, and the fit stops instead.
+    expect(first.evalue).toMatch(/^(interrupted while the cell was being compiled; none of it ran|fit stopped by the interrupt)/);
+    expect(first.outputs.some((o) => o.text?.includes("after fit"))).toBe(false);
+    expect(results(next)[0].data!["text/plain"]).toBe("2");
+  });
+});
+
 describe("shorthand properties naming earlier cells' variables (tslab 1.0.22 misses them)", () => {
   let results: CellResult[] = [];
   beforeAll(async () => {
