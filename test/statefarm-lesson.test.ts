@@ -14,6 +14,7 @@ import { writeSubmission, checkSubmission, SubmissionError } from "../lib/statef
 import { randomSplit, lessonSizes } from "../lib/statefarm/lesson";
 import { stateFarmFeatures, stateFarmMobileNet } from "../lib/statefarm/features";
 import { oneHot } from "../lib/vision/images";
+import { seedTraining } from "../lib/statefarm/seeded";
 import { MOBILENET_SOURCE } from "../lib/vision/pretrained";
 import { fromSources } from "../lib/datasets/sources";
 
@@ -108,54 +109,95 @@ describe("the lesson's path on data", () => {
 });
 
 /**
- * The lesson's shape on the fast generated set, with the notebooks' sizes and the cached data and features
- * (generated/computed on the first run). Training is not seeded in tfjs-layers (weight init, shuffling,
- * dropout), so only comparisons that held with a wide margin over repeated runs are asserted.
+ * The lesson's shape on the fast generated set, with the notebooks' sizes and steps, at a fixed seed (training is
+ * seeded: lib/statefarm/seeded.ts), using the cached data and features (generated/computed on the first run).
+ * Asserted: the findings that held for every seed tried (see the margins below); the margins leave room for small
+ * numeric differences between backends. Not asserted, because it did not hold for every seed: the small CNN beating
+ * the linear model (fast mode, seed 1: CNN 0.156 vs linear 0.194 validation accuracy; seed 2: 0.100 vs 0.088; seeds 3 and 42: 0.100 vs 0.100, 0.106 vs 0.206); the notebook says at run time
+ * whether it appeared.
  */
-describe("the lesson's findings in fast mode", () => {
-  it("pretrained features beat the small CNN", async (ctx) => {
-    // Measured over 3 runs before asserting (accuracy): CNN 0.19-0.28 vs the feature head 0.74-0.84. Not asserted,
-    // because training is not seeded and they flip between runs: CNN vs linear (the CNN lost in 1 of 3 runs),
-    // pseudo-labelled validation photos (worse in 1 of 3), and soft test pseudo-labels (helped in 3 runs, then
-    // validation log loss 0.642 vs 0.632 without them in a CI run).
-    const config = readConfig({ ...process.env, LESSON4_MODE: "fast" });
-    const localModel = [fromSources(MOBILENET_SOURCE, config), path.join(config.dataDir, "models", "mobilenet_v1_1.0_224")].find((d) => d && fs.existsSync(path.join(d, "model.json")));
-    if (!localModel) ctx.skip(); // tests use no network: needs LESSON4_SOURCES_DIR with the model, or a copy in data/models
-    const sizes = lessonSizes(config);
+/** Random split minus driver split, validation accuracy (seen: 0.20, 0.29, 0.54, 0.23 at seeds 1, 2, 3, 42). */
+const RANDOM_SPLIT_MARGIN = 0.1;
+/** Feature head minus small CNN, validation accuracy (seen: 0.68, 0.74, 0.59, 0.71 at seeds 1, 2, 3, 42). */
+const FEATURES_MARGIN = 0.3;
+/**
+ * Validation log loss with hard test pseudo-labels may exceed the loss without by at most this (it was lower at every
+ * seed: by 0.12, 0.10, 0.19, 0.03 at seeds 1, 2, 3, 42). Soft test pseudo-labels are not asserted: 0.000 and +0.014 worse at seeds
+ * 1 and 2 (better at 3), and +0.066 worse for one other pair of head seeds at seed 2.
+ */
+const PSEUDO_TOLERANCE = 0.05;
+describe("the lesson's findings in fast mode (seed 42)", () => {
+  const config = readConfig({ ...process.env, LESSON4_MODE: "fast", LESSON4_SEED: "42" });
+  const localModel = [fromSources(MOBILENET_SOURCE, config), path.join(config.dataDir, "models", "mobilenet_v1_1.0_224")].find((d) => d && fs.existsSync(path.join(d, "model.json")));
+  const sizes = lessonSizes(config);
+  const shape: [number, number, number] = [sizes.height, sizes.width, 3];
+  let data: Awaited<ReturnType<typeof readStateFarm>>;
+  let sample: ReturnType<typeof makeSample>;
+  const scores: Record<string, { loss: number; accuracy: number }> = {};
+
+  beforeAll(async () => {
+    seedTraining(config.seed);
     const source = await ensureStateFarm({ config, log: false });
-    const data = await readStateFarm(source.dir, { seed: config.seed });
-    const sample = makeSample(data, { ...sizes.sample, seed: config.seed });
-    const shape: [number, number, number] = [sizes.height, sizes.width, 3];
+    data = await readStateFarm(source.dir, { seed: config.seed });
+    sample = makeSample(data, { ...sizes.sample, seed: config.seed });
+  }, 300_000);
+
+  const linear = async (split: { train: typeof data.train; valid: typeof data.valid }) => {
+    const trn = await loadLabelledImages(split.train, sizes), val = await loadLabelledImages(split.valid, sizes);
+    const m = compileClassifier(linearModel(shape), 1e-5);
+    await trainClassifier(m, trn, val, { epochs: 2, title: false });
+    await trainClassifier(m, trn, val, { epochs: sizes.linearEpochs, learningRate: 1e-3, title: false });
+    const e = await evaluate(m, val);
+    m.dispose();
+    tf.dispose([trn.x, trn.y, val.x, val.y]);
+    return e;
+  };
+
+  it("the driver split scores lower than a random split", async () => {
+    scores.linear = await linear(sample);
+    scores.random = await linear(randomSplit(sample, config.seed));
+    expect(scores.random.accuracy).toBeGreaterThan(scores.linear.accuracy + RANDOM_SPLIT_MARGIN);
+  }, 300_000);
+
+  it("the small CNN overfits the sample: training accuracy far above validation (hence augmentation)", async () => {
     const trn = await loadLabelledImages(sample.train, sizes), val = await loadLabelledImages(sample.valid, sizes);
     const cnn = compileClassifier(convModel(shape), 1e-3);
-    await trainClassifier(cnn, trn, val, { epochs: sizes.convEpochs, title: false });
-    const cnnEval = await evaluate(cnn, val);
+    const history = await trainClassifier(cnn, trn, val, { epochs: sizes.convEpochs, title: false });
+    scores.cnn = await evaluate(cnn, val);
+    scores.cnnTrain = { loss: history.at(-1)!.loss, accuracy: history.at(-1)!.acc };
     cnn.dispose();
     tf.dispose([trn.x, trn.y, val.x, val.y]);
+    // Seen: training 0.93, 0.97, 0.98, 0.98 vs validation 0.16, 0.10, 0.10, 0.11 at seeds 1, 2, 3, 42.
+    expect(scores.cnnTrain.accuracy).toBeGreaterThan(scores.cnn.accuracy + 0.3);
+  }, 600_000);
 
+  it("pretrained features beat the small CNN, and hard test pseudo-labels do not worsen validation log loss", async (ctx) => {
+    if (!localModel) ctx.skip(); // tests use no network: needs LESSON4_SOURCES_DIR with the model, or a copy in data/models
+    expect(scores.cnn, "needs the CNN test's score").toBeDefined();
     const mobilenet = await stateFarmMobileNet(config);
     const features = async (files: string[], name: string) => (await stateFarmFeatures(files, mobilenet, name)).features;
     const labels = (items: typeof data.train) => items.map((it) => it.label);
     const ftrn = { x: await features(data.train.map((it) => it.path), "train"), y: oneHot(labels(data.train)), labels: labels(data.train) };
     const fval = { x: await features(data.valid.map((it) => it.path), "valid"), y: oneHot(labels(data.valid)), labels: labels(data.valid) };
     const ftest = await features(data.test, "test");
-    // Two heads per variant, scores averaged: a single head's log loss varies by ~0.05-0.1 from run to run.
-    const heads = async (set: { x: tf.Tensor; y: tf.Tensor2D }) => {
-      const out: Array<{ loss: number; accuracy: number; testProbs: number[][] }> = [];
-      for (let r = 0; r < 2; r++) {
-        const m = compileClassifier(featureHead(ftrn.x.shape.slice(1), { p: 0.8 }), 1e-3);
-        await trainClassifier(m, { ...set, labels: [] }, fval, { epochs: sizes.headEpochs, batchSize: 32, title: false });
-        const e = await evaluate(m, fval);
-        const p = predictProbs(m, ftest);
-        out.push({ loss: e.loss, accuracy: e.accuracy, testProbs: (await p.array()) as number[][] });
-        p.dispose();
-        m.dispose();
-      }
-      return { loss: (out[0].loss + out[1].loss) / 2, accuracy: (out[0].accuracy + out[1].accuracy) / 2, testProbs: out[0].testProbs };
+    const head = async (set: { x: tf.Tensor; y: tf.Tensor2D }) => {
+      const m = compileClassifier(featureHead(ftrn.x.shape.slice(1), { p: 0.8 }), 1e-3);
+      await trainClassifier(m, { ...set, labels: [] }, fval, { epochs: sizes.headEpochs, batchSize: 32, title: false });
+      return m;
     };
-    const base = await heads(ftrn);
-    expect(base.accuracy).toBeGreaterThan(cnnEval.accuracy + 0.15);
-
-    tf.dispose([ftrn.x, ftrn.y, fval.x, fval.y, ftest]);
-  }, 300_000);
+    const base = await head(ftrn);
+    const baseEval = await evaluate(base, fval);
+    expect(baseEval.accuracy).toBeGreaterThan(scores.cnn.accuracy + FEATURES_MARGIN);
+    const p = predictProbs(base, ftest);
+    const testProbs = (await p.array()) as number[][];
+    p.dispose();
+    base.dispose();
+    const u = withPseudoLabels(ftrn, ftest, testProbs, "hard");
+    const pseudo = await head(u);
+    const pseudoEval = await evaluate(pseudo, fval);
+    pseudo.dispose();
+    console.info(`State Farm fast, seed ${config.seed}: ${JSON.stringify({ ...scores, features: baseEval, hardTestPseudo: pseudoEval }, (k, v) => (k === "probs" ? undefined : v))}`);
+    expect(pseudoEval.loss).toBeLessThan(baseEval.loss + PSEUDO_TOLERANCE);
+    tf.dispose([u.x, u.y, ftrn.x, ftrn.y, fval.x, fval.y, ftest]);
+  }, 600_000);
 });
