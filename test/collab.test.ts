@@ -4,7 +4,7 @@ import * as dfd from "danfojs-node";
 import { initBackend } from "../lib/engine/backend";
 import { generateRatings, randomSplit, toDataFrame } from "../lib/datasets/movielens";
 import * as tf from "@tensorflow/tfjs";
-import { activityL2, fitBiasBaseline, fitCollab, rmse, type CollabKind } from "../lib/collab/index";
+import { activityL2, CentredL2, fitBiasBaseline, fitCollab, rmse, type CollabKind } from "../lib/collab/index";
 
 const NOISE = 0.3;
 const data = generateRatings({ users: 150, movies: 200, factors: 2, density: 0.5, noise: NOISE, seed: 11 });
@@ -88,5 +88,31 @@ describe("activityL2 (per-occurrence L2 on looked-up vectors)", () => {
     const expected = weights.map((w, r) => w.map((v) => v - (0.1 * 2 * rate * rows.filter((k) => k === r).length * v) / 3));
     after.forEach((row, r) => row.forEach((v, c) => expect(v).toBeCloseTo(expected[r][c], 5)));
     expect(() => activityL2(-1)).toThrow(/rate >= 0/);
+  });
+});
+
+describe("centred penalties (a prior centred on the vectors' learned mean)", () => {
+  it("CentredL2 is l2 x sum of squared distances from the row mean, 0 when all rows agree, and an Embedding accepts it", () => {
+    const w = [[1, 2], [3, -1], [2, 5]];
+    const mean = [2, 2];
+    const expected = 0.1 * w.reduce((s, row) => s + (row[0] - mean[0]) ** 2 + (row[1] - mean[1]) ** 2, 0);
+    expect(new CentredL2({ l2: 0.1 }).apply(tf.tensor2d(w)).dataSync()[0]).toBeCloseTo(expected, 5);
+    expect(new CentredL2({ l2: 0.1 }).apply(tf.tensor2d([[4, -3], [4, -3]])).dataSync()[0]).toBeCloseTo(0, 6);
+    expect(() => tf.layers.embedding({ inputDim: 3, outputDim: 2, embeddingsRegularizer: new CentredL2({ l2: 0.1 }) })).not.toThrow();
+    expect(() => new CentredL2({ l2: -1 })).toThrow(/l2 >= 0/);
+  });
+
+  it("centred activityL2 adds rate x mean over the batch of |x - batch mean|²", async () => {
+    const rate = 0.5;
+    const weights = [[1, 2], [3, -1]];
+    const model = tf.sequential({
+      layers: [tf.layers.embedding({ inputDim: 2, outputDim: 2, inputLength: 1, weights: [tf.tensor2d(weights)] }), tf.layers.flatten(), activityL2(rate, undefined, true)],
+    });
+    model.compile({ optimizer: tf.train.sgd(0), loss: "meanSquaredError" });
+    const rows = [0, 0, 1];
+    const loss = Number(await model.trainOnBatch(tf.tensor2d(rows, [3, 1], "int32"), tf.tensor2d(rows.map((r) => weights[r]))));
+    const mean = [0, 1].map((c) => rows.reduce((s, r) => s + weights[r][c], 0) / 3);
+    const spread = rows.reduce((s, r) => s + (weights[r][0] - mean[0]) ** 2 + (weights[r][1] - mean[1]) ** 2, 0) / 3;
+    expect(loss).toBeCloseTo(rate * spread, 5);
   });
 });

@@ -4,3 +4,4 @@ export { buildCollabModel, LAYERS, type CollabKind, type ModelSpec } from "./mod
 export { fitBiasBaseline, type BiasBaseline } from "./baseline";
 export { toColumns, rmse, type RatingsInput, type RatingColumns } from "./data";
 export { ActivityL2, activityL2 } from "./activity-l2";
+export { CentredL2 } from "./centred-l2";

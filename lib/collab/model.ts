@@ -2,6 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { fastL2 } from "../engine/fused-l2";
 import { activityL2 } from "./activity-l2";
+import { CentredL2 } from "./centred-l2";
 
 export type CollabKind = "dot" | "bias" | "nn";
 
@@ -26,6 +27,11 @@ export interface ModelSpec {
   dropout?: [number, number];
   /** nn only: hidden units (default the lesson's 70). */
   hidden?: number;
+  /**
+   * Shrink these factor vectors towards their common (learned) mean vector instead of towards zero, in both the matrix
+   * L2 and the per-occurrence L2: a Gaussian prior centred on a learned mean, as in Bayesian PMF. Default "none".
+   */
+  centredFactors?: "none" | "movies" | "both";
   /** How the L2 penalty is computed: "fused" (same penalty, one-op gradient; default) or tfjs's own "tfjs". */
   regularizer?: "fused" | "tfjs";
 }
@@ -37,14 +43,15 @@ export const LAYERS = { userFactors: "user_factors", movieFactors: "movie_factor
 export function buildCollabModel(spec: ModelSpec): tf.LayersModel {
   const seed = spec.seed ?? 42;
   const init = (offset: number, scale = 0.05) => tf.initializers.randomUniform({ minval: -scale, maxval: scale, seed: seed + offset });
-  const reg = (l2: number) => (l2 > 0 ? (spec.regularizer === "tfjs" ? tf.regularizers.l2({ l2 }) : fastL2(l2)) : undefined);
+  const centred = (name: string) => spec.centredFactors === "both" || (spec.centredFactors === "movies" && name === LAYERS.movieFactors);
+  const reg = (l2: number, name: string) => (l2 > 0 ? (centred(name) ? new CentredL2({ l2 }) : spec.regularizer === "tfjs" ? tf.regularizers.l2({ l2 }) : fastL2(l2)) : undefined);
   const user = tf.input({ shape: [1], dtype: "int32", name: "user" });
   const movie = tf.input({ shape: [1], dtype: "int32", name: "movie" });
   const embed = (input: tf.SymbolicTensor, rows: number, dim: number, name: string, l2: number, offset: number, scale?: number) =>
     tf.layers.flatten({ name: `${name}_flat` }).apply(
-      tf.layers.embedding({ inputDim: rows, outputDim: dim, inputLength: 1, embeddingsInitializer: init(offset, scale), embeddingsRegularizer: reg(l2), name }).apply(input),
+      tf.layers.embedding({ inputDim: rows, outputDim: dim, inputLength: 1, embeddingsInitializer: init(offset, scale), embeddingsRegularizer: reg(l2, name), name }).apply(input),
     ) as tf.SymbolicTensor;
-  const perOccurrence = (x: tf.SymbolicTensor, name: string) => (spec.activityL2 ? (activityL2(spec.activityL2, `${name}_activity_l2`).apply(x) as tf.SymbolicTensor) : x);
+  const perOccurrence = (x: tf.SymbolicTensor, name: string) => (spec.activityL2 ? (activityL2(spec.activityL2, `${name}_activity_l2`, centred(name)).apply(x) as tf.SymbolicTensor) : x);
   const u = perOccurrence(embed(user, spec.nUsers, spec.factors, LAYERS.userFactors, spec.l2, 1, spec.initScale), LAYERS.userFactors);
   const m = perOccurrence(embed(movie, spec.nMovies, spec.factors, LAYERS.movieFactors, spec.l2, 2, spec.initScale), LAYERS.movieFactors);
   let output: tf.SymbolicTensor;
