@@ -170,6 +170,31 @@ describe("fast wasm kernels match the reference kernels", () => {
     }
   });
 
+  it("large BatchMatMul with a transposed operand (a big Dense layer's backward pass): values and gradients as the cpu backend's, no leaked tensors", async () => {
+    // 300 x 600 and 600 x 200 floats: past the SIMD loop's 512 KiB, so the transpose-then-XNNPACK path runs
+    const big = (shape: [number, number], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);
+    const cases: Array<() => tf.Tensor | tf.Tensor[]> = [
+      () => tf.matMul(big([600, 300], 51), big([600, 200], 52), true, false),
+      () => tf.matMul(big([300, 600], 53), big([200, 600], 54), false, true),
+      () => tf.matMul(big([600, 300], 55), big([200, 600], 56), true, true),
+      () => tf.matMul(big([600, 300], 57).reshape([1, 600, 300]), big([600, 200], 58), true, false),
+      () => tf.matMul(big([32, 600], 61), big([3000, 600], 62).reshape([1, 3000, 600]), false, true), // computed as (B·A^T)^T
+      () => {
+        const w = big([600, 200], 59);
+        const x = big([32, 600], 60);
+        return tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(tf.matMul(xx, ww))))([x, w]);
+      },
+    ];
+    for (const c of cases) {
+      const cpu = await valuesOn("cpu", c);
+      await initBackend("wasm");
+      const before = tf.engine().backend.numDataIds();
+      const wasm = await valuesOn("wasm", c);
+      expect(tf.engine().backend.numDataIds()).toBe(before);
+      cpu.forEach((v, i) => expect(maxDiff(wasm[i], v) / v.reduce((m, x) => Math.max(m, Math.abs(x)), 0)).toBeLessThanOrEqual(1e-5));
+    }
+  });
+
   it("Identity and no-op Transpose share memory; values stay right after the original is disposed", async () => {
     const a = tf.tensor2d([[1, 2, 3]]);
     const copy = tf.clone(a);

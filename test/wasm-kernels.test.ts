@@ -82,7 +82,7 @@ describe("kernels registered for wasm match the cpu backend", () => {
   });
 });
 
-describe("image kernels (lib/engine/wasm-image-kernels) match the backend's own wasm kernels", () => {
+describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-training-kernels) match the backend's own wasm kernels", () => {
   beforeAll(async () => {
     await initBackend("wasm");
   });
@@ -190,5 +190,81 @@ describe("image kernels (lib/engine/wasm-image-kernels) match the backend's own 
     const [fast, reference] = fastAndReference(["FusedBatchNorm", "Minimum", "Maximum"], () => model.predict(tf.randomUniform([4, 16, 16, 3], -1, 1, "float32", 5)) as tf.Tensor);
     expectSame(fast, reference, 1e-5);
     model.dispose();
+  });
+
+  it("replaces Tile, Sum, Mean and MaxPoolGrad (a small CNN's training kernels)", () => {
+    const names = registerFasterWasmKernels();
+    for (const name of ["Tile", "Sum", "Mean", "MaxPoolGrad"]) expect(names).toContain(name);
+  });
+
+  it("Tile: per-channel statistics to a batch, a middle axis, int32 and bool, a single rep and an empty result", () => {
+    const cases: Array<[string, () => tf.Tensor]> = [
+      ["Tile", () => tf.tile(tf.randomNormal([1, 1, 1, 5], 0, 1, "float32", 21), [3, 4, 6, 1])],
+      ["Tile", () => tf.tile(tf.randomNormal([2, 3, 4], 0, 1, "float32", 22), [2, 1, 3])],
+      ["Tile", () => tf.tile(tf.tensor2d([[1, 2], [3, 4]], [2, 2], "int32"), [3, 2])],
+      ["Tile", () => tf.tile(tf.tensor1d([true, false], "bool"), [3]).cast("float32")],
+      ["Tile", () => tf.tile(tf.randomNormal([4, 3], 0, 1, "float32", 23), [1, 1])],
+      ["Tile", () => tf.tile(tf.randomNormal([4, 3], 0, 1, "float32", 24), [0, 2])],
+    ];
+    for (const [name, fn] of cases) {
+      const [fast, reference] = fastAndReference([name], fn);
+      expectSame(fast, reference, 0);
+    }
+  });
+
+  it("Sum and Mean over leading axes (with keepDims, one axis, negative axes given out of order); other axes and int32 go to the backend's kernel", () => {
+    const x = () => tf.randomNormal([6, 5, 7, 4], 1, 3, "float32", 25);
+    const cases: Array<[string, () => tf.Tensor]> = [
+      ["Sum", () => tf.sum(x(), [0, 1, 2])],
+      ["Sum", () => tf.sum(x(), [2, 0, 1], true)],
+      ["Mean", () => tf.mean(x(), [-3, -4, -2])],
+      ["Mean", () => tf.mean(x().reshape([210, 4]), 0, true)],
+      ["Sum", () => tf.sum(x(), [1, 2])],
+      ["Sum", () => tf.sum(x())],
+      ["Sum", () => tf.sum(tf.tensor2d([[1, 2], [3, 4]], [2, 2], "int32"), 0).cast("float32")],
+    ];
+    for (const [name, fn] of cases) {
+      const [fast, reference] = fastAndReference([name], fn);
+      expectSame(fast, reference, 1e-5);
+    }
+  });
+
+  it("MaxPoolGrad: valid and same padding, overlapping and ragged windows, ties and NaN, as the cpu backend's", async () => {
+    const x = () => {
+      const v = tf.randomNormal([2, 9, 11, 3], 0, 1, "float32", 26).dataSync();
+      v[7] = v[10] = 2.5; // a tie inside one window (same channel, neighbouring pixels)
+      v[40] = NaN;
+      return tf.tensor4d(v, [2, 9, 11, 3]);
+    };
+    const grad = (size: number | [number, number], stride: number | [number, number], pad: "valid" | "same") => () =>
+      tf.grad((xx: tf.Tensor) => tf.maxPool(xx as tf.Tensor4D, size, stride, pad).mul(tf.randomNormal(tf.maxPool(xx as tf.Tensor4D, size, stride, pad).shape, 0, 1, "float32", 27)).sum())(x());
+    for (const [size, stride, pad] of [[3, 3, "valid"], [2, 2, "same"], [3, 2, "same"], [[2, 3], [1, 2], "valid"]] as const) {
+      expectClose(await on("wasm", grad(size as number, stride as number, pad)), await on("cpu", grad(size as number, stride as number, pad)), 1e-6);
+    }
+  });
+
+  it("a small CNN's training steps (conv, batch norm, max pooling, dense) give the same weights with and without the fast kernels", () => {
+    const train = () => {
+      const model = tf.sequential({ layers: [
+        tf.layers.batchNormalization({ inputShape: [14, 18, 3] }),
+        tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }),
+        tf.layers.batchNormalization(),
+        tf.layers.maxPooling2d({ poolSize: 3 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 4, activation: "softmax", kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }),
+      ] });
+      const optimizer = tf.train.sgd(0.05);
+      const xs = tf.randomUniform([16, 14, 18, 3], 0, 255, "float32", 8);
+      const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3], "int32"), 4);
+      for (let step = 0; step < 3; step++) optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar);
+      const weights = Float32Array.from(model.getWeights().flatMap((w) => Array.from(w.dataSync())));
+      tf.dispose([xs, ys]);
+      model.dispose();
+      optimizer.dispose();
+      return weights;
+    };
+    const fast = train();
+    const reference = withReferenceKernels(["Tile", "Sum", "Mean", "MaxPoolGrad", "BatchMatMul"], train);
+    expectSame(fast, reference, 1e-4);
   });
 });

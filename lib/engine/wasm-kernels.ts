@@ -8,6 +8,7 @@ import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { simdKernels } from "./wasm-simd";
 import { IMAGE_KERNELS } from "./wasm-image-kernels";
+import { TRAINING_KERNELS } from "./wasm-training-kernels";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -213,7 +214,7 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     if (k !== kb) return original(args); // the backend's kernel reports the mismatch
     // The loop streams a column of A and of B per 4 outputs: only while both operands stay in cache (Dense layers of
     // small models; not the im2col products of a convolution's gradient).
-    if ((m * k + k * n) * 4 > SMALL_MATMUL_BYTES) return original(args);
+    if ((m * k + k * n) * 4 > SMALL_MATMUL_BYTES) return Math.max(batchA, batchB) === 1 ? untransposedMatMul(original, args) : original(args);
     const batch = Math.max(batchA, batchB);
     const out = backend.makeOutput([...(batchA >= batchB ? outerA : outerB), m, n], "float32");
     const bt = transposeB ? backend.makeOutput([batchB, k, n], "float32") : null;
@@ -245,6 +246,46 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/**
+ * A large unbatched product with a transposed operand (a big Dense layer's backward pass: x^T·dy and dy·W^T) without
+ * the backend's transposed path, a scalar loop ~15x slower than its plain product (XNNPACK). Either C = A'·B' with the
+ * transposed operand copied out, or C = (B'^T·A'^T)^T, whichever moves fewer values: XNNPACK repacks its right operand
+ * on every call (a fresh tensor each time), so that one should be the smaller.
+ */
+function untransposedMatMul(original: tf.KernelFunc, args: Parameters<tf.KernelFunc>[0]): TensorInfo {
+  const backend = args.backend as unknown as BackendWasm & { disposeData(id: unknown): boolean };
+  const transposeKernel = (replaced.get("Transpose") ?? tf.getKernel("Transpose", "wasm"))!.kernelFunc;
+  const a = args.inputs.a as TensorInfo;
+  const b = args.inputs.b as TensorInfo;
+  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const [ra, rb] = [a.shape.length, b.shape.length];
+  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  const PACKING = 2; // XNNPACK's repacking of its right operand, per value, relative to a copy
+  const direct = (transposeA ? m * k : 0) + (transposeB ? k * n : 0) + PACKING * k * n;
+  const swapped = (transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + PACKING * k * m + m * n;
+  const temporaries: TensorInfo[] = [];
+  const swapLast = (x: TensorInfo): TensorInfo => {
+    const r = x.shape.length;
+    const perm = [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
+    const t = transposeKernel({ inputs: { x }, backend: args.backend, attrs: { perm } }) as TensorInfo;
+    temporaries.push(t);
+    return t;
+  };
+  const product = (left: TensorInfo, right: TensorInfo) => original({ inputs: { a: left, b: right }, backend: args.backend, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as TensorInfo;
+  try {
+    if (direct <= swapped) return product(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b);
+    // op(B)^T is B itself when B is transposed, else B copied out; likewise op(A)^T
+    const cT = product(transposeB ? b : swapLast(b), transposeA ? a : swapLast(a));
+    temporaries.push(cT);
+    const c = transposeKernel({ inputs: { x: cT }, backend: args.backend, attrs: { perm: [...Array.from({ length: cT.shape.length - 2 }, (_, i) => i), cT.shape.length - 1, cT.shape.length - 2] } }) as TensorInfo;
+    return c;
+  } finally {
+    for (const t of temporaries) backend.disposeData(t.dataId);
+  }
+}
+
 /** The backend's own kernel configs of the kernels replaced here, by name. */
 const replaced = new Map<string, tf.KernelConfig>();
 
@@ -270,13 +311,14 @@ export function withReferenceKernels<T>(names: string[], fn: () => T): T {
 
 /**
  * Replaces wasm kernels that are slow for training small models by faster ones with the same results (GatherV2;
- * BatchMatMul with transposes; Identity and Transpose that is a relabelling share memory instead of copying), and
+ * BatchMatMul with transposes; Identity and Transpose that is a relabelling share memory instead of copying; Tile and
+ * leading-axes Sum/Mean of ./wasm-training-kernels), and
  * the image kernels of ./wasm-image-kernels (Transform, FusedBatchNorm, Maximum/Minimum); returns their names.
  * Idempotent. LESSON4_FAST_IMAGE_KERNELS=0 keeps the backend's own image kernels (to compare).
  */
 export function registerFasterWasmKernels(): string[] {
   const names: string[] = [];
-  const wrappers: Array<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [["GatherV2", fastGather], ["Transpose", sharingTranspose], ["Identity", sharingIdentity], ["BatchMatMul", simdBatchMatMul]];
+  const wrappers: Array<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [["GatherV2", fastGather], ["Transpose", sharingTranspose], ["Identity", sharingIdentity], ["BatchMatMul", simdBatchMatMul], ...TRAINING_KERNELS];
   if (process.env.LESSON4_FAST_IMAGE_KERNELS !== "0") wrappers.push(...IMAGE_KERNELS);
   for (const [kernelName, wrap] of wrappers) {
     const config = tf.getKernel(kernelName, "wasm");
