@@ -6,7 +6,6 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { spawn } from "child_process";
 import * as tf from "@tensorflow/tfjs";
 import { readConfig } from "../lib/config";
 import { ensureStateFarm, readStateFarm } from "../lib/statefarm/index";
@@ -15,6 +14,7 @@ import { imageBatches, loadImages } from "../lib/vision/images";
 import { ImageDataGenerator } from "../lib/vision/augment";
 import { loadMobileNet, type FeatureModel } from "../lib/vision/pretrained";
 import { PEER_PYTHON, peerThreads } from "./peers/collab";
+import { runPeerScript } from "./peers/process";
 import type { Benchmark, Measurement, PeerResult } from "./types";
 
 const SIZE = 224;
@@ -39,18 +39,11 @@ async function torchPeer(task: "decode" | "features", files: string[], reps: num
   const list = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-images-")), "files.txt");
   fs.writeFileSync(list, files.join("\n"));
   const threads = peerThreads();
-  const args = [path.join(__dirname, "peers", "with_rss.py"), PEER, task, list, "--size", String(SIZE), "--batch", String(BATCH), "--reps", String(reps), "--warmup", "1", "--threads", String(threads)];
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(PEER_PYTHON, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "", err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("close", (c) => resolve({ code: c, stdout: out, stderr: err }));
-  });
+  const run = await runPeerScript(PEER, [task, list, "--size", String(SIZE), "--batch", String(BATCH), "--reps", String(reps), "--warmup", "1", "--threads", String(threads)]);
   fs.rmSync(path.dirname(list), { recursive: true, force: true });
-  if (code !== 0) return { skipped: `images_torch.py exited with ${code}: ${stderr.trim().split("\n").slice(-1)[0] ?? ""}` };
-  const lines = stdout.split("\n").filter((l) => l.trim().startsWith("{")).map((l) => JSON.parse(l) as Record<string, number>);
-  const rssMb = (lines.find((l) => "max_rss_kb" in l)?.max_rss_kb ?? NaN) / 1024;
+  if (run.code !== 0) return { skipped: `images_torch.py exited with ${run.code}: ${run.error}` };
+  const rssMb = run.maxRssMb ?? NaN;
+  const lines = run.lines as Array<Record<string, number>>;
   return lines.filter((l) => "rep" in l && l.rep >= 0).map((l): Measurement => ({
     seconds: l.seconds,
     quality: null,

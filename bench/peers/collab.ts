@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { spawn, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import { readConfig } from "../../lib/config";
 import { fromSources } from "../../lib/datasets/sources";
 import { parseRatings, type Rating } from "../../lib/datasets/movielens";
@@ -13,6 +13,7 @@ import { fitCollab, LESSON_RECIPE, LESSON_SCHEDULE, type CollabOptions, type Epo
 import { randomSplit } from "../../lib/datasets/ratings-split";
 import { projectEnv } from "../../scripts/lessons";
 import type { Measurement, PeerResult } from "../types";
+import { runPeerScript } from "./process";
 
 /** The Python that runs the peers: LESSON4_PEER_PYTHON, else the one `setup --with-bench` found, else Debian's. */
 export const PEER_PYTHON = process.env.LESSON4_PEER_PYTHON || projectEnv().peerPython || "/usr/bin/python3";
@@ -136,21 +137,12 @@ export async function runTorchPeer(script: string, csv: string, warmup: number, 
   if (!fs.existsSync(script)) return { skipped: `peer script ${script} not found` };
   const schedule = schedulePrefix(warmup + reps).map((s) => `${s.lr}:${s.epochs}`).join(",");
   const threads = peerThreads();
-  const args = [path.join(__dirname, "with_rss.py"), script, csv, "--threads", String(threads), "--schedule", schedule];
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(PEER_PYTHON, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("close", (c) => resolve({ code: c, stdout: out, stderr: err }));
-  });
-  if (code !== 0) return { skipped: `${path.basename(script)} exited with ${code}: ${stderr.trim().split("\n").slice(-2).join(" ")}` };
-  const lines = stdout.split("\n").filter((l) => l.trim().startsWith("{")).map((l) => JSON.parse(l));
-  const rssKb = lines.find((l) => "max_rss_kb" in l)?.max_rss_kb as number | undefined;
-  return lines
+  const run = await runPeerScript(script, [csv, "--threads", String(threads), "--schedule", schedule]);
+  if (run.code !== 0) return { skipped: `${path.basename(script)} exited with ${run.code}: ${run.error}` };
+  const rssMb = run.maxRssMb;
+  return (run.lines as Array<Record<string, number>>)
     .filter((l) => "epoch" in l && l.epoch >= warmup)
-    .map((l): Measurement => ({ seconds: l.seconds, quality: Math.sqrt(l.val_mse), extra: { lr: l.lr, threads, ...(rssKb ? { max_rss_mb: rssKb / 1024 } : {}) } }));
+    .map((l): Measurement => ({ seconds: l.seconds, quality: Math.sqrt(l.val_mse), extra: { lr: l.lr, threads, ...(rssMb ? { max_rss_mb: rssMb } : {}) } }));
 }
 
 /** A benchmark of one model kind: each repetition trains the next epoch of the lesson's recipe on the peers' split. */
