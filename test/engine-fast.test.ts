@@ -133,6 +133,24 @@ describe("fast wasm kernels match the reference kernels", () => {
     w.dispose();
   });
 
+  it("GatherV2 whose output grows the wasm heap still writes every row (a view taken before the allocation would be detached)", async () => {
+    await initBackend("wasm");
+    const heap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
+    const before = heap();
+    const rowLength = 4096;
+    const rowsNeeded = Math.ceil(before / 4 / rowLength) + 16; // an output larger than the whole heap is now
+    const x = tf.tensor2d(Float32Array.from({ length: 3 * rowLength }, (_, i) => i), [3, rowLength]);
+    const ids = tf.tensor1d(Int32Array.from({ length: rowsNeeded }, (_, i) => (i * 7) % 3), "int32");
+    const out = tf.gather(x, ids);
+    expect(heap()).toBeGreaterThan(before);
+    const values = out.dataSync();
+    for (let r = 0; r < rowsNeeded; r += 97) {
+      const from = ((r * 7) % 3) * rowLength;
+      expect([values[r * rowLength], values[r * rowLength + rowLength - 1]]).toEqual([from, from + rowLength - 1]);
+    }
+    tf.dispose([x, ids, out]);
+  });
+
   it("GatherV2: values as the cpu backend's for axes 0 and 1, rank 3, int32, and the same range error", async () => {
     const cases: Array<() => tf.Tensor> = [
       () => tf.gather(tf.tensor2d([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), tf.tensor1d([2, 0, 2], "int32")),

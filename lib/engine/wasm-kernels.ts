@@ -132,14 +132,16 @@ function fastGather(original: tf.KernelFunc): tf.KernelFunc {
     if (batchDims !== 0 || (x.dtype !== "float32" && x.dtype !== "int32") || indices.dtype !== "int32") return original(args);
     const ax = tf.util.parseAxisParam(axis, x.shape)[0];
     const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x as tf.Tensor, indices as tf.Tensor, ax, 0);
-    const ids = backend.typedArrayFromHeap(indices) as Int32Array;
+    const checked = backend.typedArrayFromHeap(indices) as Int32Array;
     const dim = info.dimSize;
-    for (let i = 0; i < ids.length; i++) {
-      if (!(ids[i] >= 0 && ids[i] <= dim - 1)) throw new Error(`GatherV2: the index value ${ids[i]} is not in [0, ${dim - 1}]`);
+    for (let i = 0; i < checked.length; i++) {
+      if (!(checked[i] >= 0 && checked[i] <= dim - 1)) throw new Error(`GatherV2: the index value ${checked[i]} is not in [0, ${dim - 1}]`);
     }
     const out = backend.makeOutput(info.outputShape, x.dtype);
     if (!tf.util.sizeFromShape(x.shape)) return out;
-    // Views after makeOutput, which can grow the heap.
+    // Every view after makeOutput, which can grow the heap: a view taken before is then detached (length 0), and the
+    // gather would leave its output unwritten (this happened to the first epoch on each larger training set).
+    const ids = backend.typedArrayFromHeap(indices) as Int32Array;
     const from = backend.typedArrayFromHeap(x);
     const to = backend.typedArrayFromHeap(out);
     const slice = info.sliceSize;
