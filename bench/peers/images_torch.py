@@ -24,6 +24,8 @@ except ImportError as error:  # the bench reports this line as the reason the pe
     print(f"cannot import torch/torchvision/PIL: {error}", file=sys.stderr)
     sys.exit(3)
 
+from peer_common import add_repetition_args, seeded_start  # noqa: E402 (after the torch check)
+
 
 def conv_bn(cin, cout, stride):
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU6(inplace=True))
@@ -70,12 +72,9 @@ def main():
     p.add_argument("files_list", help="a text file with one image path per line")
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
+    add_repetition_args(p)
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    seeded_start(torch, a)
     files = [line.strip() for line in open(a.files_list) if line.strip()]
     rng = random.Random(42)
     if a.task == "features":

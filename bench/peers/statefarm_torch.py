@@ -22,6 +22,8 @@ except ImportError as error:  # the bench reports this line as the reason the pe
     print(f"cannot import torch: {error}", file=sys.stderr)
     sys.exit(3)
 
+from peer_common import add_repetition_args, seeded_start  # noqa: E402 (after the torch check)
+
 # Keras' BatchNormalization defaults: epsilon 1e-3, moving averages kept at 0.99 (torch's momentum 0.01).
 def bn1d(n):
     return nn.BatchNorm1d(n, eps=1e-3, momentum=0.01)
@@ -50,12 +52,9 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("task", choices=["head", "cnn"])
     p.add_argument("--samples", type=int, required=True)
-    p.add_argument("--reps", type=int, default=3)
-    p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--threads", type=int, default=2)
+    add_repetition_args(p)
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    seeded_start(torch, a)
     if a.task == "head":
         x, batch, model = torch.relu(torch.randn(a.samples, 1024, 3, 3)), 32, head_model(1024 * 9)
     else:
