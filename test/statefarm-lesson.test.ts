@@ -121,11 +121,13 @@ const RANDOM_SPLIT_MARGIN = 0.1;
 /** Feature head minus small CNN, validation accuracy (seen: 0.68, 0.74, 0.59, 0.71 at seeds 1, 2, 3, 42). */
 const FEATURES_MARGIN = 0.3;
 /**
- * Validation log loss with hard test pseudo-labels may exceed the loss without by at most this (it was lower at every
- * seed: by 0.12, 0.10, 0.19, 0.03 at seeds 1, 2, 3, 42). Soft test pseudo-labels are not asserted: 0.000 and +0.014 worse at seeds
- * 1 and 2 (better at 3), and +0.066 worse for one other pair of head seeds at seed 2.
+ * Head seeds over which pseudo-labelling's effect is averaged. One head's log loss moves with its initial weights:
+ * with the data of seeds 42 and 1 and head seeds 1-5, hard test pseudo-labels changed validation log loss by -0.19,
+ * -0.13, -0.21, +0.09, -0.04 (seed 42) and -0.07, -0.12, +0.05, -0.13, -0.11 (seed 1); soft ones by -0.11, -0.10,
+ * -0.10, +0.13, -0.04 and -0.07, -0.18, +0.07, -0.11, -0.07. Over head seeds 1-3 the mean change was below 0 for
+ * both (hard -0.18 and -0.05, soft -0.10 and -0.06), so that is asserted: on average they do not hurt.
  */
-const PSEUDO_TOLERANCE = 0.05;
+const PSEUDO_HEAD_SEEDS = [1, 2, 3];
 describe("the lesson's findings in fast mode (seed 42)", () => {
   const config = readConfig({ ...process.env, LESSON4_MODE: "fast", LESSON4_SEED: "42" });
   const localModel = [fromSources(MOBILENET_SOURCE, config), path.join(config.dataDir, "models", "mobilenet_v1_1.0_224")].find((d) => d && fs.existsSync(path.join(d, "model.json")));
@@ -171,7 +173,7 @@ describe("the lesson's findings in fast mode (seed 42)", () => {
     expect(scores.cnnTrain.accuracy).toBeGreaterThan(scores.cnn.accuracy + 0.3);
   }, 600_000);
 
-  it("pretrained features beat the small CNN, and hard test pseudo-labels do not worsen validation log loss", async (ctx) => {
+  it("pretrained features beat the small CNN, and test pseudo-labels, soft or hard, do not worsen validation log loss on average over head seeds", async (ctx) => {
     if (!localModel) ctx.skip(); // tests use no network: needs LESSON4_SOURCES_DIR with the model, or a copy in data/models
     expect(scores.cnn, "needs the CNN test's score").toBeDefined();
     const mobilenet = await stateFarmMobileNet(config);
@@ -180,24 +182,34 @@ describe("the lesson's findings in fast mode (seed 42)", () => {
     const ftrn = { x: await features(data.train.map((it) => it.path), "train"), y: oneHot(labels(data.train)), labels: labels(data.train) };
     const fval = { x: await features(data.valid.map((it) => it.path), "valid"), y: oneHot(labels(data.valid)), labels: labels(data.valid) };
     const ftest = await features(data.test, "test");
-    const head = async (set: { x: tf.Tensor; y: tf.Tensor2D }) => {
-      const m = compileClassifier(featureHead(ftrn.x.shape.slice(1), { p: 0.8 }), 1e-3);
-      await trainClassifier(m, { ...set, labels: [] }, fval, { epochs: sizes.headEpochs, batchSize: 32, title: false });
-      return m;
+    const head = async (set: { x: tf.Tensor; y: tf.Tensor2D }, seed: number) => {
+      const m = compileClassifier(featureHead(ftrn.x.shape.slice(1), { p: 0.8, seed }), 1e-3);
+      await trainClassifier(m, { ...set, labels: [] }, fval, { epochs: sizes.headEpochs, batchSize: 32, title: false, seed });
+      const e = await evaluate(m, fval);
+      return { m, e };
     };
-    const base = await head(ftrn);
-    const baseEval = await evaluate(base, fval);
-    expect(baseEval.accuracy).toBeGreaterThan(scores.cnn.accuracy + FEATURES_MARGIN);
-    const p = predictProbs(base, ftest);
-    const testProbs = (await p.array()) as number[][];
-    p.dispose();
-    base.dispose();
-    const u = withPseudoLabels(ftrn, ftest, testProbs, "hard");
-    const pseudo = await head(u);
-    const pseudoEval = await evaluate(pseudo, fval);
-    pseudo.dispose();
-    console.info(`State Farm fast, seed ${config.seed}: ${JSON.stringify({ ...scores, features: baseEval, hardTestPseudo: pseudoEval }, (k, v) => (k === "probs" ? undefined : v))}`);
-    expect(pseudoEval.loss).toBeLessThan(baseEval.loss + PSEUDO_TOLERANCE);
-    tf.dispose([u.x, u.y, ftrn.x, ftrn.y, fval.x, fval.y, ftest]);
+    const change: Record<"soft" | "hard", number[]> = { soft: [], hard: [] };
+    let firstBase: Awaited<ReturnType<typeof evaluate>> | null = null;
+    for (const seed of PSEUDO_HEAD_SEEDS) {
+      const base = await head(ftrn, seed);
+      firstBase ??= base.e;
+      if (seed === PSEUDO_HEAD_SEEDS[0]) expect(base.e.accuracy).toBeGreaterThan(scores.cnn.accuracy + FEATURES_MARGIN);
+      const p = predictProbs(base.m, ftest);
+      const testProbs = (await p.array()) as number[][];
+      p.dispose();
+      base.m.dispose();
+      for (const mode of ["soft", "hard"] as const) {
+        const u = withPseudoLabels(ftrn, ftest, testProbs, mode);
+        const pseudo = await head(u, seed);
+        change[mode].push(pseudo.e.loss - base.e.loss);
+        pseudo.m.dispose();
+        tf.dispose([u.x, u.y]);
+      }
+    }
+    const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    console.info(`State Farm fast, seed ${config.seed}: ${JSON.stringify({ ...scores, features: firstBase, pseudoLabelLogLossChange: change }, (k, v) => (k === "probs" ? undefined : v))}`);
+    expect(mean(change.hard)).toBeLessThan(0);
+    expect(mean(change.soft)).toBeLessThan(0);
+    tf.dispose([ftrn.x, ftrn.y, fval.x, fval.y, ftest]);
   }, 600_000);
 });
