@@ -192,8 +192,10 @@ describe("the lesson's findings in fast mode (seed 42)", () => {
     let firstBase: Awaited<ReturnType<typeof evaluate>> | null = null;
     for (const seed of PSEUDO_HEAD_SEEDS) {
       const base = await head(ftrn, seed);
-      firstBase ??= base.e;
-      if (seed === PSEUDO_HEAD_SEEDS[0]) expect(base.e.accuracy).toBeGreaterThan(scores.cnn.accuracy + FEATURES_MARGIN);
+      if (!firstBase) {
+        firstBase = base.e;
+        expect(base.e.accuracy).toBeGreaterThan(scores.cnn.accuracy + FEATURES_MARGIN);
+      }
       const p = predictProbs(base.m, ftest);
       const testProbs = (await p.array()) as number[][];
       p.dispose();

@@ -268,21 +268,18 @@ function untransposedMatMul(original: tf.KernelFunc, args: Parameters<tf.KernelF
   const direct = (transposeA ? m * k : 0) + (transposeB ? k * n : 0) + PACKING * k * n;
   const swapped = (transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + PACKING * k * m + m * n;
   const temporaries: TensorInfo[] = [];
+  const scratch = (t: TensorInfo): TensorInfo => (temporaries.push(t), t); // freed at the end
+  // x with its last two axes swapped (a copy)
   const swapLast = (x: TensorInfo): TensorInfo => {
     const r = x.shape.length;
     const perm = [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
-    const t = transposeKernel({ inputs: { x }, backend: args.backend, attrs: { perm } }) as TensorInfo;
-    temporaries.push(t);
-    return t;
+    return transposeKernel({ inputs: { x }, backend: args.backend, attrs: { perm } }) as TensorInfo;
   };
   const product = (left: TensorInfo, right: TensorInfo) => original({ inputs: { a: left, b: right }, backend: args.backend, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as TensorInfo;
   try {
-    if (direct <= swapped) return product(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b);
+    if (direct <= swapped) return product(transposeA ? scratch(swapLast(a)) : a, transposeB ? scratch(swapLast(b)) : b);
     // op(B)^T is B itself when B is transposed, else B copied out; likewise op(A)^T
-    const cT = product(transposeB ? b : swapLast(b), transposeA ? a : swapLast(a));
-    temporaries.push(cT);
-    const c = transposeKernel({ inputs: { x: cT }, backend: args.backend, attrs: { perm: [...Array.from({ length: cT.shape.length - 2 }, (_, i) => i), cT.shape.length - 1, cT.shape.length - 2] } }) as TensorInfo;
-    return c;
+    return swapLast(scratch(product(transposeB ? b : scratch(swapLast(b)), transposeA ? a : scratch(swapLast(a)))));
   } finally {
     for (const t of temporaries) backend.disposeData(t.dataId);
   }
@@ -313,8 +310,8 @@ export function withReferenceKernels<T>(names: string[], fn: () => T): T {
 
 /**
  * Replaces wasm kernels that are slow for training small models by faster ones with the same results (GatherV2;
- * BatchMatMul with transposes; Identity and Transpose that is a relabelling share memory instead of copying; Tile and
- * leading-axes Sum/Mean of ./wasm-training-kernels), and
+ * BatchMatMul with transposes; Identity and Transpose that is a relabelling share memory instead of copying; Tile,
+ * leading-axes Sum/Mean and MaxPoolGrad of ./wasm-training-kernels), and
  * the image kernels of ./wasm-image-kernels (Transform, FusedBatchNorm, Maximum/Minimum); returns their names.
  * Idempotent. LESSON4_FAST_IMAGE_KERNELS=0 keeps the backend's own image kernels (to compare).
  */

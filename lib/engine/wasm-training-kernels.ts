@@ -9,7 +9,6 @@ import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 type TensorInfo = tf.TensorInfo;
-type HeapBackend = BackendWasm & { readSync(dataId: unknown): tf.backend_util.BackendValues };
 
 /**
  * Copies the first `block` values at `start` so that `reps` copies of them lie end to end from `start`, doubling the
@@ -29,7 +28,7 @@ function repeatBlock(out: tf.TypedArray, start: number, block: number, reps: num
  */
 function fastTile(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
-    const backend = args.backend as unknown as HeapBackend;
+    const backend = args.backend as unknown as BackendWasm;
     const x = args.inputs.x as TensorInfo;
     const reps = (args.attrs as unknown as { reps: number[] }).reps;
     if (x.dtype === "string" || x.dtype === "complex64" || reps.length !== x.shape.length || x.shape.length === 0) return original(args);
@@ -72,7 +71,7 @@ function leadingAxes(shape: number[], axis: number | number[]): number | null {
  */
 function fastLeadingReduce(original: tf.KernelFunc, mean: boolean): tf.KernelFunc {
   return (args) => {
-    const backend = args.backend as unknown as HeapBackend;
+    const backend = args.backend as unknown as BackendWasm;
     const x = args.inputs.x as TensorInfo;
     const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
     if (x.dtype !== "float32") return original(args);
@@ -98,7 +97,7 @@ function fastLeadingReduce(original: tf.KernelFunc, mean: boolean): tf.KernelFun
  */
 function fastMaxPoolGrad(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
-    const backend = args.backend as unknown as HeapBackend;
+    const backend = args.backend as unknown as BackendWasm;
     const dy = args.inputs.dy as TensorInfo;
     const input = args.inputs.input as TensorInfo;
     const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: "valid" | "same" | number; dimRoundingMode?: "floor" | "round" | "ceil" };
