@@ -59,6 +59,7 @@ function decodeBenchmark(): Benchmark {
   const gen = new ImageDataGenerator(FEATURE_AUGMENT);
   return {
     name: "images-decode-augment",
+    threads: "all",
     async setup() {
       files = await photos(DECODE_IMAGES);
     },
@@ -82,6 +83,7 @@ function featuresBenchmark(): Benchmark {
   let mobilenet: FeatureModel | null = null;
   return {
     name: "images-mobilenet-features",
+    threads: "all",
     async setup() {
       files = await photos(FEATURE_IMAGES);
       mobilenet = await loadMobileNet({ inputSize: SIZE });

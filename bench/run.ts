@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { Benchmark, Measurement, PeerResult } from "./types";
-import { backendInfo, initBackend } from "../lib/engine/backend";
+import { initBackend, type BackendInfo } from "../lib/engine/backend";
 
 interface Options {
   names: string[];
@@ -81,8 +81,14 @@ export interface BenchResult {
   peer_extra?: Record<string, number | string>;
 }
 
+/** The backend's name, with its thread count where it runs more than one: "wasm x2". */
+function backendLabel(info: BackendInfo): string {
+  return info.threads && info.threads > 1 ? `${info.name} x${info.threads}` : info.name;
+}
+
 async function runOne(bench: Benchmark, options: Options): Promise<BenchResult> {
   const log = (line: string) => console.log(`[${bench.name}] ${line}`);
+  const engine = await initBackend(undefined, { threads: bench.threads });
   await bench.setup?.();
   for (let i = 0; i < options.warmup; i++) {
     const m = await bench.run();
@@ -119,7 +125,7 @@ async function runOne(bench: Benchmark, options: Options): Promise<BenchResult> 
   const peerRss = peerRuns.map((r) => Number(r.extra?.max_rss_mb)).filter((x) => Number.isFinite(x));
   return {
     name: bench.name,
-    backend: bench.backend?.() ?? backendInfo()?.name ?? "none",
+    backend: bench.backend?.() ?? backendLabel(engine),
     seconds_median: round(seconds),
     peer_seconds_median: round(peerSeconds),
     ratio: seconds !== null && peerSeconds ? round(seconds / peerSeconds, 3) : null,

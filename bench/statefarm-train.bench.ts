@@ -64,6 +64,7 @@ function trainingBenchmark(work: Work): Benchmark {
   let model: tf.LayersModel | null = null;
   return {
     name: work.name,
+    threads: "all",
     async setup() {
       train = labelled(work.inputs(work.samples, 1), 1);
       valid = labelled(work.inputs(32, 2), 2); // trainClassifier scores a validation set each epoch, as the notebook does

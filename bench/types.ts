@@ -28,6 +28,8 @@ export interface Benchmark {
   run(): Promise<Measurement>;
   /** The peer's measurements for the same work; the peer runs its own warm-up and repetitions. */
   peer?(repetitions: number): Promise<PeerResult[] | { skipped: string }>;
+  /** XNNPACK threads on wasm (initBackend's option; LESSON4_WASM_THREADS overrides): "all" for image models, default 1. */
+  threads?: "all" | number;
   /** Which tfjs backend ran (filled from lib/engine/backend.ts by default). */
   backend?(): string;
   teardown?(): Promise<void>;

@@ -3,6 +3,7 @@
  * test agrees on sizes, folders and the compute backend.
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 /** `fast`: small sizes and few epochs (tests, CI); `full`: the lesson's sizes. */
@@ -21,6 +22,11 @@ export interface Config {
   seed: number;
   /** LESSON4_BACKEND: `auto`, `tensorflow`, `wasm` or `cpu` (default `auto`). */
   backend: BackendChoice;
+  /**
+   * LESSON4_WASM_THREADS: threads for the wasm backend's XNNPACK kernels, 1 to 16 (1: the single-threaded build), for
+   * every notebook and script; null when unset, so each picks its own (image lessons: allWasmThreads(); others: 1).
+   */
+  wasmThreads: number | null;
   /** The project's root folder (the one holding package.json). */
   projectRoot: string;
 }
@@ -70,6 +76,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!Number.isSafeInteger(seed) || seed < 0) {
     throw new ConfigError("LESSON4_SEED", seedText, "a whole number from 0 to 2^53-1");
   }
+  const threadsText = env.LESSON4_WASM_THREADS ?? "";
+  const wasmThreads = threadsText === "" ? null : Number(threadsText);
+  if (wasmThreads !== null && (!Number.isInteger(wasmThreads) || wasmThreads < 1 || wasmThreads > 16)) {
+    throw new ConfigError("LESSON4_WASM_THREADS", threadsText, "a whole number from 1 to 16");
+  }
   const dataDirText = env.LESSON4_DATA_DIR;
   return {
     mode: oneOf(env, "LESSON4_MODE", ["fast", "full"] as const, "full"),
@@ -77,8 +88,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sourcesDir: existingFolder(env, "LESSON4_SOURCES_DIR", projectRoot),
     seed,
     backend: oneOf(env, "LESSON4_BACKEND", ["auto", "tensorflow", "wasm", "cpu"] as const, "auto"),
+    wasmThreads,
     projectRoot,
   };
+}
+
+/** Threads for image work on wasm: the CPU count, at most 4 (the cap tfjs-wasm puts on its own thread pool). */
+export function allWasmThreads(): number {
+  return Math.max(1, Math.min(os.cpus().length, 4));
 }
 
 /** Picks `fast` or `full` sizes: `bySize(config, { fast: 2, full: 20 })`. */

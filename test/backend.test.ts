@@ -42,3 +42,32 @@ describe("backend selection", () => {
     expect(wasm.reason).toMatch(/LESSON4_BACKEND/);
   });
 });
+
+describe("threaded wasm", () => {
+  it("runs XNNPACK on the threads asked for, restarting the backend to change them, with the project's SIMD kernels on shared memory", async () => {
+    const { allWasmThreads, readConfig } = await import("../lib/config");
+    const { wasmThreadsPossible } = await import("../lib/engine/wasm-threads");
+    const { backendSimd } = await import("../lib/engine/wasm-simd");
+    const configured = readConfig().wasmThreads;
+    const single = await initBackend("wasm", { threads: 1 });
+    expect(single.threads).toBe(configured ?? 1);
+    const info = await initBackend("wasm", { threads: "all" });
+    const wanted = configured ?? allWasmThreads();
+    expect(info.threads).toBe(wasmThreadsPossible() ? wanted : 1);
+    if (wanted > 1 && wasmThreadsPossible()) expect(describeBackend(info)).toContain(`${wanted} threads`);
+    expect(backendSimd(tf.backend())).not.toBeNull();
+    // A product big enough for XNNPACK to split across the pool gives the cpu backend's values.
+    const a = tf.randomNormal([256, 300], 0, 1, "float32", 1);
+    const b = tf.randomNormal([300, 200], 0, 1, "float32", 2);
+    const onWasm = tf.matMul(a, b).dataSync();
+    await tf.setBackend("cpu");
+    const onCpu = tf.matMul(tf.tensor(a.dataSync(), a.shape), tf.tensor(b.dataSync(), b.shape)).dataSync();
+    await tf.setBackend("wasm");
+    let worst = 0;
+    onWasm.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - onCpu[i]))));
+    expect(worst).toBeLessThan(1e-3);
+    // Back to one thread, as the small-model lessons use; the project's kernels still run.
+    expect((await initBackend("wasm", { threads: 1 })).threads).toBe(configured ?? 1);
+    expect(Array.from(tf.gather(tf.tensor1d([5, 6, 7]), tf.tensor1d([2, 0], "int32")).dataSync())).toEqual([7, 5]);
+  });
+});

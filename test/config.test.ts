@@ -9,6 +9,8 @@ describe("readConfig", () => {
     expect(config.backend).toBe("auto");
     expect(config.seed).toBe(42);
     expect(config.sourcesDir).toBeNull();
+    expect(config.wasmThreads).toBeNull();
+    expect(readConfig({ LESSON4_WASM_THREADS: "3" }).wasmThreads).toBe(3);
     expect(config.dataDir).toBe(path.join(config.projectRoot, "data"));
   });
 
@@ -23,6 +25,8 @@ describe("readConfig", () => {
     ["LESSON4_BACKEND", "gpu", /LESSON4_BACKEND="gpu".*"auto", "tensorflow", "wasm", "cpu"/],
     ["LESSON4_SEED", "-3", /LESSON4_SEED="-3".*whole number/],
     ["LESSON4_SEED", "1.5", /LESSON4_SEED/],
+    ["LESSON4_WASM_THREADS", "0", /LESSON4_WASM_THREADS="0".*1 to 16/],
+    ["LESSON4_WASM_THREADS", "two", /LESSON4_WASM_THREADS/],
     ["LESSON4_SOURCES_DIR", "/no/such/folder", /LESSON4_SOURCES_DIR.*existing folder/],
   ])("rejects %s=%s naming the variable and the allowed values", (name, value, message) => {
     expect(() => readConfig({ [name]: value })).toThrow(ConfigError);

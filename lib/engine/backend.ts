@@ -3,8 +3,9 @@
  * (with the kernels it lacks registered), else the pure-JS cpu backend, and says which.
  */
 import * as tf from "@tensorflow/tfjs";
-import { readConfig, type BackendChoice } from "../config";
+import { allWasmThreads, readConfig, type BackendChoice } from "../config";
 import { registerFasterWasmKernels, registerMissingWasmKernels } from "./wasm-kernels";
+import { disableWasmThreads, wasmThreadsInUse, wasmThreadsPossible, withThreadedWasm } from "./wasm-threads";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -17,6 +18,9 @@ export interface BackendInfo {
   addedKernels: string[];
   /** wasm only: whether SIMD instructions are used. */
   simd?: boolean;
+  /** wasm only: threads XNNPACK runs on (1: the single-threaded build), and why not more where that applies. */
+  threads?: number;
+  threadsNote?: string;
 }
 
 const ORDER: BackendName[] = ["tensorflow", "wasm", "cpu"];
@@ -38,26 +42,70 @@ async function tryNative(): Promise<string | null> {
   return (await tf.setBackend("tensorflow")) ? null : "@tensorflow/tfjs-node loaded but its backend did not start";
 }
 
-async function tryWasm(): Promise<string | null> {
+let threadsNote: string | undefined;
+
+async function tryWasm(threads: number): Promise<string | null> {
   try {
     await import("@tensorflow/tfjs-backend-wasm");
   } catch (error) {
     return `@tensorflow/tfjs-backend-wasm failed to load: ${(error as Error).message.split("\n")[0]}`;
   }
+  threadsNote = undefined;
+  if (threads > 1 && wasmThreadsPossible()) {
+    try {
+      if (await withThreadedWasm(threads, () => tf.setBackend("wasm"))) return null;
+      threadsNote = "the threaded wasm build did not start";
+    } catch (error) {
+      threadsNote = `the threaded wasm build failed: ${(error as Error).message.split("\n")[0]}`;
+    }
+  } else if (threads > 1) threadsNote = "this Node has no shared WebAssembly memory";
+  disableWasmThreads();
   return (await tf.setBackend("wasm")) ? null : "the wasm backend did not start";
+}
+
+/**
+ * Options for initBackend. `threads`: XNNPACK threads on wasm when LESSON4_WASM_THREADS is unset. "all" (the CPU
+ * count, at most 4) suits image models, whose convolutions and large products split well across cores; 1, the
+ * default, suits small models (collaborative filtering, the optimizer lessons), where handing each tiny op to a
+ * thread pool costs more than it saves (the bias model's batches took about 25% longer with 2 threads).
+ */
+export interface BackendOptions {
+  threads?: "all" | number;
+}
+
+function wantedThreads(options: BackendOptions): number {
+  const configured = readConfig().wasmThreads;
+  if (configured !== null) return configured;
+  return options.threads === "all" ? allWasmThreads() : Math.max(1, Math.floor(options.threads ?? 1));
+}
+
+/** Starts the wasm backend again with another thread count (its tensors are lost; kernels stay registered). */
+async function restartWasm(threads: number): Promise<void> {
+  const registered = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => tf.KernelBackend | Promise<tf.KernelBackend>; priority: number }> }).registryFactory.wasm;
+  tf.removeBackend("wasm");
+  tf.registerBackend("wasm", registered.factory, registered.priority);
+  const failure = await tryWasm(threads);
+  if (failure) throw new Error(`restarting the wasm backend with ${threads} thread(s) failed: ${failure}`);
+  current!.threads = wasmThreadsInUse();
+  if (threadsNote) current!.threadsNote = threadsNote;
+  else delete current!.threadsNote;
 }
 
 /**
  * Selects and starts a backend. `auto` tries tensorflow -> wasm -> cpu; naming one backend
  * uses it or fails with the reason. Safe to call again: returns the backend already chosen
- * unless a different one is asked for.
+ * unless a different one (or, on wasm, another thread count) is asked for.
  */
-export async function initBackend(choice: BackendChoice = readConfig().backend): Promise<BackendInfo> {
-  if (current && (choice === "auto" || choice === current.name)) return current;
+export async function initBackend(choice: BackendChoice = readConfig().backend, options: BackendOptions = {}): Promise<BackendInfo> {
+  const threads = wantedThreads(options);
+  if (current && (choice === "auto" || choice === current.name)) {
+    if (current.name === "wasm" && current.threads !== threads && (threads === 1 || wasmThreadsPossible())) await restartWasm(threads);
+    return current;
+  }
   const candidates = choice === "auto" ? ORDER : [choice];
   const skipped: string[] = [];
   for (const name of candidates) {
-    const failure = name === "tensorflow" ? await tryNative() : name === "wasm" ? await tryWasm() : (await tf.setBackend("cpu")) ? null : "the cpu backend did not start";
+    const failure = name === "tensorflow" ? await tryNative() : name === "wasm" ? await tryWasm(threads) : (await tf.setBackend("cpu")) ? null : "the cpu backend did not start";
     if (failure) {
       if (choice !== "auto") throw new Error(`LESSON4_BACKEND=${choice} cannot be used: ${failure}. Use LESSON4_BACKEND=auto to fall back.`);
       skipped.push(failure);
@@ -66,7 +114,11 @@ export async function initBackend(choice: BackendChoice = readConfig().backend):
     const addedKernels = name === "wasm" ? [...registerMissingWasmKernels(), ...registerFasterWasmKernels()] : [];
     const why = choice === "auto" ? (skipped.length ? `fastest available; ${skipped.join("; ")}` : "fastest available") : "chosen by LESSON4_BACKEND";
     current = { name, reason: why, addedKernels };
-    if (name === "wasm") current.simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT") as boolean;
+    if (name === "wasm") {
+      current.simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) as boolean;
+      current.threads = wasmThreadsInUse();
+      if (threadsNote) current.threadsNote = threadsNote;
+    }
     return current;
   }
   throw new Error(`No tfjs backend could start: ${skipped.join("; ")}`);
@@ -79,7 +131,8 @@ export function backendInfo(): BackendInfo | null {
 
 /** A one-line description for notebooks and logs. */
 export function describeBackend(info: BackendInfo): string {
-  const extras = [info.simd ? "SIMD" : "", info.addedKernels.length ? `+${info.addedKernels.length} project kernels` : ""].filter(Boolean);
+  const threads = info.threads && info.threads > 1 ? `${info.threads} threads` : info.threadsNote ? `1 thread: ${info.threadsNote}` : "";
+  const extras = [info.simd ? "SIMD" : "", threads, info.addedKernels.length ? `+${info.addedKernels.length} project kernels` : ""].filter(Boolean);
   return `tfjs ${tf.version.tfjs} on ${info.name}${extras.length ? ` (${extras.join(", ")})` : ""}: ${info.reason}`;
 }
 

@@ -1,14 +1,14 @@
 /**
  * Adam in one pass per variable: on wasm the weights and both moments are updated in place on the heap by a SIMD
  * loop (wasm-simd.ts), in place of the dozen full-size tensor ops (and allocations) tf.train.adam runs per variable;
- * a registered kernel (wasm and cpu) does the same with fresh outputs where memory is shared. Same rule, same float32
- * operations, state and config as tf.train.adam. Inside model.fit it also adds FastL2 penalties' gradients itself
+ * a registered kernel (wasm and cpu) does the same with fresh outputs where memory is shared. Same rule, state and
+ * config as tf.train.adam, and its float32 operations but for two divisions done as multiplications (adamStep). Inside model.fit it also adds FastL2 penalties' gradients itself
  * (see FusedAdamOptimizer.minimize); optionally "lazy" on embeddings.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { touchedRows } from "./wasm-kernels";
-import { simdKernels, type SimdKernels } from "./wasm-simd";
+import { backendSimd, type SimdKernels } from "./wasm-simd";
 import { SUM_CHUNK, sumSquaresCache, withFoldedL2 } from "./fused-l2";
 
 export const FUSED_ADAM_KERNEL = "LessonFusedAdam";
@@ -30,8 +30,10 @@ interface AdamAttrs {
 
 /**
  * One Adam step element by element, with tf.train.adam's float32 operations in its order:
- * m' = m b1 + g (1-b1); v' = v b2 + g² (1-b2); x' = ((m'/oc1) / (sqrt(v'/oc2) + eps)) (-lr) + x, where oc1 = 1 - b1^t
- * and oc2 = 1 - b2^t as tfjs tracks them. With `rows`, only those rows change (lazy Adam).
+ * m' = m b1 + g (1-b1); v' = v b2 + g² (1-b2); x' = ((m' r1) / (sqrt(v' r2) + eps)) (-lr) + x, where r1 and r2 are
+ * the float32 reciprocals of oc1 = 1 - b1^t and oc2 = 1 - b2^t as tfjs tracks them (tf.train.adam divides by oc1 and
+ * oc2: the results differ in the last bit or two, and the step does one division per value instead of three). With
+ * `rows`, only those rows change (lazy Adam).
  */
 export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, out: [Float32Array, Float32Array, Float32Array], a: AdamAttrs, rows?: Int32Array): void {
   const [xo, mo, vo] = out;
@@ -40,8 +42,8 @@ export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: F
   const b2 = f(a.beta2);
   const c1 = f(1 - a.beta1);
   const c2 = f(1 - a.beta2);
-  const oc1 = f(a.correction1);
-  const oc2 = f(a.correction2);
+  const r1 = f(1 / a.correction1);
+  const r2 = f(1 / a.correction2);
   const eps = f(a.epsilon);
   const negLr = f(-a.lr);
   const l2 = f(a.l2 ?? 0);
@@ -52,7 +54,7 @@ export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: F
       const vi = f(f(v[i] * b2) + f(f(gi * gi) * c2));
       mo[i] = mi;
       vo[i] = vi;
-      xo[i] = f(f(f(f(mi / oc1) / f(f(Math.sqrt(f(vi / oc2))) + eps)) * negLr) + x[i]);
+      xo[i] = f(f(f(f(mi * r1) / f(f(Math.sqrt(f(vi * r2))) + eps)) * negLr) + x[i]);
     }
   };
   if (!rows) return update(0, x.length);
@@ -74,7 +76,7 @@ function adamInPlace(kernels: SimdKernels | null, x: Float32Array, g: Float32Arr
   if (bulk) {
     const f = Math.fround;
     const at = (t: Float32Array, i: number) => t.byteOffset + 4 * i;
-    const constants = [a.beta1, a.beta2, f(1 - a.beta1), f(1 - a.beta2), a.correction1, a.correction2, a.epsilon, -a.lr] as const;
+    const constants = [a.beta1, a.beta2, f(1 - a.beta1), f(1 - a.beta2), f(1 / a.correction1), f(1 / a.correction2), a.epsilon, -a.lr] as const;
     if (a.l2) {
       sum = 0;
       for (let i = 0; i < bulk; i += SUM_CHUNK) sum += kernels!.adamL2(at(x, i), at(g, i), at(m, i), at(v, i), Math.min(SUM_CHUNK, bulk - i), ...constants, a.l2);
@@ -105,8 +107,7 @@ function markChanged(backend: WasmBackend, t: tf.Tensor): void {
 
 /** The SIMD kernels bound to the wasm backend's memory (null without SIMD). */
 function wasmSimd(backend: BackendWasm): SimdKernels | null {
-  const memory = (backend as WasmBackend).wasm?.asm?.memory;
-  return memory ? simdKernels(memory) : null;
+  return backendSimd(backend);
 }
 
 function wasmKernel(args: KernelArgs): TensorInfo[] {

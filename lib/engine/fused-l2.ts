@@ -4,7 +4,7 @@
  * twice. Same penalty, same config and class name (L1L2 with l1 = 0) when saved.
  */
 import * as tf from "@tensorflow/tfjs";
-import { simdKernels, type SimdKernels } from "./wasm-simd";
+import { backendSimd, type SimdKernels } from "./wasm-simd";
 
 type Regularizer = ReturnType<typeof tf.regularizers.l2>;
 const L1L2 = (tf.regularizers.l1l2({ l1: 0, l2: 0 }) as unknown as { constructor: new (args: { l1?: number; l2?: number }) => Regularizer }).constructor;
@@ -44,7 +44,7 @@ export function registerSumSquares(): void {
     tf.registerKernel({ kernelName: SUM_SQUARES_KERNEL, backendName: "wasm", kernelFunc: ((args: KernelArgs) => {
       const backend = args.backend as HeapBackend;
       const out = backend.makeOutput([], "float32");
-      const kernels = backend.wasm?.asm?.memory ? simdKernels(backend.wasm.asm.memory) : null;
+      const kernels = backendSimd(backend);
       backend.typedArrayFromHeap(out)[0] = sumSquares(backend.typedArrayFromHeap(args.inputs.x as tf.TensorInfo) as Float32Array, Number(args.attrs!.scale), kernels);
       return out;
     }) as unknown as tf.KernelFunc });
@@ -79,7 +79,7 @@ function detachedPenalty(w: tf.Tensor, rate: number): tf.Scalar {
   const backend = tf.backend() as unknown as HeapBackend & CpuBackend;
   const onWasm = tf.getBackend() === "wasm";
   const values = (onWasm ? backend.typedArrayFromHeap(w) : backend.readSync(w.dataId)) as Float32Array;
-  const kernels = onWasm && backend.wasm?.asm?.memory ? simdKernels(backend.wasm.asm.memory) : null;
+  const kernels = onWasm ? backendSimd(backend) : null;
   return tf.scalar(sumSquares(values, rate, kernels));
 }
 

@@ -6,15 +6,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { simdKernels, type SimdKernels } from "./wasm-simd";
+import { backendSimd, type SimdKernels } from "./wasm-simd";
 
 type TensorInfo = tf.TensorInfo;
 type HeapBackend = BackendWasm & { wasm: { asm?: { memory: WebAssembly.Memory } }; disposeData(id: unknown): boolean };
 
 /** The SIMD module on this backend's memory, or null (then the JS loops run). */
 function simdOf(backend: HeapBackend): SimdKernels | null {
-  const memory = backend.wasm.asm?.memory;
-  return memory ? simdKernels(memory) : null;
+  return backendSimd(backend);
 }
 
 /**

@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { simdKernels } from "./wasm-simd";
+import { backendSimd } from "./wasm-simd";
 import { IMAGE_KERNELS } from "./wasm-image-kernels";
 import { TRAINING_KERNELS } from "./wasm-training-kernels";
 
@@ -198,8 +198,7 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     const a = args.inputs.a as TensorInfo;
     const b = args.inputs.b as TensorInfo;
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
-    const memory = backend.wasm.asm?.memory;
-    const kernels = memory ? simdKernels(memory) : null;
+    const kernels = backendSimd(backend);
     const outerA = a.shape.slice(0, -2);
     const outerB = b.shape.slice(0, -2);
     const batchA = tf.util.sizeFromShape(outerA);

@@ -4,23 +4,24 @@
  * Inner loops as a tiny hand-assembled WebAssembly SIMD module that works on the tfjs wasm backend's own memory
  * (no copies): Adam in place over a weight and its moments, a sum of squares (the L2 penalty), small matrix
  * products, and for image models min/max against a scalar (ReLU6, clipping) and a per-channel batch norm.
- * Each is one pass over memory, 4 floats per instruction (Adam and the sum of squares with the same float32
- * operations in the same order as tf.train.adam / tf.sum(tf.square(x))). Falls back to nothing (null) where SIMD
+ * Each is one pass over memory, 4 floats per instruction (the sum of squares with the same float32 operations in the
+ * same order as tf.sum(tf.square(x)), Adam as fused-adam.ts's adamStep). Falls back to nothing (null) where SIMD
  * WebAssembly is unavailable.
  */
 
 /** Byte addresses into the wasm heap (Float32 data, 4-byte aligned) and float32 constants of one Adam step. */
 export interface SimdKernels {
   /**
-   * For i in [0, n): m = m*b1 + g*(1-b1); v = v*b2 + (g*g)*(1-b2); x = ((m/oc1) / (sqrt(v/oc2) + eps)) * -lr + x,
-   * in place; `n` must be a multiple of 4 (the caller does the tail).
+   * For i in [0, n): m = m*b1 + g*(1-b1); v = v*b2 + (g*g)*(1-b2); x = ((m*r1) / (sqrt(v*r2) + eps)) * -lr + x,
+   * in place, where r1 and r2 are the reciprocals of Adam's bias corrections; `n` must be a multiple of 4 (the
+   * caller does the tail).
    */
-  adam(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, oc1: number, oc2: number, eps: number, negLr: number): void;
+  adam(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, r1: number, r2: number, eps: number, negLr: number): void;
   /**
    * adam with the gradient g + x*l2 (an L2 penalty's gradient, 2 * rate, added as the tape would add it); returns
    * the new weights' sum of squares as sumSquares would compute it (for the next batch's penalty).
    */
-  adamL2(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, oc1: number, oc2: number, eps: number, negLr: number, l2: number): number;
+  adamL2(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, r1: number, r2: number, eps: number, negLr: number, l2: number): number;
   /**
    * c[i, j] = sum over k of a[i*saI + k*saK] * b[k, j] for i < m, j < n4 (a multiple of 4), with b and c row-major
    * [k, n] and [m, n]: a matrix product (a may be read transposed) 4 output columns per instruction.
@@ -71,7 +72,7 @@ const set = (i: number) => [LOCAL_SET, i];
 const at = (base: number, i: number) => [...get(base), ...get(i), I32_ADD];
 
 function adamBody(withL2: boolean): number[] {
-  // params: 0 x, 1 g, 2 m, 3 v, 4 n, 5 b1, 6 b2, 7 c1, 8 c2, 9 oc1, 10 oc2, 11 eps, 12 negLr, [13 l2];
+  // params: 0 x, 1 g, 2 m, 3 v, 4 n, 5 b1, 6 b2, 7 c1, 8 c2, 9 r1, 10 r2, 11 eps, 12 negLr, [13 l2];
   // locals (after the params): i, end, 8 or 9 splats, g, m', v', [x', sum of x'²]
   const P = withL2 ? 14 : 13;
   const I = P, END_ = P + 1, S = P + 2, NS = withL2 ? 9 : 8, G = S + NS, M = G + 1, V = G + 2, X = G + 3, ACC = G + 4;
@@ -89,9 +90,10 @@ function adamBody(withL2: boolean): number[] {
     ...at(2, I), ...at(2, I), ...V128_LOAD, ...get(S + 0), ...F32X4_MUL, ...get(G), ...get(S + 2), ...F32X4_MUL, ...F32X4_ADD, LOCAL_TEE, M, ...V128_STORE,
     // v' = v*b2 + (g*g)*c2
     ...at(3, I), ...at(3, I), ...V128_LOAD, ...get(S + 1), ...F32X4_MUL, ...get(G), ...get(G), ...F32X4_MUL, ...get(S + 3), ...F32X4_MUL, ...F32X4_ADD, LOCAL_TEE, V, ...V128_STORE,
-    // x' = ((m'/oc1) / (sqrt(v'/oc2) + eps)) * negLr + x
+    // x' = ((m'*r1) / (sqrt(v'*r2) + eps)) * negLr + x: multiplying by the corrections' reciprocals leaves one
+    // division per value instead of three (the step is bound by division throughput, not memory)
     ...at(0, I),
-    ...get(M), ...get(S + 4), ...F32X4_DIV, ...get(V), ...get(S + 5), ...F32X4_DIV, ...F32X4_SQRT, ...get(S + 6), ...F32X4_ADD, ...F32X4_DIV, ...get(S + 7), ...F32X4_MUL,
+    ...get(M), ...get(S + 4), ...F32X4_MUL, ...get(V), ...get(S + 5), ...F32X4_MUL, ...F32X4_SQRT, ...get(S + 6), ...F32X4_ADD, ...F32X4_DIV, ...get(S + 7), ...F32X4_MUL,
     ...at(0, I), ...V128_LOAD, ...F32X4_ADD,
     ...(withL2 ? [LOCAL_TEE, X, ...V128_STORE, ...get(X), ...get(X), ...F32X4_MUL, ...get(ACC), ...F32X4_ADD, ...set(ACC)] : V128_STORE),
     ...get(I), I32_CONST, 16, I32_ADD, ...set(I), BR, 0,
@@ -181,8 +183,11 @@ function batchNormBody(): number[] {
   return [...vec([[...uleb(7), I32]]), ...code];
 }
 
-/** The module's bytes: imports env.memory, exports adam, sumSquares, adamL2, matMul, minScalar, maxScalar and batchNorm. */
-export function simdModuleBytes(): Uint8Array {
+/**
+ * The module's bytes: imports env.memory (declared shared, up to 4 GiB, for the threaded backend's memory), exports
+ * adam, sumSquares, adamL2, matMul, minScalar, maxScalar and batchNorm.
+ */
+export function simdModuleBytes(sharedMemory = false): Uint8Array {
   const types = vec([
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [F32], [F32], [F32], [F32], [F32], [F32], [F32], [F32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32]]), ...vec([[F32]])],
@@ -191,7 +196,8 @@ export function simdModuleBytes(): Uint8Array {
     [0x60, ...vec([[I32], [I32], [I32], [F32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([])],
   ]);
-  const imports = vec([[...str("env"), ...str("memory"), 0x02, 0x00, 0x00]]);
+  const limits = sharedMemory ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
+  const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
   const functions = vec([[0], [1], [2], [3], [4], [4], [5]]);
   const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm"];
   const exports = vec(names.map((name, i) => [...str(name), 0x00, i]));
@@ -207,11 +213,23 @@ export function simdKernels(memory: WebAssembly.Memory): SimdKernels | null {
   if (instances.has(memory)) return instances.get(memory)!;
   let kernels: SimdKernels | null = null;
   try {
-    const bytes = simdModuleBytes();
+    const bytes = simdModuleBytes(typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer);
     if (WebAssembly.validate(bytes)) kernels = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as SimdKernels;
   } catch {
     kernels = null;
   }
   instances.set(memory, kernels);
   return kernels;
+}
+
+/** The tfjs wasm backend's memory: exported by its single-threaded build, imported (and shared) by the threaded one. */
+export function wasmMemoryOf(backend: unknown): WebAssembly.Memory | null {
+  const wasm = (backend as { wasm?: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory } }).wasm;
+  return wasm?.asm?.memory ?? wasm?.wasmMemory ?? null;
+}
+
+/** The kernels bound to a tfjs wasm backend's memory, or null (no SIMD, or not a wasm backend). */
+export function backendSimd(backend: unknown): SimdKernels | null {
+  const memory = wasmMemoryOf(backend);
+  return memory ? simdKernels(memory) : null;
 }

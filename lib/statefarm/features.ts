@@ -18,11 +18,12 @@ export function stateFarmMobileNet(config: Config = readConfig()): Promise<Featu
 }
 
 /** Features of `files` (max-pooled 2x2: [n, 3, 3, 1024] at 224 pixels, [n, 2, 2, 1024] at 128), cached as data/features/statefarm-<name>-<key>.npy. */
-export async function stateFarmFeatures(files: string[], extractor: FeatureModel, name: string, options: { augment?: AugmentOptions; epochs?: number; show?: boolean } = {}): Promise<Features> {
+export async function stateFarmFeatures(files: string[], extractor: FeatureModel, name: string, options: { augment?: AugmentOptions; epochs?: number; show?: boolean; cacheDir?: string } = {}): Promise<Features> {
   const handle = options.show ? new DisplayHandle() : null;
   const started = Date.now();
   const result = await precomputeFeatures(files, extractor, {
     name: `statefarm-${name}`,
+    cacheDir: options.cacheDir,
     pool: "max2",
     augment: options.augment,
     epochs: options.epochs,
