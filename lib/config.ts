@@ -24,7 +24,8 @@ export interface Config {
   backend: BackendChoice;
   /**
    * LESSON4_WASM_THREADS: threads for the wasm backend's XNNPACK kernels, 1 to 16 (1: the single-threaded build), for
-   * every notebook and script; null when unset, so each picks its own (image lessons: allWasmThreads(); others: 1).
+   * every notebook and script; null when unset, so each picks its own (image lessons: allWasmThreads(); others: 1,
+   * in the threaded build so the fused Adam can use a helper thread).
    */
   wasmThreads: number | null;
   /** The project's root folder (the one holding package.json). */

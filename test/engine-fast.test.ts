@@ -1,3 +1,4 @@
+import * as os from "os";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend, tf } from "../lib/engine/backend";
 import { createAdam, FusedAdamOptimizer } from "../lib/engine/fused-adam";
@@ -97,6 +98,30 @@ describe("fast wasm kernels match the reference kernels", () => {
     fused.forEach((w, i) => expect(maxDiff(w, reference[i])).toBeLessThanOrEqual(1e-6));
     const other = run(tf.train.adam(0.02), 4);
     expect(maxDiff(fused[0], other[0])).toBeGreaterThan(1e-3); // the comparison can fail
+  });
+
+  it("a weight large enough to be split with the helper thread: tf.train.adam's weights, folded L2 included", async () => {
+    const { wasmMemoryOf } = await import("../lib/engine/wasm-simd");
+    const { simdHelperFor, SPLIT_MIN } = await import("../lib/engine/simd-helper");
+    const { l2Penalty } = await import("../lib/engine/fused-l2");
+    const memory = wasmMemoryOf(tf.backend())!;
+    const shared = memory.buffer instanceof SharedArrayBuffer;
+    if (shared && os.cpus().length > 1 && process.env.LESSON4_SIMD_HELPER !== "0") expect(simdHelperFor(memory)).not.toBeNull(); // the split below really runs
+    const rows = Math.ceil((SPLIT_MIN + 4099) / 7); // past the split threshold, with a tail that is not a multiple of 4
+    const start = tf.randomNormal([rows, 7], 0, 1, "float32", 30);
+    const target = tf.randomNormal([rows, 7], 0, 1, "float32", 31);
+    const run = (opt: tf.Optimizer) => {
+      const w = tf.variable(start.clone());
+      // createAdam's optimizer folds the penalty's gradient into its step; tf.train.adam gets it from the tape
+      for (let step = 0; step < 5; step++) opt.minimize(() => tf.add(tf.mean(tf.square(tf.sub(w, target))), l2Penalty(w, 1e-3)) as tf.Scalar, false, [w]);
+      const out = Float32Array.from(w.dataSync());
+      w.dispose();
+      return out;
+    };
+    const reference = run(tf.train.adam(0.01));
+    const fused = run(createAdam(0.01));
+    expect(maxDiff(fused, reference)).toBeLessThanOrEqual(1e-5);
+    expect(maxDiff(fused, start.dataSync())).toBeGreaterThan(1e-3); // it trained
   });
 
   it("model.fit with createAdam (folded L2, in-place SIMD step) gives tf.train.adam's weights", async () => {

@@ -5,7 +5,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { allWasmThreads, readConfig, type BackendChoice } from "../config";
 import { registerFasterWasmKernels, registerMissingWasmKernels } from "./wasm-kernels";
-import { disableWasmThreads, wasmThreadsInUse, wasmThreadsPossible, withThreadedWasm } from "./wasm-threads";
+import * as os from "os";
+import { disableWasmThreads, wasmSharedMemory, wasmThreadsInUse, wasmThreadsPossible, withThreadedWasm } from "./wasm-threads";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -21,6 +22,8 @@ export interface BackendInfo {
   /** wasm only: threads XNNPACK runs on (1: the single-threaded build), and why not more where that applies. */
   threads?: number;
   threadsNote?: string;
+  /** wasm only: whether it runs the threaded build (shared memory), which the fused Adam's helper thread needs. */
+  sharedMemory?: boolean;
 }
 
 const ORDER: BackendName[] = ["tensorflow", "wasm", "cpu"];
@@ -44,21 +47,30 @@ async function tryNative(): Promise<string | null> {
 
 let threadsNote: string | undefined;
 
-async function tryWasm(threads: number): Promise<string | null> {
+/**
+ * How to start wasm: XNNPACK's pool size, and whether to use the threaded build (shared memory) even for a pool
+ * of one, which lets the fused Adam split large weights with a helper thread (simd-helper.ts).
+ */
+interface WasmStart {
+  threads: number;
+  shared: boolean;
+}
+
+async function tryWasm({ threads, shared }: WasmStart): Promise<string | null> {
   try {
     await import("@tensorflow/tfjs-backend-wasm");
   } catch (error) {
     return `@tensorflow/tfjs-backend-wasm failed to load: ${(error as Error).message.split("\n")[0]}`;
   }
   threadsNote = undefined;
-  if (threads > 1 && wasmThreadsPossible()) {
+  if (shared && wasmThreadsPossible()) {
     try {
       if (await withThreadedWasm(threads, () => tf.setBackend("wasm"))) return null;
       threadsNote = "the threaded wasm build did not start";
     } catch (error) {
       threadsNote = `the threaded wasm build failed: ${(error as Error).message.split("\n")[0]}`;
     }
-  } else if (threads > 1) threadsNote = "this Node has no shared WebAssembly memory";
+  } else if (shared) threadsNote = "this Node has no shared WebAssembly memory";
   disableWasmThreads();
   return (await tf.setBackend("wasm")) ? null : "the wasm backend did not start";
 }
@@ -67,26 +79,30 @@ async function tryWasm(threads: number): Promise<string | null> {
  * Options for initBackend. `threads`: XNNPACK threads on wasm when LESSON4_WASM_THREADS is unset. "all" (the CPU
  * count, at most 4) suits image models, whose convolutions and large products split well across cores; 1, the
  * default, suits small models (collaborative filtering, the optimizer lessons), where handing each tiny op to a
- * thread pool costs more than it saves (the bias model's batches took about 25% longer with 2 threads).
+ * thread pool costs more than it saves (the bias model's batches took about 25% longer with 2 threads). Either way,
+ * on a multi-core machine the threaded build runs, so that the fused Adam can use a second core for large weights;
+ * LESSON4_WASM_THREADS=1 asks for the single-threaded build instead.
  */
 export interface BackendOptions {
   threads?: "all" | number;
 }
 
-function wantedThreads(options: BackendOptions): number {
+function wantedStart(options: BackendOptions): WasmStart {
   const configured = readConfig().wasmThreads;
-  if (configured !== null) return configured;
-  return options.threads === "all" ? allWasmThreads() : Math.max(1, Math.floor(options.threads ?? 1));
+  if (configured !== null) return { threads: configured, shared: configured > 1 };
+  const threads = options.threads === "all" ? allWasmThreads() : Math.max(1, Math.floor(options.threads ?? 1));
+  return { threads, shared: threads > 1 || os.cpus().length > 1 };
 }
 
 /** Starts the wasm backend again with another thread count (its tensors are lost; kernels stay registered). */
-async function restartWasm(threads: number): Promise<void> {
+async function restartWasm(start: WasmStart): Promise<void> {
   const registered = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => tf.KernelBackend | Promise<tf.KernelBackend>; priority: number }> }).registryFactory.wasm;
   tf.removeBackend("wasm");
   tf.registerBackend("wasm", registered.factory, registered.priority);
-  const failure = await tryWasm(threads);
-  if (failure) throw new Error(`restarting the wasm backend with ${threads} thread(s) failed: ${failure}`);
+  const failure = await tryWasm(start);
+  if (failure) throw new Error(`restarting the wasm backend with ${start.threads} thread(s) failed: ${failure}`);
   current!.threads = wasmThreadsInUse();
+  current!.sharedMemory = wasmSharedMemory();
   if (threadsNote) current!.threadsNote = threadsNote;
   else delete current!.threadsNote;
 }
@@ -97,15 +113,18 @@ async function restartWasm(threads: number): Promise<void> {
  * unless a different one (or, on wasm, another thread count) is asked for.
  */
 export async function initBackend(choice: BackendChoice = readConfig().backend, options: BackendOptions = {}): Promise<BackendInfo> {
-  const threads = wantedThreads(options);
+  const start = wantedStart(options);
   if (current && (choice === "auto" || choice === current.name)) {
-    if (current.name === "wasm" && current.threads !== threads && (threads === 1 || wasmThreadsPossible())) await restartWasm(threads);
+    // What a start would give: the threaded build with the pool asked for, or the plain build's single thread.
+    const shared = start.shared && wasmThreadsPossible();
+    const changed = current.sharedMemory !== shared || current.threads !== (shared ? start.threads : 1);
+    if (current.name === "wasm" && changed) await restartWasm(start);
     return current;
   }
   const candidates = choice === "auto" ? ORDER : [choice];
   const skipped: string[] = [];
   for (const name of candidates) {
-    const failure = name === "tensorflow" ? await tryNative() : name === "wasm" ? await tryWasm(threads) : (await tf.setBackend("cpu")) ? null : "the cpu backend did not start";
+    const failure = name === "tensorflow" ? await tryNative() : name === "wasm" ? await tryWasm(start) : (await tf.setBackend("cpu")) ? null : "the cpu backend did not start";
     if (failure) {
       if (choice !== "auto") throw new Error(`LESSON4_BACKEND=${choice} cannot be used: ${failure}. Use LESSON4_BACKEND=auto to fall back.`);
       skipped.push(failure);
@@ -117,6 +136,7 @@ export async function initBackend(choice: BackendChoice = readConfig().backend, 
     if (name === "wasm") {
       current.simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) as boolean;
       current.threads = wasmThreadsInUse();
+      current.sharedMemory = wasmSharedMemory();
       if (threadsNote) current.threadsNote = threadsNote;
     }
     return current;
@@ -131,7 +151,7 @@ export function backendInfo(): BackendInfo | null {
 
 /** A one-line description for notebooks and logs. */
 export function describeBackend(info: BackendInfo): string {
-  const threads = info.threads && info.threads > 1 ? `${info.threads} threads` : info.threadsNote ? `1 thread: ${info.threadsNote}` : "";
+  const threads = info.threads && info.threads > 1 ? `${info.threads} threads` : info.threadsNote ? `1 thread: ${info.threadsNote}` : info.sharedMemory ? "threaded build, 1 XNNPACK thread" : "";
   const extras = [info.simd ? "SIMD" : "", threads, info.addedKernels.length ? `+${info.addedKernels.length} project kernels` : ""].filter(Boolean);
   return `tfjs ${tf.version.tfjs} on ${info.name}${extras.length ? ` (${extras.join(", ")})` : ""}: ${info.reason}`;
 }

@@ -8,7 +8,8 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { touchedRows } from "./wasm-kernels";
-import { backendSimd, type SimdKernels } from "./wasm-simd";
+import { backendSimd, wasmMemoryOf, type SimdKernels } from "./wasm-simd";
+import { SPLIT_MIN, simdHelperFor, type AdamConstants, type SimdHelper } from "./simd-helper";
 import { SUM_CHUNK, sumSquaresCache, withFoldedL2 } from "./fused-l2";
 
 export const FUSED_ADAM_KERNEL = "LessonFusedAdam";
@@ -69,18 +70,25 @@ export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: F
  * A dense step in place on wasm-heap views: the SIMD module for whole groups of 4, adamStep for the rest. With a
  * folded L2 gradient, returns the new weights' sum of squares (computed in the same pass, as sumSquares would).
  */
-function adamInPlace(kernels: SimdKernels | null, x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, a: AdamAttrs): number | null {
+function adamInPlace(kernels: SimdKernels | null, x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, a: AdamAttrs, helper: SimdHelper | null = null): number | null {
   const n = x.length;
   const bulk = kernels ? n - (n % 4) : 0;
   let sum: number | null = null;
   if (bulk) {
     const f = Math.fround;
     const at = (t: Float32Array, i: number) => t.byteOffset + 4 * i;
-    const constants = [a.beta1, a.beta2, f(1 - a.beta1), f(1 - a.beta2), f(1 / a.correction1), f(1 / a.correction2), a.epsilon, -a.lr] as const;
+    const constants: AdamConstants = [a.beta1, a.beta2, f(1 - a.beta1), f(1 - a.beta2), f(1 / a.correction1), f(1 / a.correction2), a.epsilon, -a.lr];
+    // A large weight: the helper thread takes the chunks from `half` on while this one does the rest.
+    const half = helper && bulk >= SPLIT_MIN && helper.fits(bulk, SUM_CHUNK) ? Math.floor(bulk / 2 / SUM_CHUNK) * SUM_CHUNK : bulk;
+    if (half < bulk) helper!.start(at(x, half), at(g, half), at(m, half), at(v, half), bulk - half, SUM_CHUNK, constants, a.l2);
     if (a.l2) {
       sum = 0;
-      for (let i = 0; i < bulk; i += SUM_CHUNK) sum += kernels!.adamL2(at(x, i), at(g, i), at(m, i), at(v, i), Math.min(SUM_CHUNK, bulk - i), ...constants, a.l2);
-    } else kernels!.adam(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, bulk, ...constants);
+      for (let i = 0; i < half; i += SUM_CHUNK) sum += kernels!.adamL2(at(x, i), at(g, i), at(m, i), at(v, i), Math.min(SUM_CHUNK, half - i), ...constants, a.l2);
+    } else if (half) kernels!.adam(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, half, ...constants);
+    if (half < bulk) {
+      const sums = helper!.finish(Math.ceil((bulk - half) / SUM_CHUNK));
+      if (sum !== null) for (const s of sums) sum += s;
+    }
   }
   if (bulk < n) adamStep(x.subarray(bulk), g.subarray(bulk), m.subarray(bulk), v.subarray(bulk), [x.subarray(bulk), m.subarray(bulk), v.subarray(bulk)], a);
   if (sum !== null) for (let i = bulk; i < n; i++) sum += x[i] * x[i];
@@ -110,6 +118,12 @@ function wasmSimd(backend: BackendWasm): SimdKernels | null {
   return backendSimd(backend);
 }
 
+/** The second thread for large steps (threaded backend only), or null. */
+function wasmHelper(backend: BackendWasm): SimdHelper | null {
+  const memory = wasmMemoryOf(backend);
+  return memory && backendSimd(backend) ? simdHelperFor(memory) : null;
+}
+
 function wasmKernel(args: KernelArgs): TensorInfo[] {
   const backend = args.backend as BackendWasm;
   const { x, g, m, v, rows } = args.inputs as Record<string, TensorInfo>;
@@ -123,7 +137,7 @@ function wasmKernel(args: KernelArgs): TensorInfo[] {
     xo.set(view(x));
     mo.set(view(m));
     vo.set(view(v));
-    adamInPlace(wasmSimd(backend), xo, view(g), mo, vo, attrs);
+    adamInPlace(wasmSimd(backend), xo, view(g), mo, vo, attrs, wasmHelper(backend));
   }
   return outs;
 }
@@ -152,7 +166,7 @@ function updateInPlace(x: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a
   sumSquaresCache.delete(x.dataId as object);
   if (rows) adamStep(xs, view(g), ms, vs, [xs, ms, vs], { ...attrs, rowSize: x.size / x.shape[0] }, rows);
   else {
-    const sum = adamInPlace(wasmSimd(backend), xs, view(g), ms, vs, attrs);
+    const sum = adamInPlace(wasmSimd(backend), xs, view(g), ms, vs, attrs, wasmHelper(backend));
     if (sum !== null) sumSquaresCache.set(x.dataId as object, sum);
   }
   for (const t of [x, m, v]) markChanged(backend, t);

@@ -101,3 +101,9 @@ export function wasmThreadsInUse(): number {
   const wasm = (tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } }).wasm;
   return wasm?.tfjs?.getThreadsCount?.() ?? 1;
 }
+
+/** Whether the started wasm backend runs on shared memory (the threaded build). */
+export function wasmSharedMemory(): boolean {
+  const memory = (tf.backend() as unknown as { wasm?: { wasmMemory?: WebAssembly.Memory } }).wasm?.wasmMemory;
+  return typeof SharedArrayBuffer !== "undefined" && memory?.buffer instanceof SharedArrayBuffer;
+}
