@@ -60,6 +60,16 @@ describe("SIMD module on the wasm heap", () => {
     expect(kernels.sumSquares(16, 8)).toBe(204);
     expect(kernels.sumSquares(16, 4)).toBe(30);
   });
+
+  it("zero clears exactly the bytes asked for, on plain and shared memory", () => {
+    for (const mem of [memory, new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true } as WebAssembly.MemoryDescriptor)]) {
+      const k = simdKernels(mem)!;
+      const values = new Float32Array(mem.buffer, 0, 16);
+      values.fill(9);
+      k.zero(4 * 3, 4 * 5);
+      expect(Array.from(values)).toEqual([9, 9, 9, 0, 0, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9]);
+    }
+  });
 });
 
 describe("fast wasm kernels match the reference kernels", () => {

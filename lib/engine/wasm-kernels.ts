@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { backendSimd } from "./wasm-simd";
+import { backendSimd, zeroHeap } from "./wasm-simd";
 import { IMAGE_KERNELS } from "./wasm-image-kernels";
 import { TRAINING_KERNELS } from "./wasm-training-kernels";
 
@@ -28,7 +28,7 @@ function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unkn
   const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
   const out = backend.makeOutput(outShape, x.dtype);
   const outValues = backend.typedArrayFromHeap(out);
-  outValues.fill(0);
+  zeroHeap(backendSimd(backend), outValues as Float32Array);
   const values = backend.typedArrayFromHeap(x);
   const ids = backend.typedArrayFromHeap(segmentIds);
   if (recording) {

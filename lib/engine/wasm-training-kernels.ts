@@ -7,6 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { backendSimd, zeroHeap } from "./wasm-simd";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -108,7 +109,7 @@ function fastMaxPoolGrad(original: tf.KernelFunc): tf.KernelFunc {
     const x = backend.typedArrayFromHeap(input) as Float32Array;
     const g = backend.typedArrayFromHeap(dy) as Float32Array;
     const dx = backend.typedArrayFromHeap(out) as Float32Array;
-    dx.fill(0);
+    zeroHeap(backendSimd(backend), dx);
     const best = new Float32Array(c);
     const at = new Int32Array(c);
     for (let b = 0; b < batchSize; b++) {
