@@ -222,6 +222,8 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
       ["Sum", () => tf.sum(x(), [1, 2])],
       ["Sum", () => tf.sum(x())],
       ["Sum", () => tf.sum(tf.tensor2d([[1, 2], [3, 4]], [2, 2], "int32"), 0).cast("float32")],
+      ["Sum", () => tf.sum(tf.randomNormal([9, 7], 1, 3, "float32", 28), 0)], // an odd width: the last column outside the SIMD pass
+      ["Mean", () => tf.mean(tf.randomNormal([9, 1], 1, 3, "float32", 29), 0)], // a single column
     ];
     for (const [name, fn] of cases) {
       const [fast, reference] = fastAndReference([name], fn);

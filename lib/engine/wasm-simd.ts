@@ -43,6 +43,11 @@ export interface SimdKernels {
    * backend's shared memory goes element by element, about 5x slower).
    */
   zero(dst: number, bytes: number): void;
+  /**
+   * Column sums in float64: acc[j] += x[r, j] for r < rows, j < cols (an even count), with `acc` float64 at byte
+   * address `acc` and x float32 row-major; two columns per instruction, rows added in order.
+   */
+  columnSum(x: number, acc: number, rows: number, cols: number): void;
 }
 
 // Opcodes used below (WebAssembly core + SIMD proposal, as standardised).
@@ -188,6 +193,30 @@ function batchNormBody(): number[] {
   return [...vec([[...uleb(7), I32]]), ...code];
 }
 
+function columnSumBody(): number[] {
+  // params: 0 x, 1 acc, 2 rows, 3 cols; locals: 4 p, 5 end, 6 q, 7 qEnd
+  const I32_MUL = 0x6c, I32_LT_U = 0x49;
+  const V128_LOAD64_ZERO = [...simd(0x5d), 3, 0];
+  const F64X2_PROMOTE_LOW = simd(0x5f), F64X2_ADD = simd(0xf0);
+  const code = [
+    ...get(0), ...set(4),
+    ...get(0), ...get(2), ...get(3), I32_MUL, I32_CONST, 2, I32_SHL, I32_ADD, ...set(5),
+    ...get(1), ...get(3), I32_CONST, 3, I32_SHL, I32_ADD, ...set(7),
+    BLOCK, VOID, LOOP, VOID,
+    ...get(4), ...get(5), I32_LT_U, 0x45 /* i32.eqz */, BR_IF, 1,
+    ...get(1), ...set(6),
+    BLOCK, VOID, LOOP, VOID,
+    ...get(6), ...get(7), I32_GE_U, BR_IF, 1,
+    ...get(6), ...get(6), ...V128_LOAD, ...get(4), ...V128_LOAD64_ZERO, ...F64X2_PROMOTE_LOW, ...F64X2_ADD, ...V128_STORE,
+    ...get(4), I32_CONST, 8, I32_ADD, ...set(4),
+    ...get(6), I32_CONST, 16, I32_ADD, ...set(6),
+    BR, 0, END, END,
+    BR, 0, END, END,
+    END,
+  ];
+  return [...vec([[...uleb(4), I32]]), ...code];
+}
+
 function zeroBody(): number[] {
   // params: 0 dst, 1 bytes; memory.fill(dst, 0, bytes)
   const MEMORY_FILL = [0xfc, 0x0b, 0x00];
@@ -207,13 +236,14 @@ export function simdModuleBytes(sharedMemory = false): Uint8Array {
     [0x60, ...vec([[I32], [I32], [I32], [F32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32]]), ...vec([])],
+    [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([])],
   ]);
   const limits = sharedMemory ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
-  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6]]);
-  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero"];
+  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7]]);
+  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum"];
   const exports = vec(names.map((name, i) => [...str(name), 0x00, i]));
-  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), minMaxScalarBody(F32X4_MIN), minMaxScalarBody(F32X4_MAX), batchNormBody(), zeroBody()].map((b) => [...uleb(b.length), ...b]);
+  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), minMaxScalarBody(F32X4_MIN), minMaxScalarBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody()].map((b) => [...uleb(b.length), ...b]);
   const code = vec(bodies);
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, functions), ...section(7, exports), ...section(10, code)]);
 }

@@ -82,11 +82,23 @@ function fastLeadingReduce(original: tf.KernelFunc, mean: boolean): tf.KernelFun
     const width = tf.util.sizeFromShape(x.shape.slice(lead));
     const outShape = keepDims ? x.shape.map((d, i) => (i < lead ? 1 : d)) : x.shape.slice(lead);
     const out = backend.makeOutput(outShape, "float32");
+    const kernels = backendSimd(backend);
+    // The SIMD module's float64 column sums (same additions in the same order), in a scratch buffer on the heap.
+    const scratch = kernels && width >= 2 ? backend.makeOutput([2 * width], "float32") : null;
     const src = backend.typedArrayFromHeap(x) as Float32Array;
     const dst = backend.typedArrayFromHeap(out) as Float32Array;
-    const acc = new Float64Array(width);
-    for (let r = 0, o = 0; r < rows; r++, o += width) for (let j = 0; j < width; j++) acc[j] += src[o + j];
+    let acc: Float64Array;
+    let from = 0;
+    if (scratch) {
+      const view = backend.typedArrayFromHeap(scratch) as Float32Array;
+      acc = new Float64Array(view.buffer, view.byteOffset, width);
+      from = width - (width % 2);
+      kernels!.zero(view.byteOffset, view.byteLength);
+      kernels!.columnSum(src.byteOffset, view.byteOffset, rows, from);
+    } else acc = new Float64Array(width);
+    for (let r = 0, o = 0; r < rows; r++, o += width) for (let j = from; j < width; j++) acc[j] += src[o + j];
     for (let j = 0; j < width; j++) dst[j] = mean ? acc[j] / rows : acc[j];
+    if (scratch) (backend as unknown as { disposeData(id: unknown): boolean }).disposeData(scratch.dataId);
     return out;
   };
 }
