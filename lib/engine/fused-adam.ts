@@ -98,7 +98,7 @@ function adamInPlace(kernels: SimdKernels | null, x: Float32Array, g: Float32Arr
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 type WasmBackend = BackendWasm & {
-  wasm: { asm: { memory: WebAssembly.Memory }; tfjs: { disposeData(id: number): void; registerTensor(id: number, size: number, memoryOffset: number): void } };
+  wasm: { tfjs: { disposeData(id: number): void; registerTensor(id: number, size: number, memoryOffset: number): void } };
   dataIdMap: { get(id: unknown): { id: number; memoryOffset: number; refCount: number } | undefined };
 };
 

@@ -12,7 +12,7 @@ const L1L2 = (tf.regularizers.l1l2({ l1: 0, l2: 0 }) as unknown as { constructor
 export const SUM_SQUARES_KERNEL = "LessonSumSquares";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-type HeapBackend = { wasm?: { asm?: { memory: WebAssembly.Memory } }; typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray; makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo };
+type HeapBackend = { typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray; makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo };
 type CpuBackend = { readSync(id: unknown): tf.TypedArray; makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo };
 
 function sumSquares(values: Float32Array, scale: number, kernels: SimdKernels | null = null): number {

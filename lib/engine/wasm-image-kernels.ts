@@ -9,7 +9,7 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { backendSimd, type SimdKernels } from "./wasm-simd";
 
 type TensorInfo = tf.TensorInfo;
-type HeapBackend = BackendWasm & { wasm: { asm?: { memory: WebAssembly.Memory } }; disposeData(id: unknown): boolean };
+type HeapBackend = BackendWasm & { disposeData(id: unknown): boolean };
 
 /** The SIMD module on this backend's memory, or null (then the JS loops run). */
 function simdOf(backend: HeapBackend): SimdKernels | null {

@@ -194,7 +194,7 @@ const SMALL_MATMUL_BYTES = 512 * 1024;
 
 function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
-    const backend = args.backend as unknown as BackendWasm & { wasm: { asm?: { memory: WebAssembly.Memory } }; disposeData(id: unknown): boolean };
+    const backend = args.backend as unknown as BackendWasm & { disposeData(id: unknown): boolean };
     const a = args.inputs.a as TensorInfo;
     const b = args.inputs.b as TensorInfo;
     const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };

@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
+import { wasmMemoryOf } from "./wasm-simd";
 
 const THREADED_MAIN = "@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js";
 const THREADED_WORKER = "@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js";
@@ -104,6 +105,6 @@ export function wasmThreadsInUse(): number {
 
 /** Whether the started wasm backend runs on shared memory (the threaded build). */
 export function wasmSharedMemory(): boolean {
-  const memory = (tf.backend() as unknown as { wasm?: { wasmMemory?: WebAssembly.Memory } }).wasm?.wasmMemory;
+  const memory = wasmMemoryOf(tf.backend());
   return typeof SharedArrayBuffer !== "undefined" && memory?.buffer instanceof SharedArrayBuffer;
 }
