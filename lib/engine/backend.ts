@@ -4,8 +4,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { allWasmThreads, readConfig, type BackendChoice } from "../config";
-import { registerFasterWasmKernels, registerMissingWasmKernels } from "./wasm-kernels";
 import * as os from "os";
+import { registerFasterWasmKernels, registerMissingWasmKernels } from "./wasm-kernels";
 import { disableWasmThreads, wasmSharedMemory, wasmThreadsInUse, wasmThreadsPossible, withThreadedWasm } from "./wasm-threads";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -101,10 +101,15 @@ async function restartWasm(start: WasmStart): Promise<void> {
   tf.registerBackend("wasm", registered.factory, registered.priority);
   const failure = await tryWasm(start);
   if (failure) throw new Error(`restarting the wasm backend with ${start.threads} thread(s) failed: ${failure}`);
-  current!.threads = wasmThreadsInUse();
-  current!.sharedMemory = wasmSharedMemory();
-  if (threadsNote) current!.threadsNote = threadsNote;
-  else delete current!.threadsNote;
+  noteWasmThreads(current!);
+}
+
+/** Records on `info` how the wasm backend just started: XNNPACK's threads, shared memory, and why not threaded. */
+function noteWasmThreads(info: BackendInfo): void {
+  info.threads = wasmThreadsInUse();
+  info.sharedMemory = wasmSharedMemory();
+  if (threadsNote) info.threadsNote = threadsNote;
+  else delete info.threadsNote;
 }
 
 /**
@@ -135,9 +140,7 @@ export async function initBackend(choice: BackendChoice = readConfig().backend, 
     current = { name, reason: why, addedKernels };
     if (name === "wasm") {
       current.simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) as boolean;
-      current.threads = wasmThreadsInUse();
-      current.sharedMemory = wasmSharedMemory();
-      if (threadsNote) current.threadsNote = threadsNote;
+      noteWasmThreads(current);
     }
     return current;
   }

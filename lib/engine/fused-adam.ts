@@ -2,14 +2,15 @@
  * Adam in one pass per variable: on wasm the weights and both moments are updated in place on the heap by a SIMD
  * loop (wasm-simd.ts), in place of the dozen full-size tensor ops (and allocations) tf.train.adam runs per variable;
  * a registered kernel (wasm and cpu) does the same with fresh outputs where memory is shared. Same rule, state and
- * config as tf.train.adam, and its float32 operations but for two divisions done as multiplications (adamStep). Inside model.fit it also adds FastL2 penalties' gradients itself
- * (see FusedAdamOptimizer.minimize); optionally "lazy" on embeddings.
+ * config as tf.train.adam, and its float32 operations but for two divisions done as multiplications (adamStep).
+ * Inside model.fit it also adds FastL2 penalties' gradients itself (see FusedAdamOptimizer.minimize); optionally
+ * "lazy" on embeddings.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { touchedRows } from "./wasm-kernels";
-import { backendSimd, wasmMemoryOf, type SimdKernels } from "./wasm-simd";
-import { SPLIT_MIN, simdHelperFor, type AdamConstants, type SimdHelper } from "./simd-helper";
+import { backendSimd, wasmMemoryOf } from "./wasm-simd";
+import { SPLIT_MIN, simdHelperFor, type AdamConstants } from "./simd-helper";
 import { SUM_CHUNK, sumSquaresCache, withFoldedL2 } from "./fused-l2";
 
 export const FUSED_ADAM_KERNEL = "LessonFusedAdam";
@@ -67,10 +68,14 @@ export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: F
 }
 
 /**
- * A dense step in place on wasm-heap views: the SIMD module for whole groups of 4, adamStep for the rest. With a
- * folded L2 gradient, returns the new weights' sum of squares (computed in the same pass, as sumSquares would).
+ * A dense step in place on views of `backend`'s heap: the SIMD module for whole groups of 4 (a large weight split
+ * with the helper thread where there is one), adamStep for the rest. With a folded L2 gradient, returns the new
+ * weights' sum of squares (computed in the same pass, as sumSquares would).
  */
-function adamInPlace(kernels: SimdKernels | null, x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, a: AdamAttrs, helper: SimdHelper | null = null): number | null {
+function adamInPlace(backend: BackendWasm, x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, a: AdamAttrs): number | null {
+  const kernels = backendSimd(backend);
+  const memory = kernels && wasmMemoryOf(backend);
+  const helper = memory ? simdHelperFor(memory) : null;
   const n = x.length;
   const bulk = kernels ? n - (n % 4) : 0;
   let sum: number | null = null;
@@ -113,17 +118,6 @@ function markChanged(backend: WasmBackend, t: tf.Tensor): void {
   backend.wasm.tfjs.registerTensor(data.id, t.size, data.memoryOffset);
 }
 
-/** The SIMD kernels bound to the wasm backend's memory (null without SIMD). */
-function wasmSimd(backend: BackendWasm): SimdKernels | null {
-  return backendSimd(backend);
-}
-
-/** The second thread for large steps (threaded backend only), or null. */
-function wasmHelper(backend: BackendWasm): SimdHelper | null {
-  const memory = wasmMemoryOf(backend);
-  return memory && backendSimd(backend) ? simdHelperFor(memory) : null;
-}
-
 function wasmKernel(args: KernelArgs): TensorInfo[] {
   const backend = args.backend as BackendWasm;
   const { x, g, m, v, rows } = args.inputs as Record<string, TensorInfo>;
@@ -137,7 +131,7 @@ function wasmKernel(args: KernelArgs): TensorInfo[] {
     xo.set(view(x));
     mo.set(view(m));
     vo.set(view(v));
-    adamInPlace(wasmSimd(backend), xo, view(g), mo, vo, attrs, wasmHelper(backend));
+    adamInPlace(backend, xo, view(g), mo, vo, attrs);
   }
   return outs;
 }
@@ -166,7 +160,7 @@ function updateInPlace(x: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a
   sumSquaresCache.delete(x.dataId as object);
   if (rows) adamStep(xs, view(g), ms, vs, [xs, ms, vs], { ...attrs, rowSize: x.size / x.shape[0] }, rows);
   else {
-    const sum = adamInPlace(wasmSimd(backend), xs, view(g), ms, vs, attrs, wasmHelper(backend));
+    const sum = adamInPlace(backend, xs, view(g), ms, vs, attrs);
     if (sum !== null) sumSquaresCache.set(x.dataId as object, sum);
   }
   for (const t of [x, m, v]) markChanged(backend, t);

@@ -6,15 +6,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { backendSimd, type SimdKernels } from "./wasm-simd";
+import { backendSimd } from "./wasm-simd";
 
 type TensorInfo = tf.TensorInfo;
 type HeapBackend = BackendWasm & { disposeData(id: unknown): boolean };
-
-/** The SIMD module on this backend's memory, or null (then the JS loops run). */
-function simdOf(backend: HeapBackend): SimdKernels | null {
-  return backendSimd(backend);
-}
 
 /**
  * Where a coordinate outside [0, len - 1] is read from, by tf.image.transform's fill modes, in float32 as the wasm
@@ -167,7 +162,7 @@ function fastMinMax(original: tf.KernelFunc, isMax: boolean): tf.KernelFunc {
     const block = blockBroadcast(big.shape, small.shape);
     if (block === null) return original(args);
     const out = backend.makeOutput(big.shape, "float32");
-    const kernels = simdOf(backend);
+    const kernels = backendSimd(backend); // null: the JS loops run
     const x = backend.typedArrayFromHeap(big) as Float32Array;
     const s = backend.typedArrayFromHeap(small) as Float32Array;
     const dst = backend.typedArrayFromHeap(out) as Float32Array;
@@ -210,7 +205,7 @@ function fastBatchNorm(original: tf.KernelFunc): tf.KernelFunc {
     const mul = new Float32Array(c);
     for (let j = 0; j < c; j++) mul[j] = scale[j] / Math.sqrt(variance[j] + eps);
     const out = backend.makeOutput(x.shape, "float32");
-    const kernels = c % 4 === 0 ? simdOf(backend) : null;
+    const kernels = c % 4 === 0 ? backendSimd(backend) : null;
     if (kernels) {
       // mean, mul and offset side by side on the heap for the SIMD loop
       const params = backend.makeOutput([3 * c], "float32");
