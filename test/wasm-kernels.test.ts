@@ -212,6 +212,28 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
     }
   });
 
+  it("Slice: contiguous runs (a batch of an index array, rows, a sub-block's last axis), empty, and non-contiguous ones from the backend's kernel", () => {
+    expect(registerFasterWasmKernels()).toContain("Slice");
+    const indices = () => tf.tensor1d(Int32Array.from({ length: 1000 }, (_, i) => (i * 7919) % 1000), "int32");
+    const grid = () => tf.randomNormal([6, 5, 4], 0, 1, "float32", 30);
+    const cases: Array<() => tf.Tensor> = [
+      () => tf.slice(indices(), 128, 64),
+      () => tf.slice(indices(), 990), // to the end
+      () => tf.slice(grid(), [2, 0, 0], [3, -1, -1]),
+      () => tf.slice(grid(), [4, 2, 0], [1, 1, 4]),
+      () => tf.slice(grid(), [1, 1, 1], [0, 2, 2]),
+      () => tf.slice(grid(), [1, 1, 1], [2, 3, 2]), // not contiguous
+      () => tf.slice(tf.tensor1d([true, false, true, true], "bool"), 1, 2).cast("float32"),
+    ];
+    for (const fn of cases) {
+      const [fast, reference] = fastAndReference(["Slice"], fn);
+      expectSame(fast, reference, 0);
+      const shapes = [tf.tidy(() => fn().shape), withReferenceKernels(["Slice"], () => tf.tidy(() => fn().shape))];
+      expect(shapes[0]).toEqual(shapes[1]);
+    }
+    expect(Array.from(tf.tidy(() => tf.slice(indices(), 2, 3).dataSync()))).toEqual([838, 757, 676]);
+  });
+
   it("Sum and Mean over leading axes (with keepDims, one axis, negative axes given out of order); other axes and int32 go to the backend's kernel", () => {
     const x = () => tf.randomNormal([6, 5, 7, 4], 1, 3, "float32", 25);
     const cases: Array<[string, () => tf.Tensor]> = [

@@ -3,7 +3,7 @@
  * gradient broadcasts the per-channel statistics to the whole batch), Sum/Mean over the leading axes (the per-channel
  * statistics themselves) and MaxPoolGrad. The backend's Tile indexes every output value through a generic loop
  * (~80 ns each: a quarter of the training step), its Sum/Mean first transpose the reduced axes to the end, and its
- * MaxPoolGrad took ~10x this one's time on a [64, 34, 46, 32] input.
+ * MaxPoolGrad took ~10x this one's time on a [64, 34, 46, 32] input. Also Slice, which model.fit calls every batch.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -152,10 +152,34 @@ function fastMaxPoolGrad(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/**
+ * Slice of a contiguous run (model.fit's next batch of shuffled indices, a batch of rows) as one copy through a heap
+ * view: the backend's kernel first copies the whole input out of the heap (readSync), so model.fit's per-batch slice of
+ * an epoch's index array cost O(epoch), not O(batch). Other slices, and strings, go to the backend's kernel.
+ */
+function viewSlice(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown as BackendWasm;
+    const x = args.inputs.x as TensorInfo;
+    const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+    if (x.dtype === "string" || x.dtype === "complex64") return original(args);
+    const [start, extent] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
+    if (!tf.slice_util.isSliceContinous(x.shape, start, extent)) return original(args);
+    const out = backend.makeOutput(extent, x.dtype);
+    const count = tf.util.sizeFromShape(extent);
+    if (!count) return out;
+    const from = tf.slice_util.computeFlatOffset(start, tf.util.computeStrides(x.shape));
+    // Views only after makeOutput, which can grow (and so move) the heap.
+    backend.typedArrayFromHeap(out).set(backend.typedArrayFromHeap(x).subarray(from, from + count));
+    return out;
+  };
+}
+
 /** The kernels above as [kernel name, wrapper of the backend's own kernel]. */
 export const TRAINING_KERNELS: Array<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [
   ["Tile", fastTile],
   ["Sum", (k) => fastLeadingReduce(k, false)],
   ["Mean", (k) => fastLeadingReduce(k, true)],
   ["MaxPoolGrad", fastMaxPoolGrad],
+  ["Slice", viewSlice],
 ];
