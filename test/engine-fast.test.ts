@@ -134,6 +134,55 @@ describe("fast wasm kernels match the reference kernels", () => {
     expect(maxDiff(fused, start.dataSync())).toBeGreaterThan(1e-3); // it trained
   });
 
+  it("a split step left to finish on the helper thread: every way of touching the weight waits for it and sees the finished values", async () => {
+    const { wasmMemoryOf } = await import("../lib/engine/wasm-simd");
+    const { simdHelperFor, SPLIT_MIN } = await import("../lib/engine/simd-helper");
+    const { stepPending } = await import("../lib/engine/deferred-step");
+    if (!simdHelperFor(wasmMemoryOf(tf.backend())!)) return; // no helper thread here (plain build or one CPU): nothing is deferred
+    const rows = Math.ceil((SPLIT_MIN + 4096) / 5);
+    const start = tf.randomNormal([rows, 5], 0, 1, "float32", 40);
+    const ids = tf.tensor1d([0, 7, rows - 1], "int32");
+    const uses: Record<string, (w: tf.Variable) => Float32Array> = {
+      dataSync: (w) => Float32Array.from(w.dataSync()),
+      "a kernel on a reshape": (w) => tf.tidy(() => Float32Array.from(tf.sum(w.reshape([-1, 1]), 0).dataSync())),
+      gather: (w) => tf.tidy(() => Float32Array.from(tf.gather(w, ids).dataSync())),
+      "a clone, then the weight disposed": (w) => {
+        const copy = w.clone();
+        w.dispose();
+        const values = Float32Array.from(copy.dataSync());
+        copy.dispose();
+        return values;
+      },
+      "the L2 penalty": (w) => tf.tidy(() => Float32Array.of(withFoldedL2(new Map(), () => l2Penalty(w, 0.5)).dataSync()[0])),
+    };
+    const afterSteps = (defer: boolean, use: (w: tf.Variable) => Float32Array) => {
+      process.env.LESSON4_DEFER_STEP = defer ? "1" : "0";
+      try {
+        const init = start.clone();
+        const w = tf.variable(init);
+        init.dispose(); // the variable alone holds its memory, so the step runs in place
+        const opt = createAdam(0.01);
+        for (let s = 0; s < 3; s++) opt.minimize(() => tf.add(tf.sum(tf.gather(w, ids)), l2Penalty(w, 1e-3)) as tf.Scalar, false, [w]);
+        expect(stepPending()).toBe(defer);
+        const values = use(w);
+        expect(stepPending()).toBe(false);
+        if (!w.isDisposed) w.dispose();
+        opt.dispose();
+        return values;
+      } finally {
+        delete process.env.LESSON4_DEFER_STEP;
+      }
+    };
+    const before = tf.memory().numTensors;
+    for (const [name, use] of Object.entries(uses)) {
+      const deferred = afterSteps(true, use);
+      const synchronous = afterSteps(false, use);
+      expect(maxDiff(deferred, synchronous), name).toBe(0);
+    }
+    expect(tf.memory().numTensors).toBe(before); // the gradients kept for the helper were released
+    expect(maxDiff(afterSteps(true, uses.dataSync), start.dataSync())).toBeGreaterThan(1e-3); // it trained
+  });
+
   it("model.fit with createAdam (folded L2, in-place SIMD step) gives tf.train.adam's weights", async () => {
     const reference = await trainSmall(tf.train.adam(0.01));
     const fast = await trainSmall(createAdam(0.01));

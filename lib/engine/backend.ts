@@ -7,6 +7,7 @@ import { allWasmThreads, readConfig, type BackendChoice } from "../config";
 import * as os from "os";
 import { registerFasterWasmKernels, registerMissingWasmKernels } from "./wasm-kernels";
 import { disableWasmThreads, wasmSharedMemory, wasmThreadsInUse, wasmThreadsPossible, withThreadedWasm } from "./wasm-threads";
+import { finishPendingStep } from "./deferred-step";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -119,6 +120,7 @@ function noteWasmThreads(info: BackendInfo): void {
  */
 export async function initBackend(choice: BackendChoice = readConfig().backend, options: BackendOptions = {}): Promise<BackendInfo> {
   const start = wantedStart(options);
+  finishPendingStep(); // a helper thread's step must land before its backend changes
   if (current && (choice === "auto" || choice === current.name)) {
     // What a start would give: the threaded build with the pool asked for, or the plain build's single thread.
     const shared = start.shared && wasmThreadsPossible();

@@ -12,6 +12,7 @@ import { touchedRows } from "./wasm-kernels";
 import { backendSimd, wasmMemoryOf } from "./wasm-simd";
 import { SPLIT_MIN, simdHelperFor, type AdamConstants } from "./simd-helper";
 import { SUM_CHUNK, sumSquaresCache, withFoldedL2 } from "./fused-l2";
+import { deferStep, finishStepWriting } from "./deferred-step";
 
 export const FUSED_ADAM_KERNEL = "LessonFusedAdam";
 
@@ -69,35 +70,38 @@ export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: F
 
 /**
  * A dense step in place on views of `backend`'s heap: the SIMD module for whole groups of 4 (a large weight split
- * with the helper thread where there is one), adamStep for the rest. With a folded L2 gradient, returns the new
- * weights' sum of squares (computed in the same pass, as sumSquares would).
+ * with the helper thread where there is one), adamStep for the rest. Returns what completes it: waits for the helper's
+ * part, if any, and with a folded L2 gradient gives the new weights' sum of squares (computed in the same pass, as
+ * sumSquares would), else null. `running` says whether the helper still has part of the step.
  */
-function adamInPlace(backend: BackendWasm, x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, a: AdamAttrs): number | null {
+function adamInPlace(backend: BackendWasm, x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, a: AdamAttrs): { running: boolean; complete(): number | null } {
   const kernels = backendSimd(backend);
   const memory = kernels && wasmMemoryOf(backend);
   const helper = memory ? simdHelperFor(memory) : null;
   const n = x.length;
   const bulk = kernels ? n - (n % 4) : 0;
-  let sum: number | null = null;
+  let sum: number | null = a.l2 ? 0 : null;
+  // A large weight: the helper thread takes the chunks from `split` on while this one does the rest.
+  const split = helper && bulk >= SPLIT_MIN && helper.fits(bulk, SUM_CHUNK) ? Math.floor((bulk * (1 - helper.share)) / SUM_CHUNK) * SUM_CHUNK : bulk;
   if (bulk) {
     const f = Math.fround;
     const at = (t: Float32Array, i: number) => t.byteOffset + 4 * i;
     const constants: AdamConstants = [a.beta1, a.beta2, f(1 - a.beta1), f(1 - a.beta2), f(1 / a.correction1), f(1 / a.correction2), a.epsilon, -a.lr];
-    // A large weight: the helper thread takes the chunks from `half` on while this one does the rest.
-    const half = helper && bulk >= SPLIT_MIN && helper.fits(bulk, SUM_CHUNK) ? Math.floor(bulk / 2 / SUM_CHUNK) * SUM_CHUNK : bulk;
-    if (half < bulk) helper!.start(at(x, half), at(g, half), at(m, half), at(v, half), bulk - half, SUM_CHUNK, constants, a.l2);
-    if (a.l2) {
-      sum = 0;
-      for (let i = 0; i < half; i += SUM_CHUNK) sum += kernels!.adamL2(at(x, i), at(g, i), at(m, i), at(v, i), Math.min(SUM_CHUNK, half - i), ...constants, a.l2);
-    } else if (half) kernels!.adam(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, half, ...constants);
-    if (half < bulk) {
-      const sums = helper!.finish(Math.ceil((bulk - half) / SUM_CHUNK));
-      if (sum !== null) for (const s of sums) sum += s;
-    }
+    if (split < bulk) helper!.start(at(x, split), at(g, split), at(m, split), at(v, split), bulk - split, SUM_CHUNK, constants, a.l2);
+    if (a.l2) for (let i = 0; i < split; i += SUM_CHUNK) sum! += kernels!.adamL2(at(x, i), at(g, i), at(m, i), at(v, i), Math.min(SUM_CHUNK, split - i), ...constants, a.l2);
+    else if (split) kernels!.adam(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, split, ...constants);
   }
   if (bulk < n) adamStep(x.subarray(bulk), g.subarray(bulk), m.subarray(bulk), v.subarray(bulk), [x.subarray(bulk), m.subarray(bulk), v.subarray(bulk)], a);
-  if (sum !== null) for (let i = bulk; i < n; i++) sum += x[i] * x[i];
-  return sum;
+  // The helper's chunks come after this thread's and before the tail's, in the sum as in the memory.
+  const complete = () => {
+    if (split < bulk) {
+      const sums = helper!.finish(Math.ceil((bulk - split) / SUM_CHUNK));
+      if (sum !== null) for (const s of sums) sum += s;
+    }
+    if (sum !== null) for (let i = bulk; i < n; i++) sum += x[i] * x[i];
+    return sum;
+  };
+  return { running: split < bulk, complete };
 }
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
@@ -131,7 +135,7 @@ function wasmKernel(args: KernelArgs): TensorInfo[] {
     xo.set(view(x));
     mo.set(view(m));
     vo.set(view(v));
-    adamInPlace(backend, xo, view(g), mo, vo, attrs);
+    adamInPlace(backend, xo, view(g), mo, vo, attrs).complete();
   }
   return outs;
 }
@@ -154,14 +158,21 @@ function cpuKernel(args: KernelArgs): TensorInfo[] {
 function updateInPlace(x: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: AdamAttrs, rows: Int32Array | null): boolean {
   if (tf.getBackend() !== "wasm" || g.dtype !== "float32") return false;
   const backend = tf.backend() as unknown as WasmBackend;
+  finishStepWriting(x.dataId, g.dataId, m.dataId, v.dataId);
   if (![x, m, v].every((t) => backend.dataIdMap.get(t.dataId)?.refCount === 1)) return false;
   const view = (t: tf.Tensor) => backend.typedArrayFromHeap(t) as Float32Array;
   const [xs, ms, vs] = [view(x), view(m), view(v)];
   sumSquaresCache.delete(x.dataId as object);
   if (rows) adamStep(xs, view(g), ms, vs, [xs, ms, vs], { ...attrs, rowSize: x.size / x.shape[0] }, rows);
   else {
-    const sum = adamInPlace(backend, xs, view(g), ms, vs, attrs);
-    if (sum !== null) sumSquaresCache.set(x.dataId as object, sum);
+    const step = adamInPlace(backend, xs, view(g), ms, vs, attrs);
+    const file = (sum: number | null) => sum !== null && sumSquaresCache.set(x.dataId as object, sum);
+    if (!step.running || process.env.LESSON4_DEFER_STEP === "0") file(step.complete());
+    else {
+      // The helper finishes while training goes on (until something touches x, m or v); the gradient it reads stays alive until then.
+      const gradient = tf.keep(g.clone());
+      deferStep(backend, { writes: [x.dataId, m.dataId, v.dataId], finish: () => { try { file(step.complete()); } finally { gradient.dispose(); } } });
+    }
   }
   for (const t of [x, m, v]) markChanged(backend, t);
   return true;

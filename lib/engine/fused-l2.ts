@@ -5,6 +5,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { backendSimd, type SimdKernels } from "./wasm-simd";
+import { finishStepWriting } from "./deferred-step";
 
 type Regularizer = ReturnType<typeof tf.regularizers.l2>;
 const L1L2 = (tf.regularizers.l1l2({ l1: 0, l2: 0 }) as unknown as { constructor: new (args: { l1?: number; l2?: number }) => Regularizer }).constructor;
@@ -74,6 +75,7 @@ export function withFoldedL2<T>(sink: Map<string, number>, f: () => T): T {
 
 /** l2 * sum(w²) as a new scalar with no tie to w on the gradient tape. */
 function detachedPenalty(w: tf.Tensor, rate: number): tf.Scalar {
+  finishStepWriting(w.dataId); // the helper thread may still be writing w (and its sum of squares)
   const cached = sumSquaresCache.get(w.dataId as object);
   if (cached !== undefined) return tf.scalar(cached * rate);
   const backend = tf.backend() as unknown as HeapBackend & CpuBackend;

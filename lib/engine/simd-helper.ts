@@ -12,6 +12,8 @@ import { simdModuleBytes } from "./wasm-simd";
 export type AdamConstants = readonly [b1: number, b2: number, c1: number, c2: number, r1: number, r2: number, eps: number, negLr: number];
 
 const MAX_CHUNKS = 1 << 14;
+const SHARE_STEP = 0.01;
+const SHARE_RANGE = [0.1, 1];
 /** Below this many elements a split costs more (waking the worker) than it saves. */
 export const SPLIT_MIN = 1 << 17;
 /** How long the caller waits for the worker before giving up with an error, in ms. */
@@ -45,6 +47,12 @@ export class SimdHelper {
   private readonly sums = new Float64Array(new SharedArrayBuffer(MAX_CHUNKS * 8));
   private readonly worker: Worker;
   private failure: Error | null = null;
+  /**
+   * The fraction of a split the worker takes. It starts late (waking it takes ~0.1 ms here), and the caller may go on
+   * to other work before it waits (deferred-step.ts), so each finish() moves the share a step towards whichever thread
+   * was idle. The values do not depend on it.
+   */
+  share = 0.5;
 
   constructor(memory: WebAssembly.Memory) {
     this.worker = new Worker(WORKER_SOURCE, {
@@ -78,6 +86,7 @@ export class SimdHelper {
   /** Blocks until the worker is done; returns the per-chunk sums of squares (with l2), in order. */
   finish(chunks: number): Float64Array {
     const c = this.control;
+    this.share = Math.min(SHARE_RANGE[1], Math.max(SHARE_RANGE[0], this.share + (Atomics.load(c, 1) === this.seq ? SHARE_STEP : -SHARE_STEP)));
     const deadline = Date.now() + WAIT_MS;
     for (let done = Atomics.load(c, 1); done !== this.seq; done = Atomics.load(c, 1)) {
       if (Date.now() > deadline) throw new Error(`the SIMD helper thread did not answer in ${WAIT_MS / 1000} s${this.failure ? `: ${this.failure.message}` : ""}`);
