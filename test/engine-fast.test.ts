@@ -259,6 +259,9 @@ describe("fast wasm kernels match the reference kernels", () => {
       () => tf.matMul(tf.randomNormal([9, 5], 0, 1, "float32", 35), tf.randomNormal([6, 5], 0, 1, "float32", 36), false, true),
       () => tf.matMul(tf.randomNormal([5, 9], 0, 1, "float32", 37), tf.randomNormal([8, 5], 0, 1, "float32", 38), true, true),
       () => tf.matMul(tf.randomNormal([1, 4, 3], 0, 1, "float32", 39), tf.randomNormal([3, 3, 1], 0, 1, "float32", 40)), // broadcast batch, n = 1
+      // the nn model's Dense backward pass: 16-wide blocks, a 4-wide one and a 2-column tail (n = 70); 16-wide and 4-wide (n = 100)
+      () => tf.matMul(tf.randomNormal([64, 100], 0, 1, "float32", 43), tf.randomNormal([64, 70], 0, 1, "float32", 44), true, false),
+      () => tf.matMul(tf.randomNormal([64, 70], 0, 1, "float32", 45), tf.randomNormal([100, 70], 0, 1, "float32", 46), false, true),
       () => {
         const w = tf.randomNormal([5, 6], 0, 1, "float32", 41);
         const x = tf.randomNormal([7, 5], 0, 1, "float32", 42);

@@ -186,7 +186,7 @@ function sharingIdentity(original: tf.KernelFunc): tf.KernelFunc {
 
 /**
  * BatchMatMul with a transposed operand or a batch (every backward pass of a Dense layer): the backend's own kernel
- * runs those through a scalar triple loop; this one uses the SIMD module, 4 output columns at a time (a transposed
+ * runs those through a scalar triple loop; this one uses the SIMD module, 16 output columns at a time (a transposed
  * B is copied once), for operands of up to 512 KiB together. The plain batch-1 product, and larger ones, stay with
  * the backend's kernel.
  */
@@ -228,15 +228,16 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
       bv = t;
     }
     const cv = backend.typedArrayFromHeap(out) as Float32Array;
-    const n4 = n - (n % 4);
     const [saI, saK] = transposeA ? [1, m] : [k, 1];
     for (let q = 0; q < batch; q++) {
       const ao = (batchA === 1 ? 0 : q) * m * k;
       const bo = (batchB === 1 ? 0 : q) * k * n;
       const co = q * m * n;
-      if (n4) kernels.matMul(av.byteOffset + 4 * ao, bv.byteOffset + 4 * bo, cv.byteOffset + 4 * co, m, k, n4, n, saI, saK);
+      // All n columns in the module when its 4-wide read of the last ones stays inside the heap; else the rest here.
+      const cols = bv.byteOffset + 4 * (bo + k * n + 3) <= bv.buffer.byteLength ? n : n - (n % 4);
+      if (cols) kernels.matMul(av.byteOffset + 4 * ao, bv.byteOffset + 4 * bo, cv.byteOffset + 4 * co, m, k, cols, n, saI, saK);
       for (let i = 0; i < m; i++)
-        for (let j = n4; j < n; j++) {
+        for (let j = cols; j < n; j++) {
           let sum = 0;
           for (let p = 0; p < k; p++) sum = Math.fround(sum + Math.fround(av[ao + i * saI + p * saK] * bv[bo + p * n + j]));
           cv[co + i * n + j] = sum;

@@ -23,10 +23,12 @@ export interface SimdKernels {
    */
   adamL2(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, r1: number, r2: number, eps: number, negLr: number, l2: number): number;
   /**
-   * c[i, j] = sum over k of a[i*saI + k*saK] * b[k, j] for i < m, j < n4 (a multiple of 4), with b and c row-major
-   * [k, n] and [m, n]: a matrix product (a may be read transposed) 4 output columns per instruction.
+   * c[i, j] = sum over k (in order) of a[i*saI + k*saK] * b[k, j] for i < m, j < cols (at most n), with b and c
+   * row-major [k, n] and [m, n]: a matrix product (a may be read transposed), 16 output columns per pass where it can,
+   * then 4. Where cols is not a multiple of 4 the last columns are computed 4 wide, reading up to 3 floats past the
+   * end of b's last row (the caller checks they are inside the memory); only the lanes inside c's rows are stored.
    */
-  matMul(a: number, b: number, c: number, m: number, k: number, n4: number, n: number, saI: number, saK: number): void;
+  matMul(a: number, b: number, c: number, m: number, k: number, cols: number, n: number, saI: number, saK: number): void;
   /** sum of x[i]² for i in [0, n), accumulated in 4 float32 lanes; `n` a multiple of 4. */
   sumSquares(x: number, n: number): number;
   /** dst[i] = min(x[i], v) for i in [0, n) (f32x4.min: NaN in, NaN out); `n` a multiple of 4. */
@@ -131,32 +133,53 @@ function sumSquaresBody(): number[] {
 }
 
 function matMulBody(): number[] {
-  // params: 0 a, 1 b, 2 c, 3 m, 4 k, 5 n4, 6 n, 7 saI, 8 saK; locals: 9 i, 10 j, 11 kk, 12 acc
-  const I = 9, J = 10, K = 11, ACC = 12;
-  const F32_LOAD = [0x2a, 2, 0], I32_MUL = 0x6c;
+  // params: 0 a, 1 b, 2 c, 3 m, 4 k, 5 cols, 6 n, 7 saI, 8 saK
+  // locals: 9 i, 10 j, 11 kk, 12 pa, 13 pb, 14 rowB (bytes per row of b), 15 sa (bytes per step along a), 16 cols16,
+  // 17 cols4, 18 pc; 19-22 four accumulators, 23 the splat of a[i, kk]
+  const I = 9, J = 10, K = 11, PA = 12, PB = 13, ROW_B = 14, SA = 15, C16 = 16, C4 = 17, PC = 18, ACC = 19, AV = 23;
+  const F32_LOAD = [0x2a, 2, 0], I32_MUL = 0x6c, I32_AND = 0x71, I32_LT_U = 0x49, IF = 0x04;
+  const MINUS_16 = 0x70, MINUS_4 = 0x7c; // as one-byte signed LEB128
   const V128_ZERO = [...simd(0x0c), ...new Array(16).fill(0)];
-  const byteAddress = (base: number, index: number[]) => [...get(base), ...index, I32_CONST, 2, I32_SHL, I32_ADD];
-  const loop = (counter: number, limit: number, step: number, body: number[]) => [
-    I32_CONST, 0, ...set(counter),
-    BLOCK, VOID, LOOP, VOID,
-    ...get(counter), ...get(limit), I32_GE_U, BR_IF, 1,
-    ...body,
-    ...get(counter), I32_CONST, step, I32_ADD, ...set(counter), BR, 0,
-    END, END,
+  const loadAt = (offset: number) => [...simd(0x00), 2, offset];
+  const storeAt = (offset: number) => [...simd(0x0b), 2, offset];
+  const F32_STORE_AT = (offset: number) => [0x38, 2, offset];
+  const lanes = (w: number, f: (q: number) => number[]) => Array.from({ length: w }, (_, q) => f(q)).flat();
+  const whileBelow = (counter: number, limit: number, step: number, body: number[]) => [
+    BLOCK, VOID, LOOP, VOID, ...get(counter), ...get(limit), I32_GE_U, BR_IF, 1, ...body, ...get(counter), I32_CONST, step, I32_ADD, ...set(counter), BR, 0, END, END,
   ];
-  const inner = [
-    ...get(ACC),
-    ...byteAddress(0, [...get(I), ...get(7), I32_MUL, ...get(K), ...get(8), I32_MUL, I32_ADD]), ...F32_LOAD, ...F32X4_SPLAT,
-    ...byteAddress(1, [...get(K), ...get(6), I32_MUL, ...get(J), I32_ADD]), ...V128_LOAD,
-    ...F32X4_MUL, ...F32X4_ADD, ...set(ACC),
+  // w accumulators = row i of A times columns j .. j+4w of B, k in order; pc = the address of c[i, j]
+  const block = (w: number) => [
+    ...lanes(w, (q) => [...V128_ZERO, ...set(ACC + q)]),
+    ...get(0), ...get(I), ...get(7), I32_MUL, I32_CONST, 2, I32_SHL, I32_ADD, ...set(PA),
+    ...get(1), ...get(J), I32_CONST, 2, I32_SHL, I32_ADD, ...set(PB),
+    I32_CONST, 0, ...set(K),
+    ...whileBelow(K, 4, 1, [
+      ...get(PA), ...F32_LOAD, ...F32X4_SPLAT, ...set(AV),
+      ...lanes(w, (q) => [...get(ACC + q), ...get(PB), ...loadAt(16 * q), ...get(AV), ...F32X4_MUL, ...F32X4_ADD, ...set(ACC + q)]),
+      ...get(PA), ...get(SA), I32_ADD, ...set(PA),
+      ...get(PB), ...get(ROW_B), I32_ADD, ...set(PB),
+    ]),
+    ...get(2), ...get(I), ...get(6), I32_MUL, ...get(J), I32_ADD, I32_CONST, 2, I32_SHL, I32_ADD, ...set(PC),
   ];
-  const column = [
-    ...V128_ZERO, ...set(ACC),
-    ...loop(K, 4, 1, inner),
-    ...byteAddress(2, [...get(I), ...get(6), I32_MUL, ...get(J), I32_ADD]), ...get(ACC), ...V128_STORE,
+  const store = (w: number) => lanes(w, (q) => [...get(PC), ...get(ACC + q), ...storeAt(16 * q)]);
+  // the last 1-3 columns: computed 4 wide (reading past the row's end), only the lanes inside the row stored
+  const storeTail = lanes(3, (l) => [...get(J), I32_CONST, l, I32_ADD, ...get(5), I32_LT_U, IF, VOID, ...get(PC), ...get(ACC), ...F32X4_EXTRACT(l), ...F32_STORE_AT(4 * l), END]);
+  const row = [
+    I32_CONST, 0, ...set(J),
+    ...whileBelow(J, C16, 16, [...block(4), ...store(4)]),
+    ...whileBelow(J, C4, 4, [...block(1), ...store(1)]),
+    ...get(J), ...get(5), I32_LT_U, IF, VOID, ...block(1), ...storeTail, END,
   ];
-  const code = [...loop(I, 3, 1, loop(J, 5, 4, column)), END];
-  return [...vec([[...uleb(3), I32], [...uleb(1), V128]]), ...code];
+  const code = [
+    ...get(6), I32_CONST, 2, I32_SHL, ...set(ROW_B),
+    ...get(8), I32_CONST, 2, I32_SHL, ...set(SA),
+    ...get(5), I32_CONST, MINUS_16, I32_AND, ...set(C16),
+    ...get(5), I32_CONST, MINUS_4, I32_AND, ...set(C4),
+    I32_CONST, 0, ...set(I),
+    ...whileBelow(I, 3, 1, row),
+    END,
+  ];
+  return [...vec([[...uleb(10), I32], [...uleb(5), V128]]), ...code];
 }
 
 /** for (counter = start; counter < limit; counter += step) body, with the counter, limit and step in locals. */
