@@ -45,6 +45,30 @@ describe("images to tensors", () => {
     expect(sizes).toEqual([4, 4, 2]);
     expect(labels).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
+  it("stopping early or a bad file in a later batch leaves no tensor behind, and the error names the file", async () => {
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+    const before = tf.memory().numTensors;
+    for await (const b of imageBatches(files, { batchSize: 3, width: 8, height: 6, transform: (x) => x.mul(2) as tf.Tensor4D })) {
+      b.xs.dispose();
+      break; // the second batch is being decoded meanwhile
+    }
+    await settle();
+    expect(tf.memory().numTensors).toBe(before);
+    const bad = path.join(root, "bad-in-batch.jpg");
+    fs.writeFileSync(bad, Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3]));
+    const seen: number[] = [];
+    const run = async () => {
+      for await (const b of imageBatches([...files.slice(0, 4), bad, ...files.slice(4)], { batchSize: 4, width: 8, height: 6 })) {
+        seen.push(b.xs.shape[0]);
+        await settle(); // the bad batch fails while this one is in use
+        b.xs.dispose();
+      }
+    };
+    await expect(run()).rejects.toThrow(/bad-in-batch\.jpg/);
+    expect(seen).toEqual([4]);
+    await settle();
+    expect(tf.memory().numTensors).toBe(before);
+  });
   it("names the file that cannot be decoded", async () => {
     const bad = path.join(root, "bad.jpg");
     fs.writeFileSync(bad, Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3]));

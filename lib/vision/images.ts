@@ -75,25 +75,37 @@ export interface Batch {
 
 /**
  * Streams `items` (file paths, or {path, label}) as batches; the caller disposes each batch.
- * The next batch is decoded while the current one is used, so memory stays at ~2 batches.
+ * The next batch is decoded (on sharp's threads) while this one is transformed (on this thread) and used, so
+ * memory stays at ~2 batches and decoding overlaps the rest.
  */
 export async function* imageBatches(items: Array<string | { path: string; label: number }>, options: BatchOptions = {}): AsyncGenerator<Batch> {
   const batchSize = options.batchSize ?? 32;
   const list = options.shuffle ? new Rng(options.seed ?? 42).shuffle(items) : items;
-  const load = async (start: number): Promise<Batch> => {
+  const decode = (start: number) => {
     const part = list.slice(start, start + batchSize);
-    const files = part.map((it) => (typeof it === "string" ? it : it.path));
-    const raw = await loadImages(files, options);
-    const xs = options.transform ? tf.tidy(() => options.transform!(raw)) : raw;
-    if (xs !== raw) raw.dispose();
-    const labelled = part.every((it) => typeof it !== "string");
-    return { xs, ys: labelled ? oneHot(part.map((it) => (it as { label: number }).label), options.numClasses ?? 10) : undefined, files };
+    const raw = loadImages(part.map((it) => (typeof it === "string" ? it : it.path)), options);
+    raw.catch(() => undefined); // a failure surfaces when the batch is awaited, not as an unhandled rejection meanwhile
+    return { part, raw };
   };
-  let pending = list.length ? load(0) : null;
-  for (let start = 0; pending; start += batchSize) {
-    const batch: Batch = await pending;
-    pending = start + batchSize < list.length ? load(start + batchSize) : null;
-    yield batch;
+  let next = list.length ? decode(0) : null;
+  try {
+    for (let start = 0; next; start += batchSize) {
+      const { part, raw: decoding } = next;
+      const raw = await decoding;
+      next = start + batchSize < list.length ? decode(start + batchSize) : null;
+      let xs = raw;
+      try {
+        if (options.transform) xs = tf.tidy(() => options.transform!(raw));
+      } finally {
+        if (xs !== raw) raw.dispose();
+      }
+      const labelled = part.every((it) => typeof it !== "string");
+      const files = part.map((it) => (typeof it === "string" ? it : it.path));
+      yield { xs, ys: labelled ? oneHot(part.map((it) => (it as { label: number }).label), options.numClasses ?? 10) : undefined, files };
+    }
+  } finally {
+    // Stopped early or failed: the batch still decoding is not wanted.
+    next?.raw.then((t) => t.dispose(), () => undefined);
   }
 }
 
