@@ -12,6 +12,7 @@ import { fromSources, downloadFile } from "../datasets/sources";
 import { imageBatches } from "./images";
 import { ImageDataGenerator, type AugmentOptions } from "./augment";
 import { NpyWriter, loadArray } from "./npy";
+import { foldedInference, type FoldedInference } from "./folded";
 
 /** Where the TF.js team publishes MobileNet v1 1.0 224 (layers format). */
 export const MOBILENET_URL = "https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_1.0_224/model.json";
@@ -108,10 +109,30 @@ export async function loadMobileNet(options: { dir?: string; url?: string; confi
   const full = await tf.loadLayersModel(size === undefined ? fileIOHandler(modelJson) : withInputSize(fileIOHandler(modelJson), size));
   const layer = full.getLayer(FEATURE_LAYER);
   const model = full.outputs[0] === layer.output ? full : tf.model({ inputs: full.inputs, outputs: layer.output as tf.SymbolicTensor });
+  model.trainable = false; // a frozen feature extractor (which extractFeatures may fold)
   const hash = createHash("sha256").update(fs.readFileSync(modelJson)).update(FEATURE_LAYER);
   const json = JSON.parse(fs.readFileSync(modelJson, "utf8")) as ModelJson;
   for (const g of json.weightsManifest) for (const p of g.paths) hash.update(`${p}:${fs.statSync(path.join(dir, p)).size}`);
   return { model, id: hash.digest("hex").slice(0, 16), source: dir, inputSize: (full.inputs[0].shape[1] as number) ?? 224 };
+}
+
+const folds = new WeakMap<tf.LayersModel, FoldedInference | null>();
+
+/**
+ * The extractor's output for a batch: for a frozen model that folds (MobileNet: conv, batch norm, ReLU6 chains), its
+ * folded convolutions, ~1.4x faster than model.predict and equal to it up to float32 rounding; else model.predict.
+ * A trainable model is never folded (its weights may change); LESSON4_FOLD_BN=0 turns folding off (to compare).
+ */
+export function extractFeatures(extractor: Pick<FeatureModel, "model">, x: tf.Tensor4D): tf.Tensor4D {
+  const model = extractor.model;
+  if (model.trainable || process.env.LESSON4_FOLD_BN === "0") {
+    folds.get(model)?.dispose();
+    folds.delete(model);
+    return model.predict(x) as tf.Tensor4D;
+  }
+  if (!folds.has(model)) folds.set(model, foldedInference(model));
+  const folded = folds.get(model);
+  return folded ? folded.run(x) : (model.predict(x) as tf.Tensor4D);
 }
 
 export interface FeatureOptions {
@@ -169,7 +190,7 @@ export async function precomputeFeatures(files: string[], extractor: FeatureMode
       const transform = (x: tf.Tensor4D) => (gen ? gen.random(x) : x).div(127.5).sub(1) as tf.Tensor4D;
       for await (const batch of imageBatches(files, { width: size, height: size, batchSize: options.batchSize ?? 32, transform })) {
         const out = tf.tidy(() => {
-          const y = extractor.model.predict(batch.xs) as tf.Tensor4D;
+          const y = extractFeatures(extractor, batch.xs);
           return options.pool === "max2" ? tf.maxPool(y, 2, 2, "valid") : y;
         });
         await writer.write(out);
