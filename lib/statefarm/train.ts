@@ -10,6 +10,7 @@ import { trainingProgress } from "../display/progress";
 import type { LabelledImage } from "./reader";
 import { nextSeed } from "./seeded";
 import { Rng } from "../vision/random";
+import { createAdam } from "../engine/fused-adam";
 
 /** Inputs, one-hot targets and class indices of one split held in memory. */
 export interface LabelledSet {
@@ -32,7 +33,7 @@ export function disposeSet(set: LabelledSet): void {
 
 /** Compiles for classification (Adam, categorical cross-entropy, accuracy) like Keras' compile. */
 export function compileClassifier(model: tf.LayersModel, learningRate = 1e-3): tf.LayersModel {
-  model.compile({ optimizer: tf.train.adam(learningRate), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+  model.compile({ optimizer: createAdam(learningRate), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
   return model;
 }
 
