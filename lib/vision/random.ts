@@ -13,23 +13,6 @@ export class Rng {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
-  /**
-   * Fills `out` with a dropout mask: each entry `value` where next() would be >= `rate`, else 0, drawing one number
-   * per entry as next() does (the same stream), in one tight loop.
-   */
-  fillMask(out: Float32Array, rate: number, value: number): void {
-    // next() >= rate  <=>  its 32-bit draw u >= rate * 2^32  <=>  u - 2^31 (u with its top bit flipped, as an int32)
-    // >= rate * 2^32 - 2^31: everything stays in int32 arithmetic, which V8 keeps out of doubles (~4x faster).
-    const threshold = rate * 4294967296 - 2147483648;
-    let state = this.state | 0;
-    for (let i = 0; i < out.length; i++) {
-      let t = (state = (state + 0x6d2b79f5) | 0);
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      out[i] = (t ^ (t >>> 14) ^ -2147483648) >= threshold ? value : 0;
-    }
-    this.state = state >>> 0;
-  }
   /** Uniform in [lo, hi). */
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.next();
