@@ -275,6 +275,32 @@ describe("fast wasm kernels match the reference kernels", () => {
     }
   });
 
+  it("a plain product with a weight the fused Adam just rewrote runs in the SIMD loop (no XNNPACK repacking), with XNNPACK's values, once per rewrite", async () => {
+    const { rewrittenInPlace } = await import("../lib/engine/wasm-kernels");
+    const init = tf.randomNormal([300, 40], 0, 1, "float32", 61);
+    const w = tf.variable(init);
+    init.dispose();
+    const x = tf.randomNormal([8, 300], 0, 1, "float32", 62);
+    const opt = createAdam(0.01);
+    opt.minimize(() => tf.sum(tf.square(tf.matMul(x, w))) as tf.Scalar, false, [w]);
+    expect(rewrittenInPlace.has(w.dataId as object)).toBe(true); // the step ran in place
+    const profile = await tf.profile(() => tf.matMul(x, w));
+    const viaSimd = profile.result as tf.Tensor;
+    expect(rewrittenInPlace.has(w.dataId as object)).toBe(false); // consumed: the next product goes to XNNPACK
+    const viaXnnpack = tf.matMul(x, w);
+    const [xv, wv] = [x.dataSync(), w.dataSync()];
+    const exact = Float32Array.from({ length: 8 * 40 }, (_, o) => {
+      let sum = 0;
+      for (let p = 0; p < 300; p++) sum += xv[Math.floor(o / 40) * 300 + p] * wv[p * 40 + (o % 40)];
+      return sum;
+    });
+    expect(maxDiff(viaSimd.dataSync(), viaXnnpack.dataSync())).toBeLessThanOrEqual(1e-4);
+    expect(maxDiff(viaSimd.dataSync(), exact)).toBeLessThanOrEqual(1e-4);
+    expect(maxDiff(viaSimd.dataSync(), new Float32Array(exact.length))).toBeGreaterThan(1); // not all zeros
+    tf.dispose([w, x, viaSimd, viaXnnpack]);
+    opt.dispose();
+  });
+
   it("large BatchMatMul with a transposed operand (a big Dense layer's backward pass): values and gradients as the cpu backend's, no leaked tensors", async () => {
     // 300 x 600 and 600 x 200 floats: past the SIMD loop's 512 KiB, so the transpose-then-XNNPACK path runs
     const big = (shape: [number, number], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { touchedRows } from "./wasm-kernels";
+import { rewrittenInPlace, touchedRows } from "./wasm-kernels";
 import { backendSimd, wasmMemoryOf } from "./wasm-simd";
 import { SPLIT_MIN, simdHelperFor, type AdamConstants } from "./simd-helper";
 import { SUM_CHUNK, sumSquaresCache, withFoldedL2 } from "./fused-l2";
@@ -120,6 +120,7 @@ function markChanged(backend: WasmBackend, t: tf.Tensor): void {
   const data = backend.dataIdMap.get(t.dataId)!;
   backend.wasm.tfjs.disposeData(data.id);
   backend.wasm.tfjs.registerTensor(data.id, t.size, data.memoryOffset);
+  rewrittenInPlace.add(t.dataId as object);
 }
 
 function wasmKernel(args: KernelArgs): TensorInfo[] {

@@ -50,6 +50,13 @@ let recording = false;
 const touched = new Map<number, Int32Array[]>();
 
 /**
+ * Weights (dataIds) the fused Adam rewrote in place since their last plain matrix product; see simdBatchMatMul.
+ * Above FRESH_WEIGHT_ROWS rows of A, XNNPACK's product outruns its repacking of B.
+ */
+export const rewrittenInPlace = new WeakSet<object>();
+const FRESH_WEIGHT_ROWS = 128;
+
+/**
  * Embedding row tracking for lazy optimizers: while on, every UnsortedSegmentSum (an Embedding's gradient)
  * notes which of its `numSegments` rows received a gradient.
  */
@@ -205,9 +212,15 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     const batchB = tf.util.sizeFromShape(outerB);
     const sameBatch = batchA === batchB && tf.util.arraysEqual(outerA, outerB);
     if (!kernels || a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length < 2 || b.shape.length < 2) return original(args);
-    if (!(sameBatch || batchA === 1 || batchB === 1) || (!transposeA && !transposeB && Math.max(batchA, batchB) === 1)) return original(args);
+    if (!(sameBatch || batchA === 1 || batchB === 1)) return original(args);
     const ra = a.shape.length;
     const rb = b.shape.length;
+    const plain = !transposeA && !transposeB && Math.max(batchA, batchB) === 1;
+    // The plain product goes to XNNPACK, which caches its packing of B by tensor; but a weight the fused Adam has
+    // just rewritten must be packed again, which cost 31 ms of a 35 ms [32, 9216] x [9216, 128] product (a feature
+    // head's training forward), where the SIMD loop takes 8 ms. So for a few rows times a weight rewritten since its
+    // last product, the SIMD loop; once the weight stops changing (predicting after training), XNNPACK again.
+    if (plain && !(a.shape[ra - 2] <= FRESH_WEIGHT_ROWS && rewrittenInPlace.delete(b.dataId as object))) return original(args);
     const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
     const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
     const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
@@ -215,7 +228,7 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     if (k !== kb) return original(args); // the backend's kernel reports the mismatch
     // The loop streams a column of A and of B per 4 outputs: only while both operands stay in cache (Dense layers of
     // small models; not the im2col products of a convolution's gradient).
-    if ((m * k + k * n) * 4 > SMALL_MATMUL_BYTES) return Math.max(batchA, batchB) === 1 ? untransposedMatMul(original, args) : original(args);
+    if (!plain && (m * k + k * n) * 4 > SMALL_MATMUL_BYTES) return Math.max(batchA, batchB) === 1 ? untransposedMatMul(original, args) : original(args);
     const batch = Math.max(batchA, batchB);
     const out = backend.makeOutput([...(batchA >= batchB ? outerA : outerB), m, n], "float32");
     const bt = transposeB ? backend.makeOutput([batchB, k, n], "float32") : null;
