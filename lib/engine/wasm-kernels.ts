@@ -194,8 +194,8 @@ function sharingIdentity(original: tf.KernelFunc): tf.KernelFunc {
 /**
  * BatchMatMul with a transposed operand or a batch (every backward pass of a Dense layer): the backend's own kernel
  * runs those through a scalar triple loop; this one uses the SIMD module, 16 output columns at a time (a transposed
- * B is copied once), for operands of up to 512 KiB together. The plain batch-1 product, and larger ones, stay with
- * the backend's kernel.
+ * B is copied once), for operands of up to 512 KiB together. The plain batch-1 product stays with the backend's kernel
+ * (XNNPACK) unless its weight was just rewritten in place (see below); larger transposed ones are untransposed for it.
  */
 const SMALL_MATMUL_BYTES = 512 * 1024;
 
@@ -226,8 +226,9 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
     const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
     if (k !== kb) return original(args); // the backend's kernel reports the mismatch
-    // The loop streams a column of A and of B per 4 outputs: only while both operands stay in cache (Dense layers of
-    // small models; not the im2col products of a convolution's gradient).
+    // The loop streams a row of A and a block of B per 16 outputs: only while both operands stay in cache (Dense
+    // layers of small models; not the im2col products of a convolution's gradient), except for the plain product
+    // above, where the alternative is repacking all of B.
     if (!plain && (m * k + k * n) * 4 > SMALL_MATMUL_BYTES) return Math.max(batchA, batchB) === 1 ? untransposedMatMul(original, args) : original(args);
     const batch = Math.max(batchA, batchB);
     const out = backend.makeOutput([...(batchA >= batchB ? outerA : outerB), m, n], "float32");

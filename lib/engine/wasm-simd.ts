@@ -55,7 +55,7 @@ export interface SimdKernels {
 // Opcodes used below (WebAssembly core + SIMD proposal, as standardised).
 const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
 const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22;
-const I32_CONST = 0x41, I32_ADD = 0x6a, I32_SHL = 0x74, I32_GE_U = 0x4f, F32_ADD = 0x92;
+const I32_CONST = 0x41, I32_ADD = 0x6a, I32_MUL = 0x6c, I32_SHL = 0x74, I32_GE_U = 0x4f, F32_ADD = 0x92;
 const BLOCK = 0x02, LOOP = 0x03, BR = 0x0c, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
 const simd = (op: number) => [0xfd, ...uleb(op)];
 const V128_LOAD = [...simd(0x00), 2, 0];
@@ -137,7 +137,7 @@ function matMulBody(): number[] {
   // locals: 9 i, 10 j, 11 kk, 12 pa, 13 pb, 14 rowB (bytes per row of b), 15 sa (bytes per step along a), 16 cols16,
   // 17 cols4, 18 pc; 19-22 four accumulators, 23 the splat of a[i, kk]
   const I = 9, J = 10, K = 11, PA = 12, PB = 13, ROW_B = 14, SA = 15, C16 = 16, C4 = 17, PC = 18, ACC = 19, AV = 23;
-  const F32_LOAD = [0x2a, 2, 0], I32_MUL = 0x6c, I32_AND = 0x71, I32_LT_U = 0x49, IF = 0x04;
+  const F32_LOAD = [0x2a, 2, 0], I32_AND = 0x71, I32_LT_U = 0x49, IF = 0x04;
   const MINUS_16 = 0x70, MINUS_4 = 0x7c; // as one-byte signed LEB128
   const V128_ZERO = [...simd(0x0c), ...new Array(16).fill(0)];
   const loadAt = (offset: number) => [...simd(0x00), 2, offset];
@@ -218,7 +218,6 @@ function batchNormBody(): number[] {
 
 function columnSumBody(): number[] {
   // params: 0 x, 1 acc, 2 rows, 3 cols; locals: 4 p, 5 end, 6 q, 7 qEnd
-  const I32_MUL = 0x6c;
   const V128_LOAD64_ZERO = [...simd(0x5d), 3, 0];
   const F64X2_PROMOTE_LOW = simd(0x5f), F64X2_ADD = simd(0xf0);
   const code = [

@@ -78,8 +78,8 @@ export function foldedInference(model: tf.LayersModel): FoldedInference | null {
     const bn = layers[next];
     if (own === "linear" && bn?.getClassName() === "BatchNormalization") {
       const b = config(bn);
-      if (!(b.axis === -1 || b.axis === 3) || !bn.getWeights().length) return fail();
       const w = bn.getWeights();
+      if (!(b.axis === -1 || b.axis === 3) || !w.length) return fail();
       let k = 0;
       const gamma = b.scale ? w[k++] : null;
       const beta = b.center ? w[k++] : null;

@@ -83,14 +83,15 @@ export async function* imageBatches(items: Array<string | { path: string; label:
   const list = options.shuffle ? new Rng(options.seed ?? 42).shuffle(items) : items;
   const decode = (start: number) => {
     const part = list.slice(start, start + batchSize);
-    const raw = loadImages(part.map((it) => (typeof it === "string" ? it : it.path)), options);
+    const files = part.map((it) => (typeof it === "string" ? it : it.path));
+    const raw = loadImages(files, options);
     raw.catch(() => undefined); // a failure surfaces when the batch is awaited, not as an unhandled rejection meanwhile
-    return { part, raw };
+    return { part, files, raw };
   };
   let next = list.length ? decode(0) : null;
   try {
     for (let start = 0; next; start += batchSize) {
-      const { part, raw: decoding } = next;
+      const { part, files, raw: decoding } = next;
       const raw = await decoding;
       next = start + batchSize < list.length ? decode(start + batchSize) : null;
       let xs = raw;
@@ -100,7 +101,6 @@ export async function* imageBatches(items: Array<string | { path: string; label:
         if (xs !== raw) raw.dispose();
       }
       const labelled = part.every((it) => typeof it !== "string");
-      const files = part.map((it) => (typeof it === "string" ? it : it.path));
       yield { xs, ys: labelled ? oneHot(part.map((it) => (it as { label: number }).label), options.numClasses ?? 10) : undefined, files };
     }
   } finally {
