@@ -1,6 +1,7 @@
 /** The lesson's three Keras-style collaborative-filtering models as tfjs-layers functional models. */
 import * as tf from "@tensorflow/tfjs";
 import { fastL2 } from "../engine/fused-l2";
+import { useEmbeddingStep } from "../engine/embedding-step";
 import { activityL2 } from "./activity-l2";
 import { CentredL2 } from "./centred-l2";
 
@@ -69,5 +70,8 @@ export function buildCollabModel(spec: ModelSpec): tf.LayersModel {
       output = tf.layers.add({ name: "rating" }).apply([output, ub, mb]) as tf.SymbolicTensor;
     }
   }
-  return tf.model({ inputs: [user, movie], outputs: output, name: `collab_${spec.kind}` });
+  const model = tf.model({ inputs: [user, movie], outputs: output, name: `collab_${spec.kind}` });
+  // model.fit trains the dot and bias models through the engine's one-loop step where it can (same values).
+  useEmbeddingStep(model);
+  return model;
 }

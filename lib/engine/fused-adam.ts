@@ -214,9 +214,9 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     beta1 = 0.9,
     beta2 = 0.999,
     epsilon: number | null = null,
-    private readonly lazy: TouchedRows | null = null,
+    readonly lazy: TouchedRows | null = null,
     /** Fold FastL2 penalties' gradients into the step (see minimize). */
-    private readonly foldL2 = false,
+    readonly foldL2 = false,
   ) {
     super(learningRate, beta1, beta2, epsilon ?? undefined);
     registerFusedAdam();
@@ -235,6 +235,19 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     this.pendingL2 = sink;
     try {
       return withFoldedL2(sink, () => super.minimize(f, returnCost, varList));
+    } finally {
+      this.pendingL2 = null;
+    }
+  }
+
+  /**
+   * applyGradients with FastL2 gradients folded in, l2 (2 * rate) by variable name, as minimize folds them: for steps
+   * that compute their loss and gradients themselves (embedding-step.ts).
+   */
+  applyGradientsFoldingL2(variableGradients: tf.NamedTensorMap, l2: Map<string, number>): void {
+    this.pendingL2 = l2;
+    try {
+      this.applyGradients(variableGradients);
     } finally {
       this.pendingL2 = null;
     }

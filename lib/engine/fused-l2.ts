@@ -73,16 +73,21 @@ export function withFoldedL2<T>(sink: Map<string, number>, f: () => T): T {
   }
 }
 
-/** l2 * sum(w²) as a new scalar with no tie to w on the gradient tape. */
-function detachedPenalty(w: tf.Tensor, rate: number): tf.Scalar {
+/** l2 * sum(w²) as a number, from the fused Adam's last pass over w where it computed it. */
+export function penaltyOf(w: tf.Tensor, rate: number): number {
   finishStepWriting(w.dataId); // the helper thread may still be writing w (and its sum of squares)
   const cached = sumSquaresCache.get(w.dataId as object);
-  if (cached !== undefined) return tf.scalar(cached * rate);
+  if (cached !== undefined) return cached * rate;
   const backend = tf.backend() as unknown as HeapBackend & CpuBackend;
   const onWasm = tf.getBackend() === "wasm";
   const values = (onWasm ? backend.typedArrayFromHeap(w) : backend.readSync(w.dataId)) as Float32Array;
   const kernels = onWasm ? backendSimd(backend) : null;
-  return tf.scalar(sumSquares(values, rate, kernels));
+  return sumSquares(values, rate, kernels);
+}
+
+/** l2 * sum(w²) as a new scalar with no tie to w on the gradient tape. */
+function detachedPenalty(w: tf.Tensor, rate: number): tf.Scalar {
+  return tf.scalar(penaltyOf(w, rate));
 }
 
 /**
