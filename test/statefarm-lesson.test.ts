@@ -14,7 +14,7 @@ import { writeSubmission, checkSubmission, SubmissionError } from "../lib/statef
 import { randomSplit, lessonSizes } from "../lib/statefarm/lesson";
 import { stateFarmFeatures, stateFarmMobileNet } from "../lib/statefarm/features";
 import { oneHot } from "../lib/vision/images";
-import { seedTraining } from "../lib/statefarm/seeded";
+import { seedTraining } from "../lib/engine/seeded";
 import { MOBILENET_SOURCE } from "../lib/vision/pretrained";
 import { fromSources } from "../lib/datasets/sources";
 
@@ -110,7 +110,7 @@ describe("the lesson's path on data", () => {
 
 /**
  * The lesson's shape on the fast generated set, with the notebooks' sizes and steps, at a fixed seed (training is
- * seeded: lib/statefarm/seeded.ts), using the cached data and features (generated/computed on the first run).
+ * seeded: lib/engine/seeded.ts), using the cached data and features (generated/computed on the first run).
  * Asserted: the findings that held for every seed tried (see the margins below); the margins leave room for small
  * numeric differences between backends. Not asserted, because it did not hold for every seed: the small CNN beating
  * the linear model (fast mode, seed 1: CNN 0.156 vs linear 0.194 validation accuracy; seed 2: 0.100 vs 0.088; seeds 3 and 42: 0.100 vs 0.100, 0.106 vs 0.206); the notebook says at run time

@@ -3,7 +3,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/engine/backend";
 import { convModel, featureHead } from "../lib/statefarm/models";
 import { compileClassifier, trainClassifier } from "../lib/statefarm/train";
-import { SeededDropout, seedTraining } from "../lib/statefarm/seeded";
+import { SeededDropout, seedTraining } from "../lib/engine/seeded";
 import { ImageDataGenerator } from "../lib/vision/augment";
 import { Rng } from "../lib/vision/random";
 

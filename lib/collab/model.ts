@@ -2,6 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { fastL2 } from "../engine/fused-l2";
 import { useEmbeddingStep } from "../engine/embedding-step";
+import { SeededDropout } from "../engine/seeded";
 import { activityL2 } from "./activity-l2";
 import { CentredL2 } from "./centred-l2";
 
@@ -58,9 +59,10 @@ export function buildCollabModel(spec: ModelSpec): tf.LayersModel {
   let output: tf.SymbolicTensor;
   if (spec.kind === "nn") {
     let x = tf.layers.concatenate({ name: "concat" }).apply([u, m]) as tf.SymbolicTensor;
-    x = tf.layers.dropout({ rate: spec.dropout?.[0] ?? 0.3, seed: seed + 3 }).apply(x) as tf.SymbolicTensor;
+    // SeededDropout draws a new mask every batch (tf.layers.dropout with a seed repeats one mask on every batch).
+    x = new SeededDropout({ rate: spec.dropout?.[0] ?? 0.3, seed: seed + 3, name: "dropout_in" }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.dense({ units: spec.hidden ?? 70, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 4 }), name: "hidden" }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.dropout({ rate: spec.dropout?.[1] ?? 0.75, seed: seed + 5 }).apply(x) as tf.SymbolicTensor;
+    x = new SeededDropout({ rate: spec.dropout?.[1] ?? 0.75, seed: seed + 5, name: "dropout_hidden" }).apply(x) as tf.SymbolicTensor;
     output = tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 6 }), name: "rating" }).apply(x) as tf.SymbolicTensor;
   } else {
     output = tf.layers.dot({ axes: 1, name: "dot" }).apply([u, m]) as tf.SymbolicTensor;

@@ -1,7 +1,7 @@
 /** The lesson's State Farm models as Keras-style tfjs layer stacks, so notebooks build them in one call. */
 import * as tf from "@tensorflow/tfjs";
 import { MatmulConv2D } from "./conv";
-import { LayerSeeds, SeededDropout, nextSeed } from "./seeded";
+import { LayerSeeds, SeededDropout, nextSeed } from "../engine/seeded";
 
 /** [height, width, channels] of the input images. */
 export type ImageShape = [number, number, number];

@@ -8,7 +8,7 @@ import { loadImages, oneHot } from "../vision/images";
 import type { ImageDataGenerator } from "../vision/augment";
 import { trainingProgress } from "../display/progress";
 import type { LabelledImage } from "./reader";
-import { nextSeed } from "./seeded";
+import { nextSeed } from "../engine/seeded";
 import { Rng } from "../vision/random";
 import { createAdam } from "../engine/fused-adam";
 

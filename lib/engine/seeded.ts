@@ -65,11 +65,18 @@ export class SeededDropout extends tf.layers.Layer {
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     if (!kwargs.training || this.rate === 0) return x;
-    const seed = this.masks.int(0, 2 ** 31 - 1);
+    const seed = this.nextMaskSeed();
     return tf.tidy(() => {
       const keep = tf.randomUniform(x.shape, 0, 1, "float32", seed).greaterEqual(this.rate).toFloat();
       return x.mul(keep).div(1 - this.rate);
     });
+  }
+  /**
+   * The seed of the next training call's mask, tf.randomUniform(shape, 0, 1, "float32", seed) >= rate, advancing the
+   * stream: for code that runs this layer's training step itself (lib/engine/embedding-step.ts).
+   */
+  nextMaskSeed(): number {
+    return this.masks.int(0, 2 ** 31 - 1);
   }
   getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), rate: this.rate, seed: this.seed };
