@@ -54,7 +54,7 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 describe("model.fit's one-loop step for embedding models (wasm)", () => {
   afterEach(() => expect(stepPending()).toBe(false));
 
-  for (const kind of ["bias", "dot"] as const) {
+  for (const kind of ["bias", "dot", "nn"] as const) {
     it(`trains the ${kind} model to tfjs-layers' weights and losses`, async () => {
       await initBackend("wasm");
       const fast = await train(spec(kind), true);
@@ -79,7 +79,7 @@ describe("model.fit's one-loop step for embedding models (wasm)", () => {
       return model;
     };
     const reasons = [
-      whyGenericStep(compiled(spec("nn"))),
+      whyGenericStep(compiled(spec("nn"), createAdam(0.01), ["mse"])),
       whyGenericStep(compiled(spec("bias", { activityL2: 0.01 }))),
       whyGenericStep(compiled(spec("dot", { centredFactors: "movies" }))),
       whyGenericStep(compiled(spec("bias", { regularizer: "tfjs" }))),
