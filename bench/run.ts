@@ -60,6 +60,12 @@ const median = (xs: number[]): number | null => {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 };
 
+/** The mean of the numbers, or null when there are none (a benchmark without a quality). */
+const mean = (xs: Array<number | null>): number | null => {
+  const values = xs.filter((x): x is number => x !== null);
+  return values.length ? values.reduce((a, b) => a + b, 0) / values.length : null;
+};
+
 const isMeasurement = (p: PeerResult): p is Measurement => "seconds" in p;
 const round = (x: number | null, digits = 4) => (x === null ? null : Number(x.toFixed(digits)));
 
@@ -72,6 +78,12 @@ export interface BenchResult {
   quality: number | null;
   quality_label: string;
   peer_quality: number | null;
+  /**
+   * The mean quality over the repetitions, ours and the peer's: one epoch's validation RMSE at the lesson's lr 1e-2
+   * swings by 0.01-0.03 from epoch to epoch for both, so the last repetition alone compares two noisy points.
+   */
+  quality_mean: number | null;
+  peer_quality_mean: number | null;
   repetitions: number;
   max_rss_mb: number;
   peer_max_rss_mb: number | null;
@@ -132,6 +144,8 @@ async function runOne(bench: Benchmark, options: Options): Promise<BenchResult> 
     quality: round(last?.quality ?? null),
     quality_label: bench.qualityLabel ?? "quality",
     peer_quality: round(peerLast?.quality ?? null),
+    quality_mean: round(mean(runs.map((r) => r.quality))),
+    peer_quality_mean: round(mean(peerRuns.map((r) => r.quality))),
     repetitions: runs.length,
     max_rss_mb: Math.round(maxRssMb),
     peer_max_rss_mb: peerRss.length ? Math.round(Math.max(...peerRss)) : null,
@@ -143,8 +157,8 @@ async function runOne(bench: Benchmark, options: Options): Promise<BenchResult> 
 
 function printTable(results: BenchResult[]): void {
   const fmt = (x: number | null, digits: number) => (x === null ? "-" : x.toFixed(digits));
-  const rows = results.map((r) => [r.name, r.backend, fmt(r.seconds_median, 3), fmt(r.peer_seconds_median, 3), fmt(r.ratio, 2), `${fmt(r.quality, 4)} / ${fmt(r.peer_quality, 4)}`, `${r.max_rss_mb} / ${r.peer_max_rss_mb ?? "-"}`]);
-  const head = ["benchmark", "backend", "s (median)", "peer s", "ratio", "quality (ours / peer)", "peak RSS MB (ours / peer)"];
+  const rows = results.map((r) => [r.name, r.backend, fmt(r.seconds_median, 3), fmt(r.peer_seconds_median, 3), fmt(r.ratio, 2), `${fmt(r.quality, 4)} / ${fmt(r.peer_quality, 4)}`, `${fmt(r.quality_mean, 4)} / ${fmt(r.peer_quality_mean, 4)}`, `${r.max_rss_mb} / ${r.peer_max_rss_mb ?? "-"}`]);
+  const head = ["benchmark", "backend", "s (median)", "peer s", "ratio", "quality, last run (ours / peer)", "mean over runs", "peak RSS MB (ours / peer)"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
   console.log(`\n${line(head)}\n${widths.map((w) => "-".repeat(w)).join("  ")}`);
