@@ -1,9 +1,9 @@
 import * as os from "os";
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend, tf } from "../lib/engine/backend";
-import { createAdam, FusedAdamOptimizer } from "../lib/engine/fused-adam";
+import { adamStep, createAdam, FusedAdamOptimizer } from "../lib/engine/fused-adam";
 import { fastL2, l2Penalty, sumSquaresCache, withFoldedL2 } from "../lib/engine/fused-l2";
-import { simdKernels } from "../lib/engine/wasm-simd";
+import { simdKernels, TINY_MOMENT, TINY_SQUARED_GRADIENT, TINY_WEIGHT } from "../lib/engine/wasm-simd";
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   expect(a.length).toBe(b.length);
@@ -68,6 +68,45 @@ describe("SIMD module on the wasm heap", () => {
       values.fill(9);
       k.zero(4 * 3, 4 * 5);
       expect(Array.from(values)).toEqual([9, 9, 9, 0, 0, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9]);
+    }
+  });
+  it("adam and adamL2 flush what would become subnormal to +0, as adamStep does, and keep NaN", () => {
+    const f = Math.fround;
+    // lanes: a weight below TINY_WEIGHT; a first moment decaying below TINY_MOMENT; a gradient too small to square;
+    // NaN; two ordinary values; a weight exactly at TINY_WEIGHT (kept); a second moment decaying below TINY_MOMENT
+    const x0 = [1e-19, 0.5, 0.5, NaN, 0.3, -1.2, TINY_WEIGHT, 0.7];
+    const g0 = [0, 0, 1e-17, 1, 0.2, -0.05, 0, 0];
+    const m0 = [0, 1e-29, 0, 0, 0.01, 0.02, 0, 0.1];
+    const v0 = [1e-6, 1e-6, 0, 0, 0.04, 0.001, 1, 1e-29];
+    const attrs = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, correction1: f(1 - 0.9 ** 3), correction2: f(1 - 0.999 ** 3) };
+    const constants = [0.9, 0.999, f(1 - 0.9), f(1 - 0.999), f(1 / attrs.correction1), f(1 / attrs.correction2), 1e-7, -0.01] as const;
+    for (const l2 of [0, 2e-4]) {
+      const [x, g, m, v] = [x0, g0, m0, v0].map((a, i) => {
+        const view = heap.subarray(64 + 16 * i, 64 + 16 * i + 8);
+        view.set(a);
+        return view;
+      });
+      const js = [new Float32Array(8), new Float32Array(8), new Float32Array(8)] as [Float32Array, Float32Array, Float32Array];
+      adamStep(Float32Array.from(x0), Float32Array.from(g0), Float32Array.from(m0), Float32Array.from(v0), js, { ...attrs, l2 });
+      if (l2) kernels.adamL2(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, 8, ...constants, l2);
+      else kernels.adam(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, 8, ...constants);
+      // The same float32 operations: bit for bit (NaN compares equal to NaN in toEqual).
+      expect(Array.from(x)).toEqual(Array.from(js[0]));
+      expect(Array.from(m)).toEqual(Array.from(js[1]));
+      expect(Array.from(v)).toEqual(Array.from(js[2]));
+      expect(Object.is(x[0], 0)).toBe(true);
+      expect(Number.isNaN(x[3])).toBe(true);
+      expect(x[4]).not.toBe(x0[4]);
+      if (l2) {
+        expect(m[0]).toBeGreaterThan(0); // the penalty's gradient of the tiny weight still reaches its moment
+        continue;
+      }
+      expect(m[1]).toBe(0);
+      expect(v[2]).toBe(0);
+      expect(m[2]).toBe(f(f(1e-17) * constants[2])); // the tiny gradient still reaches the first moment
+      expect(x[6]).toBe(TINY_WEIGHT);
+      expect(v[7]).toBe(0);
+      expect(TINY_MOMENT).toBeLessThan(TINY_SQUARED_GRADIENT);
     }
   });
 });

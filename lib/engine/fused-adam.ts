@@ -9,7 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { rewrittenInPlace, touchedRows } from "./wasm-kernels";
-import { backendSimd, wasmMemoryOf } from "./wasm-simd";
+import { backendSimd, wasmMemoryOf, TINY_MOMENT, TINY_SQUARED_GRADIENT, TINY_WEIGHT } from "./wasm-simd";
 import { SPLIT_MIN, simdHelperFor, type AdamConstants } from "./simd-helper";
 import { SUM_CHUNK, sumSquaresCache, withFoldedL2 } from "./fused-l2";
 import { deferStep, finishStepWriting } from "./deferred-step";
@@ -35,7 +35,8 @@ interface AdamAttrs {
  * One Adam step element by element, with tf.train.adam's float32 operations in its order:
  * m' = m b1 + g (1-b1); v' = v b2 + g² (1-b2); x' = ((m' r1) / (sqrt(v' r2) + eps)) (-lr) + x, where r1 and r2 are
  * the float32 reciprocals of oc1 = 1 - b1^t and oc2 = 1 - b2^t as tfjs tracks them (tf.train.adam divides by oc1 and
- * oc2: the results differ in the last bit or two, and the step does one division per value instead of three). With
+ * oc2: the results differ in the last bit or two, and the step does one division per value instead of three), and
+ * values too small to matter flushed to zero as the SIMD module does (wasm-simd.ts, TINY_WEIGHT says why). With
  * `rows`, only those rows change (lazy Adam).
  */
 export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, out: [Float32Array, Float32Array, Float32Array], a: AdamAttrs, rows?: Int32Array): void {
@@ -50,14 +51,16 @@ export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: F
   const eps = f(a.epsilon);
   const negLr = f(-a.lr);
   const l2 = f(a.l2 ?? 0);
+  const flush = (value: number, tiny: number) => (Math.abs(value) < tiny ? 0 : value);
   const update = (from: number, to: number) => {
     for (let i = from; i < to; i++) {
       const gi = l2 ? f(g[i] + f(x[i] * l2)) : g[i];
-      const mi = f(f(m[i] * b1) + f(gi * c1));
-      const vi = f(f(v[i] * b2) + f(f(gi * gi) * c2));
+      const mi = flush(f(f(m[i] * b1) + f(gi * c1)), TINY_MOMENT);
+      const gs = flush(gi, TINY_SQUARED_GRADIENT);
+      const vi = flush(f(f(v[i] * b2) + f(f(gs * gs) * c2)), TINY_MOMENT);
       mo[i] = mi;
       vo[i] = vi;
-      xo[i] = f(f(f(f(mi * r1) / f(f(Math.sqrt(f(vi * r2))) + eps)) * negLr) + x[i]);
+      xo[i] = flush(f(f(f(f(mi * r1) / f(f(Math.sqrt(f(vi * r2))) + eps)) * negLr) + x[i]), TINY_WEIGHT);
     }
   };
   if (!rows) return update(0, x.length);

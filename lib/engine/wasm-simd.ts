@@ -9,12 +9,27 @@
  * WebAssembly is unavailable.
  */
 
+/**
+ * Adam's flush to zero. A weight that L2 shrinks towards zero in Adam keeps getting smaller (its step is lr * m / (sqrt(v) + eps)
+ * with v remembering older, larger gradients), as do the moments of rows no batch touches, until they are float32
+ * subnormals; on x86 every multiplication with a subnormal operand or result then takes ~100 times longer, and
+ * WebAssembly cannot switch on the CPU's flush-to-zero. (Measured: 38,650 of the bias model's 486,200 movie-factor
+ * weights were subnormal after 3 epochs at lr 1e-2, and each epoch took 1.7 s more than the first.) So Adam stores 0
+ * for a new weight below TINY_WEIGHT (8.7e-19, far below any weight's effect on an output) and a moment below
+ * TINY_MOMENT (1.3e-29: the step it would take, lr * m / eps, is < 1e-22 at lr 1e-2), and squares a gradient only if
+ * it is at least TINY_SQUARED_GRADIENT (8.9e-16, whose square is too small to move sqrt(v) + eps), so no operand or
+ * result of the next step is subnormal. NaN and infinity pass unchanged.
+ */
+export const TINY_WEIGHT = 2 ** -60;
+export const TINY_MOMENT = 2 ** -96;
+export const TINY_SQUARED_GRADIENT = 2 ** -50;
+
 /** Byte addresses into the wasm heap (Float32 data, 4-byte aligned) and float32 constants of one Adam step. */
 export interface SimdKernels {
   /**
    * For i in [0, n): m = m*b1 + g*(1-b1); v = v*b2 + (g*g)*(1-b2); x = ((m*r1) / (sqrt(v*r2) + eps)) * -lr + x,
-   * in place, where r1 and r2 are the reciprocals of Adam's bias corrections; `n` must be a multiple of 4 (the
-   * caller does the tail).
+   * in place, where r1 and r2 are the reciprocals of Adam's bias corrections, with the flushes to zero of
+   * TINY_WEIGHT and its kin; `n` must be a multiple of 4 (the caller does the tail).
    */
   adam(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, r1: number, r2: number, eps: number, negLr: number): void;
   /**
@@ -64,6 +79,7 @@ const F32X4_SPLAT = simd(0x13);
 const F32X4_EXTRACT = (lane: number) => [...simd(0x1f), lane];
 const F32X4_SQRT = simd(0xe3), F32X4_ADD = simd(0xe4), F32X4_SUB = simd(0xe5), F32X4_MUL = simd(0xe6), F32X4_DIV = simd(0xe7);
 const F32X4_MIN = simd(0xe8), F32X4_MAX = simd(0xe9);
+const F32X4_ABS = simd(0xe0), F32X4_LT = simd(0x43), V128_ANDNOT = simd(0x4f);
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -80,12 +96,23 @@ const str = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCod
 const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
 const get = (i: number) => [LOCAL_GET, i];
 const set = (i: number) => [LOCAL_SET, i];
+/** A v128.const of four copies of the float32 `value`. */
+function f32x4Const(value: number): number[] {
+  const bytes = new Uint8Array(new Float32Array([value, value, value, value]).buffer);
+  return [...simd(0x0c), ...bytes];
+}
+/**
+ * Replaces the f32x4 on the stack by itself with every lane whose magnitude is below `tiny` set to +0 (NaN kept), using
+ * local `temp`: |v| < tiny gives an all-ones lane mask, and v & ~mask clears those lanes.
+ */
+const flushBelow = (tiny: number, temp: number) => [LOCAL_TEE, temp, ...get(temp), ...F32X4_ABS, ...f32x4Const(tiny), ...F32X4_LT, ...V128_ANDNOT];
+
 /** address = base + i (bytes), for local indices base and i. */
 const at = (base: number, i: number) => [...get(base), ...get(i), I32_ADD];
 
 function adamBody(withL2: boolean): number[] {
   // params: 0 x, 1 g, 2 m, 3 v, 4 n, 5 b1, 6 b2, 7 c1, 8 c2, 9 r1, 10 r2, 11 eps, 12 negLr, [13 l2];
-  // locals (after the params): i, end, 8 or 9 splats, g, m', v', [x', sum of x'²]
+  // locals (after the params): i, end, 8 or 9 splats, g, m', v', x', [sum of x'²]
   const P = withL2 ? 14 : 13;
   const I = P, END_ = P + 1, S = P + 2, NS = withL2 ? 9 : 8, G = S + NS, M = G + 1, V = G + 2, X = G + 3, ACC = G + 4;
   const splat = (p: number) => [...get(p), ...F32X4_SPLAT, ...set(S + p - 5)];
@@ -98,15 +125,15 @@ function adamBody(withL2: boolean): number[] {
     // g + x*l2
     ...(withL2 ? [...at(0, I), ...V128_LOAD, ...get(S + 8), ...F32X4_MUL, ...F32X4_ADD] : []),
     ...set(G),
-    // m' = m*b1 + g*c1
-    ...at(2, I), ...at(2, I), ...V128_LOAD, ...get(S + 0), ...F32X4_MUL, ...get(G), ...get(S + 2), ...F32X4_MUL, ...F32X4_ADD, LOCAL_TEE, M, ...V128_STORE,
-    // v' = v*b2 + (g*g)*c2
-    ...at(3, I), ...at(3, I), ...V128_LOAD, ...get(S + 1), ...F32X4_MUL, ...get(G), ...get(G), ...F32X4_MUL, ...get(S + 3), ...F32X4_MUL, ...F32X4_ADD, LOCAL_TEE, V, ...V128_STORE,
+    // m' = m*b1 + g*c1, flushed below TINY_MOMENT
+    ...at(2, I), ...at(2, I), ...V128_LOAD, ...get(S + 0), ...F32X4_MUL, ...get(G), ...get(S + 2), ...F32X4_MUL, ...F32X4_ADD, ...flushBelow(TINY_MOMENT, M), LOCAL_TEE, M, ...V128_STORE,
+    // v' = v*b2 + (g*g)*c2 with g flushed below TINY_SQUARED_GRADIENT for the square (V is the temporary), then v' flushed
+    ...at(3, I), ...at(3, I), ...V128_LOAD, ...get(S + 1), ...F32X4_MUL, ...get(G), ...flushBelow(TINY_SQUARED_GRADIENT, V), LOCAL_TEE, V, ...get(V), ...F32X4_MUL, ...get(S + 3), ...F32X4_MUL, ...F32X4_ADD, ...flushBelow(TINY_MOMENT, V), LOCAL_TEE, V, ...V128_STORE,
     // x' = ((m'*r1) / (sqrt(v'*r2) + eps)) * negLr + x: multiplying by the corrections' reciprocals leaves one
     // division per value instead of three (about 12% off a 527k-value step; the rest is memory traffic)
     ...at(0, I),
     ...get(M), ...get(S + 4), ...F32X4_MUL, ...get(V), ...get(S + 5), ...F32X4_MUL, ...F32X4_SQRT, ...get(S + 6), ...F32X4_ADD, ...F32X4_DIV, ...get(S + 7), ...F32X4_MUL,
-    ...at(0, I), ...V128_LOAD, ...F32X4_ADD,
+    ...at(0, I), ...V128_LOAD, ...F32X4_ADD, ...flushBelow(TINY_WEIGHT, X),
     ...(withL2 ? [LOCAL_TEE, X, ...V128_STORE, ...get(X), ...get(X), ...F32X4_MUL, ...get(ACC), ...F32X4_ADD, ...set(ACC)] : V128_STORE),
     ...get(I), I32_CONST, 16, I32_ADD, ...set(I), BR, 0,
     END, END,
@@ -114,7 +141,7 @@ function adamBody(withL2: boolean): number[] {
     ...(withL2 ? [...get(ACC), ...F32X4_EXTRACT(0), ...get(ACC), ...F32X4_EXTRACT(1), F32_ADD, ...get(ACC), ...F32X4_EXTRACT(2), F32_ADD, ...get(ACC), ...F32X4_EXTRACT(3), F32_ADD] : []),
     END,
   ];
-  return [...vec([[...uleb(2), I32], [...uleb(NS + (withL2 ? 5 : 3)), V128]]), ...code];
+  return [...vec([[...uleb(2), I32], [...uleb(NS + (withL2 ? 5 : 4)), V128]]), ...code];
 }
 
 function sumSquaresBody(): number[] {
