@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend, tf } from "../lib/engine/backend";
 import { registerFasterWasmKernels, withReferenceKernels } from "../lib/engine/wasm-kernels";
+import { transformChoice } from "../lib/engine/wasm-image-kernels";
 
 /** Runs `fn` on a backend and returns plain arrays, so results from two backends compare. */
 async function on<T extends tf.Tensor | tf.Tensor[]>(backend: "cpu" | "wasm", fn: () => T): Promise<number[][]> {
@@ -108,9 +109,9 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
     expect(worst).toBeLessThanOrEqual(tolerance);
   }
 
-  it("replaces Transform, FusedBatchNorm, Maximum and Minimum", () => {
+  it("replaces Transform, FusedBatchNorm, Maximum, Minimum and Add", () => {
     const names = registerFasterWasmKernels();
-    for (const name of ["Transform", "FusedBatchNorm", "Maximum", "Minimum"]) expect(names).toContain(name);
+    for (const name of ["Transform", "FusedBatchNorm", "Maximum", "Minimum", "Add"]) expect(names).toContain(name);
   });
 
   // Three 17x23 images; rotations/shears/shifts that read outside the image, one projective, one with half-pixel
@@ -133,6 +134,40 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
     }
   }
 
+  it("Transform's SIMD-module warp (affine, bilinear, fill nearest or constant) gives the JS loop's pixels bit for bit", () => {
+    // 1, 3 and 4 channels, a NaN pixel, shifts that leave the image or go far outside it, a NaN matrix entry, another output size
+    const mats = tf.tensor2d([
+      [0.95, 0.31, -4.5, -0.3, 0.95, 3.5, 0, 0],
+      [1.02, -0.07, 1e10, 0.04, 0.98, -3e9, 0, 0],
+      [1, 0, 0.5, 0, 1, -0.5, 0, 0],
+      [0.8, NaN, 2, 0.1, 1.3, 1, 0, 0],
+    ]);
+    let compared = 0;
+    for (const ch of [1, 3, 4]) {
+      const pixels = tf.randomUniform([4, 19, 26, ch], 0, 255, "float32", 30 + ch).dataSync();
+      pixels[7] = NaN;
+      for (const fill of ["nearest", "constant"] as const) {
+        for (const size of [undefined, [31, 12] as [number, number]]) {
+          const run = () => {
+            const t = tf.tidy(() => tf.image.transform(tf.tensor4d(pixels, [4, 19, 26, ch]), mats, "bilinear", fill, 7, size));
+            const v = Float32Array.from(t.dataSync());
+            t.dispose();
+            return v;
+          };
+          transformChoice.wasmWarp = false;
+          const js = run();
+          transformChoice.wasmWarp = true;
+          const simd = run();
+          expect(simd.length).toBe(js.length);
+          for (let i = 0; i < js.length; i++) if (!Object.is(simd[i], js[i])) expect([i, simd[i]]).toEqual([i, js[i]]);
+          compared += js.length;
+        }
+      }
+    }
+    mats.dispose();
+    expect(compared).toBeGreaterThan(10_000);
+  });
+
   it("Transform fill reflect: TensorFlow's [dcba|abcd|dcba] (the cpu backend's kernel, one image at a time)", async () => {
     for (let i = 0; i < 3; i++) {
       const run = () => tf.image.transform(images().slice(i, 1), matrices().slice(i, 1), "bilinear", "reflect");
@@ -140,7 +175,7 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
     }
   });
 
-  it("Minimum/Maximum against a scalar (ReLU6) and per-image bounds, with NaN, odd sizes and the scalar first", () => {
+  it("Minimum/Maximum/Add against a scalar (ReLU6) and per-image values, with NaN, odd sizes and the scalar first", () => {
     const x = () => {
       const v = tf.randomNormal([2, 5, 7, 3], 0, 8, "float32", 12).dataSync();
       v[5] = NaN;
@@ -156,6 +191,11 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
       ["Maximum", () => tf.maximum(x(), tf.tensor1d([0, 1, 2]))], // per channel: the backend's kernel
       ["Minimum", () => tf.minimum(x(), x().mul(0.5))], // same shape: the backend's kernel
       ["Minimum", () => tf.relu(tf.randomNormal([4, 64, 64, 32], 0, 8, "float32", 13)).minimum(6)], // SIMD-sized
+      ["Add", () => tf.add(x(), bounds())], // the channel shift: one value per image
+      ["Add", () => tf.add(tf.scalar(0.25), x())],
+      ["Add", () => tf.add(tf.randomNormal([4, 64, 64, 32], 0, 8, "float32", 14), tf.tensor4d([1, -2, 3.5, NaN], [4, 1, 1, 1]))], // SIMD-sized
+      ["Add", () => tf.add(x(), tf.tensor1d([0, 1, 2]))], // per channel: the backend's kernel
+      ["Add", () => tf.add(x(), x())], // same shape: the backend's kernel
     ];
     for (const [name, fn] of cases) {
       const [fast, reference] = fastAndReference([name], fn);

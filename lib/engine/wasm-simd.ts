@@ -8,6 +8,8 @@
  * same order as tf.sum(tf.square(x)), Adam as fused-adam.ts's adamStep). Falls back to nothing (null) where SIMD
  * WebAssembly is unavailable.
  */
+import { BLOCK, BR, BR_IF, END, F32, F32_ADD, F32_LOAD, I32, I32_ADD, I32_AND, I32_CONST, I32_GE_U, I32_LT_U, I32_MUL, I32_SHL, LOCAL_TEE, LOOP, V128, VOID, get, section, set, simd, str, uleb, vec, whileBelow } from "./wasm-asm";
+import { WARP_TYPE, warpBody } from "./wasm-warp";
 
 /**
  * Adam's flush to zero. A weight that L2 shrinks towards zero in Adam keeps getting smaller (its step is lr * m / (sqrt(v) + eps)
@@ -50,6 +52,8 @@ export interface SimdKernels {
   minScalar(x: number, dst: number, n: number, v: number): void;
   /** dst[i] = max(x[i], v), as minScalar. */
   maxScalar(x: number, dst: number, n: number, v: number): void;
+  /** dst[i] = x[i] + v, as minScalar. */
+  addScalar(x: number, dst: number, n: number, v: number): void;
   /**
    * Batch norm over rows of `c` channels (`c` a multiple of 4, `n` values in all): dst[i] = (x[i] - mean[j]) * mul[j]
    * + offset[j] for channel j, where `p` holds mean, mul and offset one after the other (3c floats).
@@ -65,14 +69,11 @@ export interface SimdKernels {
    * address `acc` and x float32 row-major; two columns per instruction, rows added in order.
    */
   columnSum(x: number, acc: number, rows: number, cols: number): void;
+  /** One image's affine bilinear warp (tf.image.transform), as wasm-warp.ts describes; clamp 1 for fill mode "nearest". */
+  warp(src: number, dst: number, inH: number, inW: number, ch: number, outH: number, outW: number, clamp: number, a0: number, a1: number, a2: number, b0: number, b1: number, b2: number, fill: number): void;
 }
 
-// Opcodes used below (WebAssembly core + SIMD proposal, as standardised).
-const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
-const LOCAL_GET = 0x20, LOCAL_SET = 0x21, LOCAL_TEE = 0x22;
-const I32_CONST = 0x41, I32_ADD = 0x6a, I32_MUL = 0x6c, I32_SHL = 0x74, I32_GE_U = 0x4f, F32_ADD = 0x92;
-const BLOCK = 0x02, LOOP = 0x03, BR = 0x0c, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
-const simd = (op: number) => [0xfd, ...uleb(op)];
+// Opcodes and encoders (wasm-asm.ts), and the SIMD opcodes only this module uses.
 const V128_LOAD = [...simd(0x00), 2, 0];
 const V128_STORE = [...simd(0x0b), 2, 0];
 const F32X4_SPLAT = simd(0x13);
@@ -80,22 +81,6 @@ const F32X4_EXTRACT = (lane: number) => [...simd(0x1f), lane];
 const F32X4_SQRT = simd(0xe3), F32X4_ADD = simd(0xe4), F32X4_SUB = simd(0xe5), F32X4_MUL = simd(0xe6), F32X4_DIV = simd(0xe7);
 const F32X4_MIN = simd(0xe8), F32X4_MAX = simd(0xe9);
 const F32X4_ABS = simd(0xe0), F32X4_LT = simd(0x43), V128_ANDNOT = simd(0x4f);
-
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let byte = n & 0x7f;
-    n >>>= 7;
-    if (n) byte |= 0x80;
-    out.push(byte);
-  } while (n);
-  return out;
-}
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-const str = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-const get = (i: number) => [LOCAL_GET, i];
-const set = (i: number) => [LOCAL_SET, i];
 /** A v128.const of four copies of the float32 `value`. */
 function f32x4Const(value: number): number[] {
   const bytes = new Uint8Array(new Float32Array([value, value, value, value]).buffer);
@@ -164,23 +149,20 @@ function matMulBody(): number[] {
   // locals: 9 i, 10 j, 11 kk, 12 pa, 13 pb, 14 rowB (bytes per row of b), 15 sa (bytes per step along a), 16 cols16,
   // 17 cols4, 18 pc; 19-22 four accumulators, 23 the splat of a[i, kk]
   const I = 9, J = 10, K = 11, PA = 12, PB = 13, ROW_B = 14, SA = 15, C16 = 16, C4 = 17, PC = 18, ACC = 19, AV = 23;
-  const F32_LOAD = [0x2a, 2, 0], I32_AND = 0x71, I32_LT_U = 0x49, IF = 0x04;
+  const IF = 0x04;
   const MINUS_16 = 0x70, MINUS_4 = 0x7c; // as one-byte signed LEB128
   const V128_ZERO = [...simd(0x0c), ...new Array(16).fill(0)];
   const loadAt = (offset: number) => [...simd(0x00), 2, offset];
   const storeAt = (offset: number) => [...simd(0x0b), 2, offset];
   const F32_STORE_AT = (offset: number) => [0x38, 2, offset];
   const lanes = (w: number, f: (q: number) => number[]) => Array.from({ length: w }, (_, q) => f(q)).flat();
-  const whileBelow = (counter: number, limit: number, step: number, body: number[]) => [
-    BLOCK, VOID, LOOP, VOID, ...get(counter), ...get(limit), I32_GE_U, BR_IF, 1, ...body, ...get(counter), I32_CONST, step, I32_ADD, ...set(counter), BR, 0, END, END,
-  ];
   // w accumulators = row i of A times columns j .. j+4w of B, k in order; pc = the address of c[i, j]
   const block = (w: number) => [
     ...lanes(w, (q) => [...V128_ZERO, ...set(ACC + q)]),
     ...get(0), ...get(I), ...get(7), I32_MUL, I32_CONST, 2, I32_SHL, I32_ADD, ...set(PA),
     ...get(1), ...get(J), I32_CONST, 2, I32_SHL, I32_ADD, ...set(PB),
     I32_CONST, 0, ...set(K),
-    ...whileBelow(K, 4, 1, [
+    ...whileBelow(K, 4, [I32_CONST, 1], [
       ...get(PA), ...F32_LOAD, ...F32X4_SPLAT, ...set(AV),
       ...lanes(w, (q) => [...get(ACC + q), ...get(PB), ...loadAt(16 * q), ...get(AV), ...F32X4_MUL, ...F32X4_ADD, ...set(ACC + q)]),
       ...get(PA), ...get(SA), I32_ADD, ...set(PA),
@@ -193,8 +175,8 @@ function matMulBody(): number[] {
   const storeTail = lanes(3, (l) => [...get(J), I32_CONST, l, I32_ADD, ...get(5), I32_LT_U, IF, VOID, ...get(PC), ...get(ACC), ...F32X4_EXTRACT(l), ...F32_STORE_AT(4 * l), END]);
   const row = [
     I32_CONST, 0, ...set(J),
-    ...whileBelow(J, C16, 16, [...block(4), ...store(4)]),
-    ...whileBelow(J, C4, 4, [...block(1), ...store(1)]),
+    ...whileBelow(J, C16, [I32_CONST, 16], [...block(4), ...store(4)]),
+    ...whileBelow(J, C4, [I32_CONST, 4], [...block(1), ...store(1)]),
     ...get(J), ...get(5), I32_LT_U, IF, VOID, ...block(1), ...storeTail, END,
   ];
   const code = [
@@ -203,7 +185,7 @@ function matMulBody(): number[] {
     ...get(5), I32_CONST, MINUS_16, I32_AND, ...set(C16),
     ...get(5), I32_CONST, MINUS_4, I32_AND, ...set(C4),
     I32_CONST, 0, ...set(I),
-    ...whileBelow(I, 3, 1, row),
+    ...whileBelow(I, 3, [I32_CONST, 1], row),
     END,
   ];
   return [...vec([[...uleb(10), I32], [...uleb(5), V128]]), ...code];
@@ -211,10 +193,10 @@ function matMulBody(): number[] {
 
 /** for (counter = start; counter < limit; counter += step) body, with the counter, limit and step in locals. */
 function forLoop(counter: number, start: number[], limit: number, step: number, body: number[]): number[] {
-  return [...start, ...set(counter), BLOCK, VOID, LOOP, VOID, ...get(counter), ...get(limit), I32_GE_U, BR_IF, 1, ...body, ...get(counter), ...get(step), I32_ADD, ...set(counter), BR, 0, END, END];
+  return [...start, ...set(counter), ...whileBelow(counter, limit, get(step), body)];
 }
 
-function minMaxScalarBody(op: number[]): number[] {
+function scalarOpBody(op: number[]): number[] {
   // params: 0 x, 1 dst, 2 n, 3 v; locals: 4 i, 5 end, 6 sixteen, 7 splat(v)
   const code = [
     ...get(2), I32_CONST, 2, I32_SHL, ...set(5), I32_CONST, 16, ...set(6), ...get(3), ...F32X4_SPLAT, ...set(7),
@@ -274,7 +256,7 @@ function zeroBody(): number[] {
 
 /**
  * The module's bytes: imports env.memory (declared shared, up to 4 GiB, for the threaded backend's memory), exports
- * adam, sumSquares, adamL2, matMul, minScalar, maxScalar, batchNorm, zero and columnSum.
+ * adam, sumSquares, adamL2, matMul, minScalar, maxScalar, batchNorm, zero, columnSum, warp and addScalar.
  */
 export function simdModuleBytes(sharedMemory = false): Uint8Array {
   const types = vec([
@@ -286,13 +268,14 @@ export function simdModuleBytes(sharedMemory = false): Uint8Array {
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([])],
+    WARP_TYPE,
   ]);
   const limits = sharedMemory ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
-  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7]]);
-  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum"];
+  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4]]);
+  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar"];
   const exports = vec(names.map((name, i) => [...str(name), 0x00, i]));
-  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), minMaxScalarBody(F32X4_MIN), minMaxScalarBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody()].map((b) => [...uleb(b.length), ...b]);
+  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD)].map((b) => [...uleb(b.length), ...b]);
   const code = vec(bodies);
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, functions), ...section(7, exports), ...section(10, code)]);
 }

@@ -30,7 +30,11 @@ function scaleValue(scale: PixelScale): [number, number] {
   return scale === "unit" ? [1 / 255, 0] : scale === "symmetric" ? [2 / 255, -1] : [1, 0];
 }
 
-/** Loads `files` into one float tensor [n, height, width, 3] (decoding 4 at a time on sharp's threads). */
+/**
+ * Loads `files` into one float tensor [n, height, width, 3]. Every decode is queued on sharp's threads at once, so
+ * they keep going while this thread is busy elsewhere (augmenting the previous batch): queued a few at a time, each
+ * next one waited for this thread to come back to start it.
+ */
 export async function loadImages(files: string[], options: LoadOptions = {}): Promise<tf.Tensor4D> {
   const width = options.width ?? 64, height = options.height ?? 48;
   const [mul, add] = scaleValue(options.scale ?? "255");
@@ -39,14 +43,10 @@ export async function loadImages(files: string[], options: LoadOptions = {}): Pr
   // Byte -> float through a 256-entry table (the same float32 values as bytes[k] * mul + add); for 0-255 a typed
   // array copy converts natively, ~30x faster than a JS loop.
   const table = mul === 1 && add === 0 ? null : Float32Array.from({ length: 256 }, (_, v) => v * mul + add);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(4, files.length) }, async () => {
-    while (next < files.length) {
-      const i = next++;
-      const bytes = await decodeImage(files[i], width, height);
-      if (!table) out.set(bytes, i * size);
-      else for (let k = 0, o = i * size; k < size; k++, o++) out[o] = table[bytes[k]];
-    }
+  await Promise.all(files.map(async (file, i) => {
+    const bytes = await decodeImage(file, width, height);
+    if (!table) out.set(bytes, i * size);
+    else for (let k = 0, o = i * size; k < size; k++, o++) out[o] = table[bytes[k]];
   }));
   return tf.tensor4d(out, [files.length, height, width, 3]);
 }
@@ -62,6 +62,8 @@ export interface BatchOptions extends LoadOptions {
   shuffle?: boolean;
   seed?: number;
   numClasses?: number;
+  /** How many batches imageBatches decodes ahead of the one it yields (default 2). */
+  prefetch?: number;
   /** Applied to each batch of images (e.g. an ImageDataGenerator's `random`). */
   transform?: (x: tf.Tensor4D) => tf.Tensor4D;
 }
@@ -75,11 +77,15 @@ export interface Batch {
 
 /**
  * Streams `items` (file paths, or {path, label}) as batches; the caller disposes each batch.
- * The next batch is decoded (on sharp's threads) while this one is transformed (on this thread) and used, so
- * memory stays at ~2 batches and decoding overlaps the rest.
+ * The next `prefetch` batches are decoded (on sharp's threads) while this one is transformed (on this thread) and
+ * used, so memory stays at a few batches and decoding never waits for the rest: with one batch ahead, sharp's threads
+ * sat idle whenever transforming took longer than decoding.
  */
 export async function* imageBatches(items: Array<string | { path: string; label: number }>, options: BatchOptions = {}): AsyncGenerator<Batch> {
   const batchSize = options.batchSize ?? 32;
+  const ahead = options.prefetch ?? 2;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a whole number >= 1, not ${batchSize}`);
+  if (!Number.isInteger(ahead) || ahead < 1) throw new RangeError(`prefetch must be a whole number >= 1, not ${ahead}`);
   const list = options.shuffle ? new Rng(options.seed ?? 42).shuffle(items) : items;
   const decode = (start: number) => {
     const part = list.slice(start, start + batchSize);
@@ -88,12 +94,17 @@ export async function* imageBatches(items: Array<string | { path: string; label:
     raw.catch(() => undefined); // a failure surfaces when the batch is awaited, not as an unhandled rejection meanwhile
     return { part, files, raw };
   };
-  let next = list.length ? decode(0) : null;
+  const pending: Array<ReturnType<typeof decode>> = [];
+  let queued = 0;
+  const queue = () => {
+    for (; pending.length < ahead && queued < list.length; queued += batchSize) pending.push(decode(queued));
+  };
+  queue();
   try {
-    for (let start = 0; next; start += batchSize) {
-      const { part, files, raw: decoding } = next;
+    while (pending.length) {
+      const { part, files, raw: decoding } = pending.shift()!;
       const raw = await decoding;
-      next = start + batchSize < list.length ? decode(start + batchSize) : null;
+      queue();
       let xs = raw;
       try {
         if (options.transform) xs = tf.tidy(() => options.transform!(raw));
@@ -104,8 +115,8 @@ export async function* imageBatches(items: Array<string | { path: string; label:
       yield { xs, ys: labelled ? oneHot(part.map((it) => (it as { label: number }).label), options.numClasses ?? 10) : undefined, files };
     }
   } finally {
-    // Stopped early or failed: the batch still decoding is not wanted.
-    next?.raw.then((t) => t.dispose(), () => undefined);
+    // Stopped early or failed: the batches still decoding are not wanted.
+    for (const { raw } of pending) raw.then((t) => t.dispose(), () => undefined);
   }
 }
 
