@@ -109,9 +109,9 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
     expect(worst).toBeLessThanOrEqual(tolerance);
   }
 
-  it("replaces Transform, FusedBatchNorm, Maximum, Minimum and Add", () => {
+  it("replaces Transform, FusedBatchNorm, Maximum, Minimum, Add, Min and Max", () => {
     const names = registerFasterWasmKernels();
-    for (const name of ["Transform", "FusedBatchNorm", "Maximum", "Minimum", "Add"]) expect(names).toContain(name);
+    for (const name of ["Transform", "FusedBatchNorm", "Maximum", "Minimum", "Add", "Min", "Max"]) expect(names).toContain(name);
   });
 
   // Three 17x23 images; rotations/shears/shifts that read outside the image, one projective, one with half-pixel
@@ -196,6 +196,34 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
       ["Add", () => tf.add(tf.randomNormal([4, 64, 64, 32], 0, 8, "float32", 14), tf.tensor4d([1, -2, 3.5, NaN], [4, 1, 1, 1]))], // SIMD-sized
       ["Add", () => tf.add(x(), tf.tensor1d([0, 1, 2]))], // per channel: the backend's kernel
       ["Add", () => tf.add(x(), x())], // same shape: the backend's kernel
+    ];
+    for (const [name, fn] of cases) {
+      const [fast, reference] = fastAndReference([name], fn);
+      expectSame(fast, reference, 0);
+    }
+  });
+
+  it("Min/Max over trailing axes (the channel shift's per-image range): the backend's values, NaN first or later, signed zeros, odd blocks; other axes and int32 to its kernel", () => {
+    const x = (nanAt: number[]) => {
+      const v = tf.randomNormal([3, 9, 7, 3], 0, 8, "float32", 40).dataSync();
+      for (const i of nanAt) v[i] = NaN;
+      return tf.tensor4d(v, [3, 9, 7, 3]);
+    };
+    // NaN as an image's first value, as a later lane's first value, and mid-block (NaN anywhere gives NaN); +0 and -0
+    // (equal values; which zero's sign the result has may differ from the backend's kernel)
+    const nans = [189, 189 * 2 + 2, 100];
+    const cases: Array<[string, () => tf.Tensor]> = [
+      ["Min", () => x(nans).min([1, 2, 3], true)],
+      ["Max", () => x(nans).max([1, 2, 3], true)],
+      ["Min", () => x([]).min([-1, -3, 2])],
+      ["Min", () => tf.tensor2d([[1, 0, 2, 3, -0, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0]]).min(1)],
+      ["Max", () => tf.tensor2d([[-1, -0, -2, -3, 0, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -0]]).max(1)],
+      ["Max", () => x([]).reshape([3, 189]).max(1)],
+      ["Max", () => x([]).reshape([3, 63, 3]).max([1, 2])],
+      ["Min", () => tf.randomUniform([2, 224, 224, 3], 0, 255, "float32", 41).min([1, 2, 3], true)], // SIMD-sized
+      ["Min", () => x([]).min(1)], // not trailing: the backend's kernel
+      ["Max", () => x([]).max([1, 2, 3]).reshape([3, 1]).max(1)], // a block of 1: the backend's kernel
+      ["Max", () => tf.tensor2d([[3, -7, 5, 2, 8, 1, 0, 4, 9, 6, 2, 3, 1, 1, 1, 12, 5]], [1, 17], "int32").max(1)],
     ];
     for (const [name, fn] of cases) {
       const [fast, reference] = fastAndReference([name], fn);

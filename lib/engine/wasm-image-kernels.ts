@@ -1,7 +1,7 @@
 /**
  * Faster versions of the wasm kernels that image work leans on (augmentation's Transform, MobileNet's
- * FusedBatchNorm and ReLU6's Minimum, the channel shift's Add and its clipping's Maximum/Minimum against per-image
- * values), in JS and the project's SIMD module straight on the wasm heap. The backend's own kernels index every
+ * FusedBatchNorm and ReLU6's Minimum, the channel shift's Add, and its clipping's per-image Min/Max and
+ * Maximum/Minimum against them), in JS and the project's SIMD module straight on the wasm heap. The backend's own kernels index every
  * element through a generic broadcasting loop (~10 ns each); these handle the common layouts and hand anything else
  * to the original kernel.
  */
@@ -195,6 +195,40 @@ function fastBlockwise(original: tf.KernelFunc, op: keyof typeof BLOCKWISE): tf.
   };
 }
 
+/**
+ * Min/Max over trailing axes of a float32 tensor (the channel shift's per-image range: axes [1, 2, 3] of a batch),
+ * each output a contiguous block, in the SIMD module's blockMin/blockMax; other axes, dtypes and blocks under 16
+ * values go to the backend's kernel, whose one-value-at-a-time loop this replaces with the same values (NaN
+ * anywhere gives NaN, as there; of two zeros, the sign may differ).
+ */
+function fastBlockReduce(original: tf.KernelFunc, isMax: boolean): tf.KernelFunc {
+  return (args) => {
+    const backend = args.backend as unknown as HeapBackend;
+    const x = args.inputs.x as TensorInfo;
+    // Min's attribute is `axis`, Max's `reductionIndices`
+    const { axis = undefined, reductionIndices = undefined, keepDims } = args.attrs as unknown as { axis?: number | number[]; reductionIndices?: number | number[]; keepDims: boolean };
+    const given = axis ?? reductionIndices;
+    if (given === undefined) return original(args);
+    const rank = x.shape.length;
+    const axes = [...new Set((Array.isArray(given) ? given : [given]).map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
+    const trailing = axes.length > 0 && axes.every((a, i) => a === rank - axes.length + i);
+    const kernels = backendSimd(backend);
+    const block = tf.util.sizeFromShape(x.shape.slice(rank - axes.length));
+    if (x.dtype !== "float32" || !trailing || !kernels || block < 16) return original(args);
+    const lead = x.shape.slice(0, rank - axes.length);
+    const out = backend.makeOutput(keepDims ? [...lead, ...axes.map(() => 1)] : lead, "float32");
+    const src = backend.typedArrayFromHeap(x) as Float32Array;
+    const dst = backend.typedArrayFromHeap(out) as Float32Array;
+    const block4 = block - (block % 4);
+    for (let k = 0, i = 0; k < dst.length; k++, i += block) {
+      let best = (isMax ? kernels.blockMax : kernels.blockMin)(src.byteOffset + 4 * i, block4);
+      for (let j = i + block4; j < i + block; j++) best = isMax ? Math.max(best, src[j]) : Math.min(best, src[j]);
+      dst[k] = best;
+    }
+    return out;
+  };
+}
+
 /** Values of a batch-norm parameter per channel (length c), when it is a scalar or holds one value per channel along the last axis. */
 function perChannel(info: TensorInfo | undefined, backend: BackendWasm, c: number, fallback: number): Float32Array | null {
   if (!info) return new Float32Array(c).fill(fallback);
@@ -250,5 +284,7 @@ export const IMAGE_KERNELS: Array<[string, (original: tf.KernelFunc) => tf.Kerne
   ["Maximum", (k) => fastBlockwise(k, "max")],
   ["Minimum", (k) => fastBlockwise(k, "min")],
   ["Add", (k) => fastBlockwise(k, "add")],
+  ["Min", (k) => fastBlockReduce(k, false)],
+  ["Max", (k) => fastBlockReduce(k, true)],
   ["FusedBatchNorm", fastBatchNorm],
 ];

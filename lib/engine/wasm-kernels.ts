@@ -326,7 +326,7 @@ export function withReferenceKernels<T>(names: string[], fn: () => T): T {
  * Replaces wasm kernels that are slow for training small models by faster ones with the same results (GatherV2;
  * BatchMatMul with transposes; Identity and Transpose that is a relabelling share memory instead of copying; Tile,
  * leading-axes Sum/Mean and MaxPoolGrad of ./wasm-training-kernels), and
- * the image kernels of ./wasm-image-kernels (Transform, FusedBatchNorm, Maximum/Minimum, Add); returns their names.
+ * the image kernels of ./wasm-image-kernels (Transform, FusedBatchNorm, Maximum/Minimum, Add, Min/Max); returns their names.
  * Idempotent. LESSON4_FAST_IMAGE_KERNELS=0 keeps the backend's own image kernels (to compare).
  */
 export function registerFasterWasmKernels(): string[] {

@@ -55,6 +55,13 @@ export interface SimdKernels {
   /** dst[i] = x[i] + v, as minScalar. */
   addScalar(x: number, dst: number, n: number, v: number): void;
   /**
+   * The smallest of x[0..n) by WebAssembly's min, 4 lanes at a time (any NaN gives NaN, as the backend's Min kernel
+   * gives it; -0 counts as below +0, where the backend's result may be either zero); `n` a multiple of 4, at least 4.
+   */
+  blockMin(x: number, n: number): number;
+  /** The largest, as blockMin (+0 above -0). */
+  blockMax(x: number, n: number): number;
+  /**
    * Batch norm over rows of `c` channels (`c` a multiple of 4, `n` values in all): dst[i] = (x[i] - mean[j]) * mul[j]
    * + offset[j] for channel j, where `p` holds mean, mul and offset one after the other (3c floats).
    */
@@ -206,6 +213,23 @@ function scalarOpBody(op: number[]): number[] {
   return [...vec([[...uleb(3), I32], [...uleb(1), V128]]), ...code];
 }
 
+function blockReduceBody(isMax: boolean): number[] {
+  // params: 0 x, 1 n; locals: 2 i, 3 end, 4 lanes, 5 best
+  const F32X4_PICK = isMax ? F32X4_MAX : F32X4_MIN;
+  const F32_PICK = isMax ? 0x97 : 0x96; // f32.max, f32.min
+  const code = [
+    ...get(1), I32_CONST, 2, I32_SHL, ...set(3),
+    ...get(0), ...V128_LOAD, ...set(4),
+    I32_CONST, 16, ...set(2),
+    ...whileBelow(2, 3, [I32_CONST, 16], [...get(4), ...at(0, 2), ...V128_LOAD, ...F32X4_PICK, ...set(4)]),
+    ...get(4), ...F32X4_EXTRACT(0), ...set(5),
+    ...[1, 2, 3].flatMap((lane) => [...get(5), ...get(4), ...F32X4_EXTRACT(lane), F32_PICK, ...set(5)]),
+    ...get(5),
+    END,
+  ];
+  return [...vec([[...uleb(2), I32], [...uleb(1), V128], [...uleb(1), F32]]), ...code];
+}
+
 function batchNormBody(): number[] {
   // params: 0 x, 1 dst, 2 n, 3 c, 4 p; locals: 5 i, 6 j, 7 end, 8 cb (bytes per row), 9 k (i + j), 10 pj (p + j), 11 sixteen
   const load = (addr: number[]) => [...addr, ...V128_LOAD];
@@ -256,7 +280,7 @@ function zeroBody(): number[] {
 
 /**
  * The module's bytes: imports env.memory (declared shared, up to 4 GiB, for the threaded backend's memory), exports
- * adam, sumSquares, adamL2, matMul, minScalar, maxScalar, batchNorm, zero, columnSum, warp and addScalar.
+ * adam, sumSquares, adamL2, matMul, minScalar, maxScalar, batchNorm, zero, columnSum, warp, addScalar, blockMin and blockMax.
  */
 export function simdModuleBytes(sharedMemory = false): Uint8Array {
   const types = vec([
@@ -272,10 +296,10 @@ export function simdModuleBytes(sharedMemory = false): Uint8Array {
   ]);
   const limits = sharedMemory ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
-  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4]]);
-  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar"];
+  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4], [1], [1]]);
+  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar", "blockMin", "blockMax"];
   const exports = vec(names.map((name, i) => [...str(name), 0x00, i]));
-  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD)].map((b) => [...uleb(b.length), ...b]);
+  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD), blockReduceBody(false), blockReduceBody(true)].map((b) => [...uleb(b.length), ...b]);
   const code = vec(bodies);
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, functions), ...section(7, exports), ...section(10, code)]);
 }
