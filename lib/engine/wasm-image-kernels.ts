@@ -1,9 +1,9 @@
 /**
  * Faster versions of the wasm kernels that image work leans on (augmentation's Transform, MobileNet's
  * FusedBatchNorm and ReLU6's Minimum, the channel shift's Add, and its clipping's per-image Min/Max and
- * Maximum/Minimum against them), in JS and the project's SIMD module straight on the wasm heap. The backend's own kernels index every
- * element through a generic broadcasting loop (~10 ns each); these handle the common layouts and hand anything else
- * to the original kernel.
+ * Maximum/Minimum against them), in JS and the project's SIMD module straight on the wasm heap. The backend's own
+ * kernels index every element through a generic broadcasting loop (~10 ns each); these handle the common layouts and
+ * hand anything else to the original kernel.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";

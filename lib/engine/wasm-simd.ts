@@ -8,7 +8,7 @@
  * same order as tf.sum(tf.square(x)), Adam as fused-adam.ts's adamStep). Falls back to nothing (null) where SIMD
  * WebAssembly is unavailable.
  */
-import { BLOCK, BR, BR_IF, END, F32, F32_ADD, F32_LOAD, I32, I32_ADD, I32_AND, I32_CONST, I32_GE_U, I32_LT_U, I32_MUL, I32_SHL, LOCAL_TEE, LOOP, V128, VOID, get, section, set, simd, str, uleb, vec, whileBelow } from "./wasm-asm";
+import { BLOCK, BR, BR_IF, END, F32, F32_ADD, F32_LOAD, F32_MAX, F32_MIN, I32, I32_ADD, I32_AND, I32_CONST, I32_GE_U, I32_LT_U, I32_MUL, I32_SHL, LOCAL_TEE, LOOP, V128, VOID, get, section, set, simd, str, uleb, vec, whileBelow } from "./wasm-asm";
 import { WARP_TYPE, warpBody } from "./wasm-warp";
 
 /**
@@ -216,7 +216,7 @@ function scalarOpBody(op: number[]): number[] {
 function blockReduceBody(isMax: boolean): number[] {
   // params: 0 x, 1 n; locals: 2 i, 3 end, 4 lanes, 5 best
   const F32X4_PICK = isMax ? F32X4_MAX : F32X4_MIN;
-  const F32_PICK = isMax ? 0x97 : 0x96; // f32.max, f32.min
+  const F32_PICK = isMax ? F32_MAX : F32_MIN;
   const code = [
     ...get(1), I32_CONST, 2, I32_SHL, ...set(3),
     ...get(0), ...V128_LOAD, ...set(4),
