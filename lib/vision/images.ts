@@ -31,10 +31,13 @@ function scaleValue(scale: PixelScale): [number, number] {
 }
 
 /**
- * Loads `files` into one float tensor [n, height, width, 3]. Every decode is queued on sharp's threads at once, so
- * they keep going while this thread is busy elsewhere (augmenting the previous batch): queued a few at a time, each
- * next one waited for this thread to come back to start it.
+ * Decodes queued on sharp's threads at once. Enough for a batch to be queued whole, so decoding goes on while this
+ * thread is busy elsewhere (augmenting the previous batch; with 4 queued, each next decode waited for this thread to
+ * start it), and few enough that a whole data set loaded at once does not hold thousands of pending decodes.
  */
+const DECODES_QUEUED = 64;
+
+/** Loads `files` into one float tensor [n, height, width, 3], decoding DECODES_QUEUED at a time on sharp's threads. */
 export async function loadImages(files: string[], options: LoadOptions = {}): Promise<tf.Tensor4D> {
   const width = options.width ?? 64, height = options.height ?? 48;
   const [mul, add] = scaleValue(options.scale ?? "255");
@@ -43,10 +46,14 @@ export async function loadImages(files: string[], options: LoadOptions = {}): Pr
   // Byte -> float through a 256-entry table (the same float32 values as bytes[k] * mul + add); for 0-255 a typed
   // array copy converts natively, ~30x faster than a JS loop.
   const table = mul === 1 && add === 0 ? null : Float32Array.from({ length: 256 }, (_, v) => v * mul + add);
-  await Promise.all(files.map(async (file, i) => {
-    const bytes = await decodeImage(file, width, height);
-    if (!table) out.set(bytes, i * size);
-    else for (let k = 0, o = i * size; k < size; k++, o++) out[o] = table[bytes[k]];
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(DECODES_QUEUED, files.length) }, async () => {
+    while (next < files.length) {
+      const i = next++;
+      const bytes = await decodeImage(files[i], width, height);
+      if (!table) out.set(bytes, i * size);
+      else for (let k = 0, o = i * size; k < size; k++, o++) out[o] = table[bytes[k]];
+    }
   }));
   return tf.tensor4d(out, [files.length, height, width, 3]);
 }
