@@ -53,7 +53,10 @@ async function torchPeer(task: "decode" | "features", files: string[], reps: num
 
 const rate = (images: number, seconds: number) => ({ images_per_s: Number((images / seconds).toFixed(1)), images, size: `${SIZE}x${SIZE}`, batch: BATCH });
 
-/** Decode + resize to 224x224 + the lesson's feature augmentation, streamed in batches of 32. */
+/**
+ * Decode + resize to 224x224 + the lesson's feature augmentation, streamed in batches of 32, as precomputeFeatures
+ * streams them (imageBatches' augment: photos up to twice 224x224 are resized in the augmentation's warp).
+ */
 function decodeBenchmark(): Benchmark {
   let files: string[] = [];
   const gen = new ImageDataGenerator(FEATURE_AUGMENT);
@@ -65,7 +68,7 @@ function decodeBenchmark(): Benchmark {
     },
     async run() {
       const start = performance.now();
-      for await (const batch of imageBatches(files, { width: SIZE, height: SIZE, batchSize: BATCH, transform: (x) => gen.random(x) })) {
+      for await (const batch of imageBatches(files, { width: SIZE, height: SIZE, batchSize: BATCH, augment: gen })) {
         await batch.xs.data(); // make sure the augmented pixels exist
         batch.xs.dispose();
       }

@@ -77,3 +77,46 @@ describe("ImageDataGenerator", () => {
     }
   });
 });
+
+describe("augmentation that also resizes (the warp resamples from the photo's own size)", () => {
+  /** [1, h, w, 3] with value a*x + b*y + c in channel c at pixel (x, y): bilinear resampling reproduces it exactly. */
+  function ramp(w: number, h: number, a: number, b: number): tf.Tensor4D {
+    const data = new Float32Array(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) data[(y * w + x) * 3 + c] = a * x + b * y + 10 * c;
+    return tf.tensor4d(data, [1, h, w, 3]);
+  }
+
+  it("with no transform it is a bilinear resize, pixel centres on pixel centres (tf.image.resizeBilinear with half-pixel centres)", () => {
+    const x = tf.randomUniform([2, 12, 16, 3], 0, 255, "float32", 3) as tf.Tensor4D;
+    for (const [w, h] of [[29, 23], [16, 12], [9, 7]]) {
+      const ours = applyTransforms(x, [IDENTITY, IDENTITY], {}, { width: w, height: h });
+      const resized = tf.image.resizeBilinear(x, [h, w], false, true);
+      expect(ours.shape).toEqual([2, h, w, 3]);
+      expect(tf.max(tf.abs(ours.sub(resized))).dataSync()[0]).toBeLessThan(1e-3);
+    }
+  });
+
+  it("a transform drawn for the output size lands where resizing first and then transforming puts it", () => {
+    const p: TransformParams = { ...IDENTITY, theta: 9, tx: 3, ty: -2, shear: 0.08, zx: 1.1 };
+    const small = ramp(40, 30, 1.5, -2);
+    const once = applyTransforms(small, [p], {}, { width: 64, height: 48 });
+    const twice = applyTransforms(tf.image.resizeBilinear(small, [48, 64], false, true), [p]);
+    // away from the borders (where each clamps to its own edge) both are the ramp at the same source point
+    const inner = (t: tf.Tensor4D) => t.slice([0, 14, 18, 0], [1, 20, 28, 3]);
+    expect(tf.max(tf.abs(inner(once).sub(inner(twice)))).dataSync()[0]).toBeLessThan(1e-2);
+    // and not the same as the transform drawn for the photo's own size
+    const wrongSize = applyTransforms(tf.image.resizeBilinear(applyTransforms(small, [p]), [48, 64], false, true), [IDENTITY]);
+    expect(tf.max(tf.abs(inner(once).sub(inner(wrongSize)))).dataSync()[0]).toBeGreaterThan(1);
+  });
+
+  it("random(x, output) draws each image's transform for the output's size and matches applyTransforms with those", () => {
+    const options = { rotation_range: 15, width_shift_range: 0.1, height_shift_range: 0.05, shear_range: 0.1, channel_shift_range: 20, seed: 4 };
+    const x = tf.randomUniform([3, 30, 40, 3], 0, 255, "float32", 8) as tf.Tensor4D;
+    const out = new ImageDataGenerator(options).random(x, { width: 56, height: 42 });
+    const ref = new ImageDataGenerator(options);
+    const params = [0, 1, 2].map(() => ref.randomParams(56, 42));
+    expect(out.shape).toEqual([3, 42, 56, 3]);
+    expect(Array.from(out.dataSync())).toEqual(Array.from(applyTransforms(x, params, options, { width: 56, height: 42 }).dataSync()));
+    expect(() => applyTransforms(x, params, {}, { width: 0, height: 4 })).toThrow(/whole numbers >= 1/);
+  });
+});

@@ -5,7 +5,9 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/engine/backend";
 import { generateStateFarm } from "../lib/statefarm/generator";
-import { loadImages, imageBatches } from "../lib/vision/images";
+import sharp from "sharp";
+import { loadImages, loadImagesForWarp, imageBatches } from "../lib/vision/images";
+import { ImageDataGenerator } from "../lib/vision/augment";
 import { saveArray, loadArray } from "../lib/vision/npy";
 import { precomputeFeatures, type FeatureModel } from "../lib/vision/pretrained";
 
@@ -69,10 +71,34 @@ describe("images to tensors", () => {
     await settle();
     expect(tf.memory().numTensors).toBe(before);
   });
+  it("augment: photos up to twice the output size are resized in the augmentation's warp, larger or mixed ones by sharp first", async () => {
+    const options = { rotation_range: 10, width_shift_range: 0.1, channel_shift_range: 20, seed: 3 };
+    // the fixture's photos are 40x30: at most twice 24x18 (decoded as they are), more than twice 16x12
+    expect(((await loadImagesForWarp(files.slice(0, 2), 24, 18)).shape)).toEqual([2, 30, 40, 3]);
+    expect(((await loadImagesForWarp(files.slice(0, 2), 16, 12)).shape)).toEqual([2, 12, 16, 3]);
+    const big = path.join(root, "big.jpg");
+    await sharp({ create: { width: 90, height: 70, channels: 3, background: { r: 200, g: 90, b: 10 } } }).jpeg().toFile(big);
+    expect(((await loadImagesForWarp([files[0], big], 24, 18)).shape)).toEqual([2, 18, 24, 3]); // mixed: all at the output size
+    // each batch is the generator's random(photos, output size), in order
+    const seen: tf.Tensor4D[] = [];
+    for await (const b of imageBatches(files, { batchSize: 4, width: 24, height: 18, augment: new ImageDataGenerator(options), transform: (x) => x.div(255) as tf.Tensor4D })) seen.push(b.xs);
+    expect(seen.map((x) => x.shape)).toEqual([[4, 18, 24, 3], [4, 18, 24, 3], [2, 18, 24, 3]]);
+    const ref = new ImageDataGenerator(options);
+    for (let i = 0; i < 3; i++) {
+      const photos = await loadImagesForWarp(files.slice(4 * i, 4 * i + 4), 24, 18);
+      expect(Array.from(seen[i].dataSync())).toEqual(Array.from(ref.random(photos, { width: 24, height: 18 }).div(255).dataSync()));
+    }
+    tf.dispose(seen);
+    const run = async () => {
+      for await (const b of imageBatches(files, { width: 24, height: 18, scale: "unit", augment: new ImageDataGenerator(options) })) b.xs.dispose();
+    };
+    await expect(run()).rejects.toThrow(/augment needs scale "255"/);
+  });
   it("names the file that cannot be decoded", async () => {
     const bad = path.join(root, "bad.jpg");
     fs.writeFileSync(bad, Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3]));
     await expect(loadImages([bad])).rejects.toThrow(/bad\.jpg/);
+    await expect(loadImagesForWarp([files[0], bad], 24, 18)).rejects.toThrow(/bad\.jpg/);
   });
 });
 

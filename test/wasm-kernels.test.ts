@@ -1,7 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend, tf } from "../lib/engine/backend";
 import { registerFasterWasmKernels, withReferenceKernels } from "../lib/engine/wasm-kernels";
-import { transformChoice } from "../lib/engine/wasm-image-kernels";
+import * as os from "os";
+import { SHIFTED_TRANSFORM_KERNEL, transformChoice } from "../lib/engine/wasm-image-kernels";
+import { simdHelperFor } from "../lib/engine/simd-helper";
+import { wasmMemoryOf } from "../lib/engine/wasm-simd";
 
 /** Runs `fn` on a backend and returns plain arrays, so results from two backends compare. */
 async function on<T extends tf.Tensor | tf.Tensor[]>(backend: "cpu" | "wasm", fn: () => T): Promise<number[][]> {
@@ -166,6 +169,54 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
     }
     mats.dispose();
     expect(compared).toBeGreaterThan(10_000);
+  });
+
+  it("a batch's warp split with the helper thread gives every image its own warp, bit for bit", () => {
+    const memory = wasmMemoryOf(tf.backend());
+    if (os.cpus().length > 1) expect(memory && simdHelperFor(memory)).toBeTruthy(); // the split is what this tests
+    const n = 9;
+    const pixels = tf.randomUniform([n, 21, 17, 3], 0, 255, "float32", 50) as tf.Tensor4D;
+    const mats = tf.tensor2d(Array.from({ length: n }, (_, i) => [1 + 0.01 * i, 0.2 - 0.05 * i, i - 3, -0.1 * i, 0.97, 2 - i, 0, 0]));
+    for (const fill of ["nearest", "constant"] as const) {
+      const whole = tf.image.transform(pixels, mats, "bilinear", fill, 3, [26, 19]);
+      const each = tf.concat(Array.from({ length: n }, (_, i) => tf.image.transform(pixels.slice(i, 1), mats.slice(i, 1) as tf.Tensor2D, "bilinear", fill, 3, [26, 19])));
+      const a = whole.dataSync(), b = each.dataSync();
+      for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect([i, a[i]]).toEqual([i, b[i]]);
+      tf.dispose([whole, each]);
+    }
+    tf.dispose([pixels, mats]);
+  });
+
+  it("the augmenter's warp and channel shift as one kernel: Transform, Min, Max, Add, Maximum and Minimum's values bit for bit", () => {
+    expect(tf.getKernel(SHIFTED_TRANSFORM_KERNEL, "wasm")).toBeDefined();
+    // 7 images (the helper thread takes some), a NaN pixel, shifts of 0 and either sign; an output size whose images
+    // are not a whole number of SIMD lanes (45 x 37 x 3 = 4995 values) and the input's own
+    const n = 7;
+    const values = tf.randomUniform([n, 30, 40, 3], 0, 255, "float32", 51).dataSync();
+    values[3 * 3600 + 77] = NaN;
+    const shifts = [12.5, -19, 0, 3.25, -0.5, 20, -7];
+    const mats = tf.tensor2d(Array.from({ length: n }, (_, i) => [0.96 + 0.01 * i, 0.25 - 0.07 * i, 2 * i - 5, 0.05 * i - 0.2, 1.02, 3 - i, 0, 0]));
+    let compared = 0;
+    for (const fill of ["nearest", "constant"] as const) {
+      for (const outputShape of [null, [45, 37] as [number, number]]) {
+        const image = tf.tensor4d(values, [n, 30, 40, 3]);
+        const fused = tf.engine().runKernel(SHIFTED_TRANSFORM_KERNEL, { image, transforms: mats, shifts: tf.tensor1d(shifts) }, { interpolation: "bilinear", fillMode: fill, fillValue: 4, outputShape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const ops = tf.tidy(() => {
+          const warped = tf.image.transform(image, mats, "bilinear", fill, 4, outputShape ?? undefined);
+          const lo = warped.min([1, 2, 3], true), hi = warped.max([1, 2, 3], true);
+          return warped.add(tf.tensor4d(shifts, [n, 1, 1, 1])).maximum(lo).minimum(hi);
+        });
+        const a = fused.dataSync(), b = ops.dataSync();
+        expect(a.length).toBe(b.length);
+        for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect([i, a[i]]).toEqual([i, b[i]]);
+        compared += a.length;
+        expect(Number.isNaN(a[3 * (a.length / n) + 5])).toBe(true); // the NaN pixel's image is NaN after the clip
+        tf.dispose([image, fused, ops]);
+      }
+    }
+    expect(compared).toBeGreaterThan(100_000);
+    expect(() => tf.engine().runKernel(SHIFTED_TRANSFORM_KERNEL, { image: tf.zeros([2, 4, 4, 3]), transforms: mats.slice(0, 2), shifts: tf.tensor1d([1]) }, { interpolation: "bilinear", fillMode: "nearest", fillValue: 0 } as unknown as tf.NamedAttrMap)).toThrow(/one float32 shift per image/);
+    mats.dispose();
   });
 
   it("Transform fill reflect: TensorFlow's [dcba|abcd|dcba] (the cpu backend's kernel, one image at a time)", async () => {

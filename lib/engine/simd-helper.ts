@@ -1,8 +1,10 @@
 /**
- * A second thread for the SIMD Adam pass. A large weight's step is bound by memory traffic, which one core cannot
- * saturate, so on the threaded backend's shared memory a worker runs the same SIMD module over the second half of the
- * weight while the calling thread does the first. Same values as one thread: the split falls on sum-of-squares chunk
- * boundaries and the per-chunk sums are added in the same order.
+ * A second thread for the SIMD module's long passes. A large weight's Adam step is bound by memory traffic, which one
+ * core cannot saturate, so on the threaded backend's shared memory a worker runs the same SIMD module over the second
+ * half of the weight while the calling thread does the first. Same values as one thread: the split falls on
+ * sum-of-squares chunk boundaries and the per-chunk sums are added in the same order. Likewise the augmenter's warp:
+ * the worker warps the last images of a batch while the caller does the first (each image's values do not depend on
+ * which thread made them).
  */
 import * as os from "os";
 import { Worker } from "worker_threads";
@@ -16,21 +18,47 @@ const SHARE_STEP = 0.01;
 const SHARE_RANGE = [0.1, 1];
 /** Below this many elements a split costs more (waking the worker) than it saves. */
 export const SPLIT_MIN = 1 << 17;
+/** The most images one warp request hands the worker (6 matrix entries each in the shared words). */
+export const MAX_WARP_IMAGES = 1024;
+/** How far one warp moves the worker's share of the next (a batch of 32 images is ~3% an image). */
+const WARP_SHARE_STEP = 0.03;
 /** How long the caller waits for the worker before giving up with an error, in ms. */
 const WAIT_MS = 30_000;
 
 // Runs in the worker: waits for a request (control[0] changes), does it, reports it done (control[1]).
 const WORKER_SOURCE = `
 const { workerData } = require("worker_threads");
-const { memory, control, params, sums, bytes } = workerData;
+const { memory, control, params, sums, matrices, bytes } = workerData;
 const k = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
-const c = new Int32Array(control), p = new Float64Array(params), s = new Float64Array(sums);
+const c = new Int32Array(control), p = new Float64Array(params), s = new Float64Array(sums), w = new Float64Array(matrices);
+// wasm-image-kernels.ts' shiftClip: an image's channel shift, clipped to its own range, by the same operations
+function shiftClip(heap, start, n, shift) {
+  const bulk = n >= 16 ? n - (n % 4) : 0, at = 4 * start;
+  let lo = bulk ? k.blockMin(at, bulk) : heap[start], hi = bulk ? k.blockMax(at, bulk) : heap[start];
+  for (let i = start + bulk; i < start + n; i++) (lo = Math.min(lo, heap[i])), (hi = Math.max(hi, heap[i]));
+  if (bulk) {
+    k.addScalar(at, at, bulk, shift);
+    k.maxScalar(at, at, bulk, lo);
+    k.minScalar(at, at, bulk, hi);
+  }
+  for (let i = start + bulk; i < start + n; i++) heap[i] = Math.min(Math.max(Math.fround(heap[i] + shift), lo), hi);
+}
 let seen = 0;
 for (;;) {
   Atomics.wait(c, 0, seen);
   seen = Atomics.load(c, 0);
   const op = c[2];
   if (op < 0) break;
+  if (op === 3) {
+    const [src, dst, inH, inW, ch, outH, outW, clamp, count, srcStride, dstStride, shifted] = c.subarray(3, 15);
+    for (let i = 0, j = 0; i < count; i++, j += 7) {
+      k.warp(src + i * srcStride, dst + i * dstStride, inH, inW, ch, outH, outW, clamp, w[j], w[j + 1], w[j + 2], w[j + 3], w[j + 4], w[j + 5], p[0]);
+      if (shifted) shiftClip(new Float32Array(memory.buffer), (dst + i * dstStride) >> 2, outH * outW * ch, w[j + 6]);
+    }
+    Atomics.store(c, 1, seen);
+    Atomics.notify(c, 1);
+    continue;
+  }
   const x = c[3], g = c[4], m = c[5], v = c[6], n = c[7], chunk = c[8];
   if (op === 1) k.adam(x, g, m, v, n, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]);
   else for (let i = 0, j = 0; i < n; i += chunk, j++) s[j] = k.adamL2(x + 4 * i, g + 4 * i, m + 4 * i, v + 4 * i, Math.min(chunk, n - i), p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]);
@@ -39,12 +67,29 @@ for (;;) {
 }
 `;
 
+/** One warp request's integer arguments (byte addresses and sizes), as the SIMD module's warp takes them. */
+export interface WarpJob {
+  src: number;
+  dst: number;
+  inH: number;
+  inW: number;
+  ch: number;
+  outH: number;
+  outW: number;
+  clamp: number;
+  count: number;
+  srcStride: number;
+  dstStride: number;
+  fill: number;
+}
+
 /** The worker and the shared words it is driven through. */
 export class SimdHelper {
   private seq = 0;
   private readonly control = new Int32Array(new SharedArrayBuffer(16 * 4));
   private readonly params = new Float64Array(new SharedArrayBuffer(16 * 8));
   private readonly sums = new Float64Array(new SharedArrayBuffer(MAX_CHUNKS * 8));
+  private readonly matrices = new Float64Array(new SharedArrayBuffer(MAX_WARP_IMAGES * 7 * 8));
   private readonly worker: Worker;
   private failure: Error | null = null;
   /**
@@ -53,11 +98,13 @@ export class SimdHelper {
    * was idle. The values do not depend on it.
    */
   share = 0.5;
+  /** The worker's share of a warp's images, moved after each warp as `share` is (it also competes with decoding threads). */
+  warpShare = 0.5;
 
   constructor(memory: WebAssembly.Memory) {
     this.worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { memory, control: this.control.buffer, params: this.params.buffer, sums: this.sums.buffer, bytes: simdModuleBytes(true) },
+      workerData: { memory, control: this.control.buffer, params: this.params.buffer, sums: this.sums.buffer, matrices: this.matrices.buffer, bytes: simdModuleBytes(true) },
     });
     this.worker.on("error", (error) => (this.failure = error));
     this.worker.unref();
@@ -83,16 +130,50 @@ export class SimdHelper {
     Atomics.notify(c, 0);
   }
 
+  /**
+   * Starts the worker warping `count` images (warp's arguments in `job`; image i at src + i * srcStride and dst +
+   * i * dstStride bytes) with `matrices` (a0, a1, a2, b0, b1, b2 for each image, at most MAX_WARP_IMAGES), each
+   * followed by its channel shift (wasm-image-kernels.ts' shiftClip) when `shifts` are given; finishWarp waits.
+   */
+  startWarp(job: WarpJob, matrices: ArrayLike<number>, shifts?: ArrayLike<number>): void {
+    if (this.failure) throw new Error(`the SIMD helper thread failed: ${this.failure.message}`);
+    if (job.count > MAX_WARP_IMAGES || matrices.length < 6 * job.count || (shifts && shifts.length < job.count)) {
+      throw new RangeError(`startWarp: ${job.count} images (at most ${MAX_WARP_IMAGES}) with ${matrices.length} matrix entries and ${shifts?.length ?? "no"} shifts`);
+    }
+    for (let i = 0; i < job.count; i++) {
+      for (let j = 0; j < 6; j++) this.matrices[7 * i + j] = matrices[6 * i + j];
+      this.matrices[7 * i + 6] = shifts ? shifts[i] : 0;
+    }
+    this.params[0] = job.fill;
+    const c = this.control;
+    c[2] = 3;
+    c.set([job.src, job.dst, job.inH, job.inW, job.ch, job.outH, job.outW, job.clamp, job.count, job.srcStride, job.dstStride, shifts ? 1 : 0], 3);
+    Atomics.store(c, 0, ++this.seq);
+    Atomics.notify(c, 0);
+  }
+
+  /** Blocks until the worker's warp is done, and moves warpShare towards whichever thread was idle. */
+  finishWarp(): void {
+    const idle = Atomics.load(this.control, 1) === this.seq;
+    this.warpShare = Math.min(SHARE_RANGE[1], Math.max(SHARE_RANGE[0], this.warpShare + (idle ? WARP_SHARE_STEP : -WARP_SHARE_STEP)));
+    this.wait();
+  }
+
   /** Blocks until the worker is done; returns the per-chunk sums of squares (with l2), in order. */
   finish(chunks: number): Float64Array {
     const c = this.control;
     this.share = Math.min(SHARE_RANGE[1], Math.max(SHARE_RANGE[0], this.share + (Atomics.load(c, 1) === this.seq ? SHARE_STEP : -SHARE_STEP)));
+    this.wait();
+    return this.sums.subarray(0, chunks);
+  }
+
+  private wait(): void {
+    const c = this.control;
     const deadline = Date.now() + WAIT_MS;
     for (let done = Atomics.load(c, 1); done !== this.seq; done = Atomics.load(c, 1)) {
       if (Date.now() > deadline) throw new Error(`the SIMD helper thread did not answer in ${WAIT_MS / 1000} s${this.failure ? `: ${this.failure.message}` : ""}`);
       Atomics.wait(c, 1, done, 100);
     }
-    return this.sums.subarray(0, chunks);
   }
 
   dispose(): void {

@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { backendSimd, zeroHeap } from "./wasm-simd";
-import { IMAGE_KERNELS } from "./wasm-image-kernels";
+import { IMAGE_KERNELS, registerShiftedTransform } from "./wasm-image-kernels";
 import { TRAINING_KERNELS } from "./wasm-training-kernels";
 
 type TensorInfo = tf.TensorInfo;
@@ -326,13 +326,17 @@ export function withReferenceKernels<T>(names: string[], fn: () => T): T {
  * Replaces wasm kernels that are slow for training small models by faster ones with the same results (GatherV2;
  * BatchMatMul with transposes; Identity and Transpose that is a relabelling share memory instead of copying; Tile,
  * leading-axes Sum/Mean and MaxPoolGrad of ./wasm-training-kernels), and
- * the image kernels of ./wasm-image-kernels (Transform, FusedBatchNorm, Maximum/Minimum, Add, Min/Max); returns their names.
+ * the image kernels of ./wasm-image-kernels (Transform, FusedBatchNorm, Maximum/Minimum, Add, Min/Max, and the
+ * augmenter's warp with its channel shift as one kernel); returns the names of those it replaced.
  * Idempotent. LESSON4_FAST_IMAGE_KERNELS=0 keeps the backend's own image kernels (to compare).
  */
 export function registerFasterWasmKernels(): string[] {
   const names: string[] = [];
   const wrappers: Array<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [["GatherV2", fastGather], ["Transpose", sharingTranspose], ["Identity", sharingIdentity], ["BatchMatMul", simdBatchMatMul], ...TRAINING_KERNELS];
-  if (process.env.LESSON4_FAST_IMAGE_KERNELS !== "0") wrappers.push(...IMAGE_KERNELS);
+  if (process.env.LESSON4_FAST_IMAGE_KERNELS !== "0") {
+    wrappers.push(...IMAGE_KERNELS);
+    registerShiftedTransform();
+  }
   for (const [kernelName, wrap] of wrappers) {
     const config = tf.getKernel(kernelName, "wasm");
     if (!config) continue;

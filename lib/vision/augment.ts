@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "./random";
+import { SHIFTED_TRANSFORM_KERNEL } from "../engine/wasm-image-kernels";
 
 /** The options, named and meaning as in Keras' ImageDataGenerator. */
 export interface AugmentOptions {
@@ -82,14 +83,49 @@ export function transformMatrix(p: TransformParams, width: number, height: numbe
   return [inv[0] / k, inv[1] / k, inv[2] / k, inv[3] / k, inv[4] / k, inv[5] / k, inv[6] / k, inv[7] / k];
 }
 
-/** Applies per-image transforms to a batch [n, h, w, c]. */
-export function applyTransforms(x: tf.Tensor4D, params: TransformParams[], fill: Pick<AugmentOptions, "fill_mode" | "cval"> = {}): tf.Tensor4D {
+/** An output size in pixels. */
+export interface ImageSize {
+  width: number;
+  height: number;
+}
+
+/**
+ * `matrix` (output pixel -> pixel of an image of the output's size, as transformMatrix gives it) followed by the
+ * resize from a `source`-sized image to `output`, pixel centres on pixel centres as sharp and PIL resize:
+ * source = (pixel + 0.5) * source / output - 0.5 on each axis.
+ */
+export function resampledMatrix(matrix: number[], source: ImageSize, output: ImageSize): number[] {
+  const sx = source.width / output.width, sy = source.height / output.height;
+  const ox = 0.5 * sx - 0.5, oy = 0.5 * sy - 0.5;
+  const [a0, a1, a2, b0, b1, b2, c0, c1] = matrix;
+  // [sx 0 ox; 0 sy oy; 0 0 1] times [a0 a1 a2; b0 b1 b2; c0 c1 1]
+  return [sx * a0 + ox * c0, sx * a1 + ox * c1, sx * a2 + ox, sy * b0 + oy * c0, sy * b1 + oy * c1, sy * b2 + oy, c0, c1];
+}
+
+/**
+ * Applies per-image transforms to a batch [n, h, w, c]. With `output`, the transforms are for images of that size
+ * and the warp also resizes the batch to it, in the same single bilinear resample (see imageBatches' `augment`).
+ */
+export function applyTransforms(x: tf.Tensor4D, params: TransformParams[], fill: Pick<AugmentOptions, "fill_mode" | "cval"> = {}, output?: ImageSize): tf.Tensor4D {
   const [n, height, width] = x.shape;
   if (params.length !== n) throw new Error(`applyTransforms: ${params.length} transforms for ${n} images`);
+  const size = output ?? { width, height };
+  if (![size.width, size.height].every((v) => Number.isInteger(v) && v >= 1)) throw new RangeError(`applyTransforms: the output size must be whole numbers >= 1, not ${size.width} x ${size.height}`);
+  const resized = size.width !== width || size.height !== height;
   return tf.tidy(() => {
-    const mats = tf.tensor2d(params.flatMap((p) => transformMatrix(p, width, height)), [n, 8]);
-    let out = tf.image.transform(x, mats, "bilinear", fill.fill_mode ?? "nearest", fill.cval ?? 0) as tf.Tensor4D;
-    if (params.some((p) => p.channelShift !== 0)) {
+    const matrices = params.map((p) => transformMatrix(p, size.width, size.height));
+    const mats = tf.tensor2d(resized ? matrices.flatMap((m) => resampledMatrix(m, { width, height }, size)) : matrices.flat(), [n, 8]);
+    const outputShape: [number, number] | undefined = resized ? [size.height, size.width] : undefined;
+    const fillMode = fill.fill_mode ?? "nearest", fillValue = fill.cval ?? 0;
+    const shifted = params.some((p) => p.channelShift !== 0);
+    if (shifted && x.dtype === "float32" && tf.getKernel(SHIFTED_TRANSFORM_KERNEL, tf.getBackend())) {
+      // wasm: the warp and the shift below as one kernel, image by image while each is in the cache (same values)
+      const shifts = tf.tensor1d(params.map((p) => p.channelShift), "float32");
+      const attrs = { interpolation: "bilinear", fillMode, fillValue, outputShape: outputShape ?? null };
+      return tf.engine().runKernel(SHIFTED_TRANSFORM_KERNEL, { image: x, transforms: mats, shifts }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+    }
+    let out = tf.image.transform(x, mats, "bilinear", fillMode, fillValue, outputShape) as tf.Tensor4D;
+    if (shifted) {
       const lo = out.min([1, 2, 3], true), hi = out.max([1, 2, 3], true);
       const shift = tf.tensor4d(params.map((p) => p.channelShift), [n, 1, 1, 1]);
       // Clipped to each image's own [lo, hi] (np.clip in Keras): on wasm, lib/engine's Maximum/Minimum take one
@@ -132,9 +168,13 @@ export class ImageDataGenerator {
     };
   }
 
-  /** A randomly augmented copy of the batch `x` [n, h, w, c]. */
-  random(x: tf.Tensor4D): tf.Tensor4D {
+  /**
+   * A randomly augmented copy of the batch `x` [n, h, w, c]; with `output`, resized to that size in the same resample
+   * (the transforms drawn for the output's size, as if the images had been resized first).
+   */
+  random(x: tf.Tensor4D, output?: ImageSize): tf.Tensor4D {
     const [n, height, width] = x.shape;
-    return applyTransforms(x, Array.from({ length: n }, () => this.randomParams(width, height)), this.options);
+    const size = output ?? { width, height };
+    return applyTransforms(x, Array.from({ length: n }, () => this.randomParams(size.width, size.height)), this.options, output);
   }
 }

@@ -164,7 +164,9 @@ export interface Features {
 /** The cache key: image contents, model id, input size, augmentation and epochs. */
 export function featureKey(files: string[], extractor: Pick<FeatureModel, "id" | "inputSize">, options: Pick<FeatureOptions, "augment" | "epochs" | "pool"> = {}): string {
   const pool = options.pool ? `|${options.pool}` : "";
-  const hash = createHash("sha256").update(`v1|${extractor.id}|${extractor.inputSize}|${JSON.stringify(options.augment ?? null)}|${options.epochs ?? 1}|${files.length}${pool}`);
+  // Augmented features since the warp also resizes (imageBatches' augment): other pixels than sharp's resize then the warp.
+  const resample = options.augment ? "|warp-resize" : "";
+  const hash = createHash("sha256").update(`v1|${extractor.id}|${extractor.inputSize}|${JSON.stringify(options.augment ?? null)}|${options.epochs ?? 1}|${files.length}${pool}${resample}`);
   for (const f of files) hash.update(createHash("sha1").update(fs.readFileSync(f)).digest());
   return hash.digest("hex").slice(0, 20);
 }
@@ -187,8 +189,8 @@ export async function precomputeFeatures(files: string[], extractor: FeatureMode
   try {
     let done = 0;
     for (let e = 0; e < epochs; e++) {
-      const transform = (x: tf.Tensor4D) => (gen ? gen.random(x) : x).div(127.5).sub(1) as tf.Tensor4D;
-      for await (const batch of imageBatches(files, { width: size, height: size, batchSize: options.batchSize ?? 32, transform })) {
+      const transform = (x: tf.Tensor4D) => x.div(127.5).sub(1) as tf.Tensor4D;
+      for await (const batch of imageBatches(files, { width: size, height: size, batchSize: options.batchSize ?? 32, augment: gen ?? undefined, transform })) {
         const out = tf.tidy(() => {
           const y = extractFeatures(extractor, batch.xs);
           return options.pool === "max2" ? tf.maxPool(y, 2, 2, "valid") : y;
