@@ -10,7 +10,7 @@ export const F32_ADD = 0x92, F32_MUL = 0x94, F32_MIN = 0x96, F32_MAX = 0x97;
 export const F64_ADD = 0xa0, F64_SUB = 0xa1, F64_MUL = 0xa2, F64_FLOOR = 0x9c;
 export const F32_CONVERT_I32_S = 0xb2, F32_DEMOTE_F64 = 0xb6, F64_PROMOTE_F32 = 0xbb;
 export const SELECT = 0x1b;
-export const BLOCK = 0x02, LOOP = 0x03, BR = 0x0c, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
+export const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, ELSE = 0x05, BR = 0x0c, BR_IF = 0x0d, END = 0x0b, VOID = 0x40;
 /** f32.load / f32.store with 4-byte alignment and no offset. */
 export const F32_LOAD = [0x2a, 2, 0], F32_STORE = [0x38, 2, 0];
 /** i32.trunc_sat_f64_s: NaN gives 0 and out-of-range values saturate, where i32.trunc_f64_s would trap. */
