@@ -34,13 +34,9 @@ const c = new Int32Array(control), p = new Float64Array(params), s = new Float64
 // wasm-image-kernels.ts' shiftClip: an image's channel shift, clipped to its own range, by the same operations
 function shiftClip(heap, start, n, shift) {
   const bulk = n >= 16 ? n - (n % 4) : 0, at = 4 * start;
-  let lo = bulk ? k.blockMin(at, bulk) : heap[start], hi = bulk ? k.blockMax(at, bulk) : heap[start];
+  let [lo, hi] = bulk ? k.blockRange(at, bulk) : [heap[start], heap[start]];
   for (let i = start + bulk; i < start + n; i++) (lo = Math.min(lo, heap[i])), (hi = Math.max(hi, heap[i]));
-  if (bulk) {
-    k.addScalar(at, at, bulk, shift);
-    k.maxScalar(at, at, bulk, lo);
-    k.minScalar(at, at, bulk, hi);
-  }
+  if (bulk) k.addClamp(at, at, bulk, shift, lo, hi);
   for (let i = start + bulk; i < start + n; i++) heap[i] = Math.min(Math.max(Math.fround(heap[i] + shift), lo), hi);
 }
 let seen = 0;

@@ -73,19 +73,16 @@ interface WarpAttrs {
 /**
  * One image's channel shift in place on the heap (`n` float32 values from element `start`): dst = min(max(dst +
  * shift, lo), hi) with lo and hi the image's own min and max before the shift, by the same operations as the
- * augmenter's Min, Max, Add, Maximum and Minimum (fastBlockReduce and fastBlockwise above), so the same values.
+ * augmenter's Min, Max, Add, Maximum and Minimum (fastBlockReduce and fastBlockwise above), so the same values, in
+ * two passes (blockRange, addClamp) instead of five.
  * The helper thread's copy of this is in simd-helper.ts.
  */
 function shiftClip(kernels: SimdKernels | null, heap: Float32Array, start: number, n: number, shift: number): void {
   const bulk = kernels && n >= 16 ? n - (n % 4) : 0;
   const at = heap.byteOffset + 4 * start;
-  let lo = bulk ? kernels!.blockMin(at, bulk) : heap[start], hi = bulk ? kernels!.blockMax(at, bulk) : heap[start];
+  let [lo, hi] = bulk ? kernels!.blockRange(at, bulk) : [heap[start], heap[start]];
   for (let i = start + bulk; i < start + n; i++) (lo = Math.min(lo, heap[i])), (hi = Math.max(hi, heap[i]));
-  if (bulk) {
-    kernels!.addScalar(at, at, bulk, shift);
-    kernels!.maxScalar(at, at, bulk, lo);
-    kernels!.minScalar(at, at, bulk, hi);
-  }
+  if (bulk) kernels!.addClamp(at, at, bulk, shift, lo, hi);
   for (let i = start + bulk; i < start + n; i++) heap[i] = Math.min(Math.max(Math.fround(heap[i] + shift), lo), hi);
 }
 

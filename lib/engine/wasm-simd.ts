@@ -61,6 +61,10 @@ export interface SimdKernels {
   blockMin(x: number, n: number): number;
   /** The largest, as blockMin (+0 above -0). */
   blockMax(x: number, n: number): number;
+  /** [blockMin(x, n), blockMax(x, n)] from one pass. */
+  blockRange(x: number, n: number): [number, number];
+  /** dst[i] = min(max(x[i] + shift, lo), hi): addScalar, maxScalar and minScalar in one pass, the same values. */
+  addClamp(x: number, dst: number, n: number, shift: number, lo: number, hi: number): void;
   /**
    * Batch norm over rows of `c` channels (`c` a multiple of 4, `n` values in all): dst[i] = (x[i] - mean[j]) * mul[j]
    * + offset[j] for channel j, where `p` holds mean, mul and offset one after the other (3c floats).
@@ -230,6 +234,37 @@ function blockReduceBody(isMax: boolean): number[] {
   return [...vec([[...uleb(2), I32], [...uleb(1), V128], [...uleb(1), F32]]), ...code];
 }
 
+/** blockMin and blockMax in one pass: the same lane operations in the same order, so the same two values. */
+function blockRangeBody(): number[] {
+  // params: 0 x, 1 n; locals: 2 i, 3 end, 4 lo lanes, 5 hi lanes, 6 v, 7 lo, 8 hi
+  const reduce = (lanes: number, best: number, pick: number) => [
+    ...get(lanes), ...F32X4_EXTRACT(0), ...set(best),
+    ...[1, 2, 3].flatMap((lane) => [...get(best), ...get(lanes), ...F32X4_EXTRACT(lane), pick, ...set(best)]),
+  ];
+  const code = [
+    ...get(1), I32_CONST, 2, I32_SHL, ...set(3),
+    ...get(0), ...V128_LOAD, LOCAL_TEE, 4, ...set(5),
+    I32_CONST, 16, ...set(2),
+    ...whileBelow(2, 3, [I32_CONST, 16], [...at(0, 2), ...V128_LOAD, ...set(6), ...get(4), ...get(6), ...F32X4_MIN, ...set(4), ...get(5), ...get(6), ...F32X4_MAX, ...set(5)]),
+    ...reduce(4, 7, F32_MIN), ...reduce(5, 8, F32_MAX),
+    ...get(7), ...get(8),
+    END,
+  ];
+  return [...vec([[...uleb(2), I32], [...uleb(3), V128], [...uleb(2), F32]]), ...code];
+}
+
+/** addScalar, maxScalar and minScalar in one pass: dst = min(max(x + shift, lo), hi), lane by lane as those three. */
+function addClampBody(): number[] {
+  // params: 0 x, 1 dst, 2 n, 3 shift, 4 lo, 5 hi; locals: 6 i, 7 end, 8 sixteen, 9-11 the splats
+  const code = [
+    ...get(2), I32_CONST, 2, I32_SHL, ...set(7), I32_CONST, 16, ...set(8),
+    ...get(3), ...F32X4_SPLAT, ...set(9), ...get(4), ...F32X4_SPLAT, ...set(10), ...get(5), ...F32X4_SPLAT, ...set(11),
+    ...forLoop(6, [I32_CONST, 0], 7, 8, [...at(1, 6), ...at(0, 6), ...V128_LOAD, ...get(9), ...F32X4_ADD, ...get(10), ...F32X4_MAX, ...get(11), ...F32X4_MIN, ...V128_STORE]),
+    END,
+  ];
+  return [...vec([[...uleb(3), I32], [...uleb(3), V128]]), ...code];
+}
+
 function batchNormBody(): number[] {
   // params: 0 x, 1 dst, 2 n, 3 c, 4 p; locals: 5 i, 6 j, 7 end, 8 cb (bytes per row), 9 k (i + j), 10 pj (p + j), 11 sixteen
   const load = (addr: number[]) => [...addr, ...V128_LOAD];
@@ -280,7 +315,8 @@ function zeroBody(): number[] {
 
 /**
  * The module's bytes: imports env.memory (declared shared, up to 4 GiB, for the threaded backend's memory), exports
- * adam, sumSquares, adamL2, matMul, minScalar, maxScalar, batchNorm, zero, columnSum, warp, addScalar, blockMin and blockMax.
+ * adam, sumSquares, adamL2, matMul, minScalar, maxScalar, batchNorm, zero, columnSum, warp, addScalar, blockMin,
+ * blockMax, blockRange and addClamp.
  */
 export function simdModuleBytes(sharedMemory = false): Uint8Array {
   const types = vec([
@@ -293,13 +329,15 @@ export function simdModuleBytes(sharedMemory = false): Uint8Array {
     [0x60, ...vec([[I32], [I32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32], [I32], [I32]]), ...vec([])],
     WARP_TYPE,
+    [0x60, ...vec([[I32], [I32]]), ...vec([[F32], [F32]])],
+    [0x60, ...vec([[I32], [I32], [I32], [F32], [F32], [F32]]), ...vec([])],
   ]);
   const limits = sharedMemory ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
-  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4], [1], [1]]);
-  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar", "blockMin", "blockMax"];
+  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4], [1], [1], [9], [10]]);
+  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar", "blockMin", "blockMax", "blockRange", "addClamp"];
   const exports = vec(names.map((name, i) => [...str(name), 0x00, i]));
-  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD), blockReduceBody(false), blockReduceBody(true)].map((b) => [...uleb(b.length), ...b]);
+  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD), blockReduceBody(false), blockReduceBody(true), blockRangeBody(), addClampBody()].map((b) => [...uleb(b.length), ...b]);
   const code = vec(bodies);
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, functions), ...section(7, exports), ...section(10, code)]);
 }
