@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { initBackend, tf } from "../lib/engine/backend";
 import { registerFasterWasmKernels, withReferenceKernels } from "../lib/engine/wasm-kernels";
 import * as os from "os";
@@ -6,14 +6,22 @@ import { SHIFTED_TRANSFORM_KERNEL, transformChoice } from "../lib/engine/wasm-im
 import { simdHelperFor } from "../lib/engine/simd-helper";
 import { wasmMemoryOf } from "../lib/engine/wasm-simd";
 
-/** Runs `fn` on a backend and returns plain arrays, so results from two backends compare. */
+/**
+ * Runs `fn` on a backend and returns plain arrays, so results from two backends compare; the backend before is
+ * current again afterwards (the wasm tests after a comparison with cpu once ran on cpu, comparing it with itself).
+ */
 async function on<T extends tf.Tensor | tf.Tensor[]>(backend: "cpu" | "wasm", fn: () => T): Promise<number[][]> {
+  const before = tf.getBackend();
   await initBackend(backend);
-  const out = tf.tidy(fn);
-  const list = Array.isArray(out) ? out : [out];
-  const values = await Promise.all(list.map(async (t) => Array.from(await t.data()) as number[]));
-  tf.dispose(list);
-  return values;
+  try {
+    const out = tf.tidy(fn);
+    const list = Array.isArray(out) ? out : [out];
+    const values = await Promise.all(list.map(async (t) => Array.from(await t.data()) as number[]));
+    tf.dispose(list);
+    return values;
+  } finally {
+    if (before === "wasm" || before === "cpu") await initBackend(before);
+  }
 }
 
 function expectClose(actual: number[][], expected: number[][], tolerance = 1e-5) {
@@ -91,8 +99,13 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
     await initBackend("wasm");
   });
 
+  beforeEach(async () => {
+    await initBackend("wasm");
+  });
+
   /** Values of `fn` with the fast kernels, and with the backend's own kernels for `names`. */
   function fastAndReference(names: string[], fn: () => tf.Tensor): [Float32Array, Float32Array] {
+    expect(tf.getBackend()).toBe("wasm");
     const values = () => {
       const t = tf.tidy(fn);
       const v = Float32Array.from(t.dataSync());
@@ -407,7 +420,11 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
       return weights;
     };
     const fast = train();
-    const reference = withReferenceKernels(["Tile", "Sum", "Mean", "MaxPoolGrad", "BatchMatMul"], train);
+    // MaxPoolGrad is left out here: where a window holds equal maxima (ReLU's zeros after a batch norm) the backend's
+    // own kernel passes the gradient to another of them than the cpu backend's and TensorFlow's first one, as the
+    // fast kernel does (its test above compares it with the cpu backend's, ties included)
+    const reference = withReferenceKernels(["Tile", "Sum", "Mean", "BatchMatMul"], train);
     expectSame(fast, reference, 1e-4);
+    expect(tf.getBackend()).toBe("wasm");
   });
 });

@@ -227,6 +227,9 @@ function fastBlockwise(original: tf.KernelFunc, op: keyof typeof BLOCKWISE): tf.
     const b = args.inputs.b as TensorInfo;
     if (a.dtype !== "float32" || b.dtype !== "float32" || tf.util.arraysEqual(a.shape, b.shape)) return original(args);
     const aBig = tf.util.sizeFromShape(a.shape) >= tf.util.sizeFromShape(b.shape);
+    // max(v, x) with v the small operand first gives v where x is NaN in the backend's kernel (std::max's order), not
+    // NaN as the SIMD loop does: that order (ReLU6 and the channel clip put x first) goes to the backend's kernel
+    if (!aBig && op !== "add") return original(args);
     const big = aBig ? a : b, small = aBig ? b : a;
     const block = blockBroadcast(big.shape, small.shape);
     if (block === null) return original(args);

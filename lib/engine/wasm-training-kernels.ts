@@ -83,8 +83,9 @@ function fastLeadingReduce(original: tf.KernelFunc, mean: boolean): tf.KernelFun
     const outShape = keepDims ? x.shape.map((d, i) => (i < lead ? 1 : d)) : x.shape.slice(lead);
     const out = backend.makeOutput(outShape, "float32");
     const kernels = backendSimd(backend);
-    // The SIMD module's float64 column sums (same additions in the same order), in a scratch buffer on the heap.
-    const scratch = kernels && width >= 2 ? backend.makeOutput([2 * width], "float32") : null;
+    // The SIMD module's float64 column sums (same additions in the same order), in a scratch buffer on the heap. Its
+    // rows are `cols` values apart, so only for an even width (an odd one, as RGB's 3, summed the wrong values there).
+    const scratch = kernels && width >= 2 && width % 2 === 0 ? backend.makeOutput([2 * width], "float32") : null;
     const src = backend.typedArrayFromHeap(x) as Float32Array;
     const dst = backend.typedArrayFromHeap(out) as Float32Array;
     let acc: Float64Array;
