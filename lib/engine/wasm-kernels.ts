@@ -8,6 +8,7 @@ import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { backendSimd, zeroHeap } from "./wasm-simd";
 import { IMAGE_KERNELS, registerShiftedTransform } from "./wasm-image-kernels";
+import { registerFusedBatchNorm } from "./fused-batchnorm";
 import { TRAINING_KERNELS } from "./wasm-training-kernels";
 
 type TensorInfo = tf.TensorInfo;
@@ -327,12 +328,14 @@ export function withReferenceKernels<T>(names: string[], fn: () => T): T {
  * BatchMatMul with transposes; Identity and Transpose that is a relabelling share memory instead of copying; Tile,
  * leading-axes Sum/Mean and MaxPoolGrad of ./wasm-training-kernels), and
  * the image kernels of ./wasm-image-kernels (Transform, FusedBatchNorm, Maximum/Minimum, Add, Min/Max, and the
- * augmenter's warp with its channel shift as one kernel); returns the names of those it replaced.
+ * augmenter's warp with its channel shift as one kernel), and BatchNormalization's fused training pass
+ * (./fused-batchnorm; LESSON4_FUSED_BN=0 leaves it out); returns the names of the kernels it replaced.
  * Idempotent. LESSON4_FAST_IMAGE_KERNELS=0 keeps the backend's own image kernels (to compare).
  */
 export function registerFasterWasmKernels(): string[] {
   const names: string[] = [];
   const wrappers: Array<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [["GatherV2", fastGather], ["Transpose", sharingTranspose], ["Identity", sharingIdentity], ["BatchMatMul", simdBatchMatMul], ...TRAINING_KERNELS];
+  if (process.env.LESSON4_FUSED_BN !== "0") registerFusedBatchNorm();
   if (process.env.LESSON4_FAST_IMAGE_KERNELS !== "0") {
     wrappers.push(...IMAGE_KERNELS);
     registerShiftedTransform();

@@ -80,6 +80,13 @@ export interface SimdKernels {
    * address `acc` and x float32 row-major; two columns per instruction, rows added in order.
    */
   columnSum(x: number, acc: number, rows: number, cols: number): void;
+  /**
+   * Float64 column sums of x and of x*y (x, y float32 [rows, cols], cols even) added into acc (float64 [2 * cols]):
+   * acc[j] += x[r, j], acc[cols + j] += x[r, j] * y[r, j], rows in order.
+   */
+  columnPairSums(x: number, y: number, acc: number, rows: number, cols: number): void;
+  /** dst = a * p[j] + b * p[c + j] + p[2c + j] per channel j of the last axis (`c` a multiple of 4; `p` 3c floats). */
+  twoTermAffine(a: number, b: number, dst: number, n: number, c: number, p: number): void;
   /** One image's affine bilinear warp (tf.image.transform), as wasm-warp.ts describes; clamp 1 for fill mode "nearest". */
   warp(src: number, dst: number, inH: number, inW: number, ch: number, outH: number, outW: number, clamp: number, a0: number, a1: number, a2: number, b0: number, b1: number, b2: number, fill: number): void;
 }
@@ -307,6 +314,62 @@ function columnSumBody(): number[] {
   return [...vec([[...uleb(4), I32]]), ...code];
 }
 
+/**
+ * Column sums of x and of x*y in float64, two columns per instruction, rows in order: acc[j] += x[r, j] and
+ * acc[cols + j] += x[r, j] * y[r, j] (the product in float64), for x and y float32 row-major [rows, cols], cols even.
+ * With y = x: a batch norm's sums and sums of squares; with x = dy, y = x: its backward pass's.
+ */
+function columnPairSumsBody(): number[] {
+  // params: 0 x, 1 y, 2 acc, 3 rows, 4 cols; locals: 5 p (x), 6 end, 7 q (acc), 8 qEnd, 9 r (y), 10 accBytes; 11 v, 12 w (v128)
+  const V128_LOAD64_ZERO = [...simd(0x5d), 3, 0];
+  const F64X2_PROMOTE_LOW = simd(0x5f), F64X2_ADD = simd(0xf0), F64X2_MUL = simd(0xf2);
+  const code = [
+    ...get(0), ...set(5), ...get(1), ...set(9),
+    ...get(0), ...get(3), ...get(4), I32_MUL, I32_CONST, 2, I32_SHL, I32_ADD, ...set(6),
+    ...get(4), I32_CONST, 3, I32_SHL, ...set(10),
+    ...get(2), ...get(10), I32_ADD, ...set(8),
+    BLOCK, VOID, LOOP, VOID,
+    ...get(5), ...get(6), I32_GE_U, BR_IF, 1,
+    ...get(2), ...set(7),
+    BLOCK, VOID, LOOP, VOID,
+    ...get(7), ...get(8), I32_GE_U, BR_IF, 1,
+    ...get(5), ...V128_LOAD64_ZERO, ...F64X2_PROMOTE_LOW, ...set(11),
+    ...get(7), ...get(7), ...V128_LOAD, ...get(11), ...F64X2_ADD, ...V128_STORE,
+    ...get(7), ...get(10), I32_ADD,
+    ...get(7), ...get(10), I32_ADD, ...V128_LOAD, ...get(11), ...get(9), ...V128_LOAD64_ZERO, ...F64X2_PROMOTE_LOW, ...F64X2_MUL, ...F64X2_ADD, ...V128_STORE,
+    ...get(5), I32_CONST, 8, I32_ADD, ...set(5),
+    ...get(9), I32_CONST, 8, I32_ADD, ...set(9),
+    ...get(7), I32_CONST, 16, I32_ADD, ...set(7),
+    BR, 0, END, END,
+    BR, 0, END, END,
+    END,
+  ];
+  return [...vec([[...uleb(6), I32], [...uleb(2), V128]]), ...code];
+}
+
+/**
+ * dst[i] = a[i] * p[j] + b[i] * p[c + j] + p[2c + j] for channel j (the last axis, `c` a multiple of 4, `n` values
+ * in all), in float32: a batch norm's input gradient from dy and x.
+ */
+function twoTermAffineBody(): number[] {
+  // params: 0 a, 1 b, 2 dst, 3 n, 4 c, 5 p; locals: 6 i, 7 j, 8 end, 9 cb (bytes per row), 10 k (i + j), 11 pj, 12 sixteen
+  const load = (addr: number[]) => [...addr, ...V128_LOAD];
+  const inner = [
+    ...get(6), ...get(7), I32_ADD, ...set(10), ...get(5), ...get(7), I32_ADD, ...set(11),
+    ...at(2, 10),
+    ...load(at(0, 10)), ...load(get(11)), ...F32X4_MUL,
+    ...load(at(1, 10)), ...load(at(11, 9)), ...F32X4_MUL, ...F32X4_ADD,
+    ...load([...at(11, 9), ...get(9), I32_ADD]), ...F32X4_ADD,
+    ...V128_STORE,
+  ];
+  const code = [
+    ...get(3), I32_CONST, 2, I32_SHL, ...set(8), ...get(4), I32_CONST, 2, I32_SHL, ...set(9), I32_CONST, 16, ...set(12),
+    ...forLoop(6, [I32_CONST, 0], 8, 9, forLoop(7, [I32_CONST, 0], 9, 12, inner)),
+    END,
+  ];
+  return [...vec([[...uleb(7), I32]]), ...code];
+}
+
 function zeroBody(): number[] {
   // params: 0 dst, 1 bytes; memory.fill(dst, 0, bytes)
   const MEMORY_FILL = [0xfc, 0x0b, 0x00];
@@ -316,7 +379,7 @@ function zeroBody(): number[] {
 /**
  * The module's bytes: imports env.memory (declared shared, up to 4 GiB, for the threaded backend's memory), exports
  * adam, sumSquares, adamL2, matMul, minScalar, maxScalar, batchNorm, zero, columnSum, warp, addScalar, blockMin,
- * blockMax, blockRange and addClamp.
+ * blockMax, blockRange, addClamp, columnPairSums and twoTermAffine.
  */
 export function simdModuleBytes(sharedMemory = false): Uint8Array {
   const types = vec([
@@ -331,13 +394,14 @@ export function simdModuleBytes(sharedMemory = false): Uint8Array {
     WARP_TYPE,
     [0x60, ...vec([[I32], [I32]]), ...vec([[F32], [F32]])],
     [0x60, ...vec([[I32], [I32], [I32], [F32], [F32], [F32]]), ...vec([])],
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
   ]);
   const limits = sharedMemory ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
-  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4], [1], [1], [9], [10]]);
-  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar", "blockMin", "blockMax", "blockRange", "addClamp"];
+  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4], [1], [1], [9], [10], [5], [11]]);
+  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar", "blockMin", "blockMax", "blockRange", "addClamp", "columnPairSums", "twoTermAffine"];
   const exports = vec(names.map((name, i) => [...str(name), 0x00, i]));
-  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD), blockReduceBody(false), blockReduceBody(true), blockRangeBody(), addClampBody()].map((b) => [...uleb(b.length), ...b]);
+  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD), blockReduceBody(false), blockReduceBody(true), blockRangeBody(), addClampBody(), columnPairSumsBody(), twoTermAffineBody()].map((b) => [...uleb(b.length), ...b]);
   const code = vec(bodies);
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, functions), ...section(7, exports), ...section(10, code)]);
 }

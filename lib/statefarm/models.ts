@@ -2,13 +2,17 @@
 import * as tf from "@tensorflow/tfjs";
 import { MatmulConv2D } from "./conv";
 import { LayerSeeds, SeededDropout, nextSeed } from "../engine/seeded";
+import { batchNormalization } from "../engine/fused-batchnorm";
 
 /** [height, width, channels] of the input images. */
 export type ImageShape = [number, number, number];
 
 const NUM_CLASSES = 10;
-/** BatchNorm's running statistics move 10% per step (Keras: 1%), so they settle within the few hundred steps a small sample gives. */
-const bn = (args: { inputShape?: number[] } = {}) => tf.layers.batchNormalization({ ...args, axis: -1, momentum: 0.9 });
+/**
+ * BatchNorm's running statistics move 10% per step (Keras: 1%), so they settle within the few hundred steps a small
+ * sample gives. Keras' BatchNormalization; on wasm its training pass is fused (lib/engine/fused-batchnorm.ts).
+ */
+const bn = (args: { inputShape?: number[] } = {}) => batchNormalization({ ...args, axis: -1, momentum: 0.9 });
 
 /** `seed` fixes the initial weights and dropout masks; without it the next seed of `seedTraining`'s stream is used. */
 export interface SeedOption {

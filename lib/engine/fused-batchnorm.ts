@@ -1,0 +1,197 @@
+/**
+ * Keras' BatchNormalization with its training pass fused on wasm: tfjs-layers computes it as moments, then batchNorm,
+ * and the gradient tape replays ~25 full-size elementwise kernels backwards (a quarter of the small CNN's training
+ * step went to its first BatchNormalization). Here the forward pass is two passes over the input (float64 sums and
+ * sums of squares, then the normalisation) and the backward pass two more (float64 sums of dy and dy*x, then
+ * dx = A dy + B x + C per channel), the usual batch-norm gradient with the terms through the batch mean and variance.
+ * Same layer, weights, config and moving averages; where the fused kernels are not registered (other backends) the
+ * layer is tfjs's own.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { backendSimd, type SimdKernels } from "./wasm-simd";
+
+export const BATCH_NORM_TRAIN_KERNEL = "LessonBatchNormTrain";
+export const BATCH_NORM_TRAIN_GRAD_KERNEL = "LessonBatchNormTrainGrad";
+
+type TensorInfo = tf.TensorInfo;
+type HeapBackend = BackendWasm & { disposeData(id: unknown): boolean };
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/**
+ * Float64 per-channel sums of x and of x*y over the rows of [rows, c] float32 data on the heap: the SIMD module's
+ * columnPairSums for an even number of channels, a JS loop otherwise.
+ */
+function pairSums(backend: HeapBackend, kernels: SimdKernels | null, x: Float32Array, y: Float32Array, rows: number, c: number): [Float64Array, Float64Array] {
+  if (kernels && c % 2 === 0) {
+    const scratch = backend.makeOutput([4 * c], "float32");
+    const view = backend.typedArrayFromHeap(scratch) as Float32Array;
+    kernels.zero(view.byteOffset, view.byteLength);
+    kernels.columnPairSums(x.byteOffset, y.byteOffset, view.byteOffset, rows, c);
+    const acc = Float64Array.from(new Float64Array(view.buffer, view.byteOffset, 2 * c));
+    backend.disposeData(scratch.dataId);
+    return [acc.subarray(0, c), acc.subarray(c)];
+  }
+  const sums = new Float64Array(c), products = new Float64Array(c);
+  for (let r = 0, o = 0; r < rows; r++, o += c) {
+    for (let j = 0; j < c; j++) {
+      sums[j] += x[o + j];
+      products[j] += x[o + j] * y[o + j];
+    }
+  }
+  return [sums, products];
+}
+
+/** dst = a * p0[j] + b * p1[j] + p2[j] per channel (b may be null: dst = a * p0[j] + p2[j]). */
+function perChannelAffine(backend: HeapBackend, kernels: SimdKernels | null, a: Float32Array, b: Float32Array | null, dst: Float32Array, c: number, p0: Float64Array, p1: Float64Array | null, p2: Float64Array): void {
+  if (kernels && c % 4 === 0) {
+    const params = backend.makeOutput([3 * c], "float32");
+    const p = backend.typedArrayFromHeap(params) as Float32Array;
+    if (b) {
+      p.set(p0, 0);
+      p.set(p1!, c);
+      p.set(p2, 2 * c);
+      kernels.twoTermAffine(a.byteOffset, b.byteOffset, dst.byteOffset, a.length, c, p.byteOffset);
+    } else {
+      // batchNorm's form: (a - mean) * mul + offset, with mean 0
+      p.fill(0, 0, c);
+      p.set(p0, c);
+      p.set(p2, 2 * c);
+      kernels.batchNorm(a.byteOffset, dst.byteOffset, a.length, c, p.byteOffset);
+    }
+    backend.disposeData(params.dataId);
+    return;
+  }
+  const q0 = Float32Array.from(p0), q1 = p1 ? Float32Array.from(p1) : null, q2 = Float32Array.from(p2);
+  for (let o = 0; o < a.length; o += c) {
+    for (let j = 0; j < c; j++) dst[o + j] = b ? a[o + j] * q0[j] + b[o + j] * q1![j] + q2[j] : a[o + j] * q0[j] + q2[j];
+  }
+}
+
+/** Forward: x [..., c], gamma and beta [c] -> y, the batch mean and (biased) variance, and 1 / sqrt(variance + epsilon). */
+function trainForward(args: KernelArgs): TensorInfo[] {
+  const backend = args.backend as HeapBackend;
+  const x = args.inputs.x as TensorInfo;
+  const epsilon = Number(args.attrs!.epsilon);
+  const c = x.shape[x.shape.length - 1], rows = tf.util.sizeFromShape(x.shape) / c;
+  const kernels = backendSimd(backend);
+  const xs = backend.typedArrayFromHeap(x) as Float32Array;
+  const gamma = backend.typedArrayFromHeap(args.inputs.gamma as TensorInfo) as Float32Array;
+  const beta = backend.typedArrayFromHeap(args.inputs.beta as TensorInfo) as Float32Array;
+  const [sums, squares] = pairSums(backend, kernels, xs, xs, rows, c);
+  const mean = new Float64Array(c), variance = new Float64Array(c), invStd = new Float64Array(c);
+  for (let j = 0; j < c; j++) {
+    mean[j] = sums[j] / rows;
+    variance[j] = Math.max(0, squares[j] / rows - mean[j] * mean[j]);
+    invStd[j] = 1 / Math.sqrt(Math.fround(variance[j]) + epsilon);
+  }
+  // y = x * (gamma / std) + (beta - mean * gamma / std)
+  const mul = new Float64Array(c), offset = new Float64Array(c);
+  for (let j = 0; j < c; j++) {
+    mul[j] = gamma[j] * invStd[j];
+    offset[j] = beta[j] - mean[j] * mul[j];
+  }
+  const y = backend.makeOutput(x.shape, "float32");
+  perChannelAffine(backend, kernels, xs, null, backend.typedArrayFromHeap(y) as Float32Array, c, mul, null, offset);
+  const vector = (values: Float64Array) => {
+    const out = backend.makeOutput([c], "float32");
+    (backend.typedArrayFromHeap(out) as Float32Array).set(values);
+    return out;
+  };
+  return [y, vector(mean), vector(variance), vector(invStd)];
+}
+
+/** Backward: dy, x, gamma, mean, invStd -> dx, dgamma, dbeta. */
+function trainBackward(args: KernelArgs): TensorInfo[] {
+  const backend = args.backend as HeapBackend;
+  const dy = args.inputs.dy as TensorInfo, x = args.inputs.x as TensorInfo;
+  const c = x.shape[x.shape.length - 1], rows = tf.util.sizeFromShape(x.shape) / c;
+  const kernels = backendSimd(backend);
+  const g = backend.typedArrayFromHeap(dy) as Float32Array, xs = backend.typedArrayFromHeap(x) as Float32Array;
+  const gamma = backend.typedArrayFromHeap(args.inputs.gamma as TensorInfo) as Float32Array;
+  const mean = backend.typedArrayFromHeap(args.inputs.mean as TensorInfo) as Float32Array;
+  const invStd = backend.typedArrayFromHeap(args.inputs.invStd as TensorInfo) as Float32Array;
+  const [dySums, dyX] = pairSums(backend, kernels, g, xs, rows, c);
+  const dgamma = new Float64Array(c), a = new Float64Array(c), b = new Float64Array(c), k = new Float64Array(c);
+  for (let j = 0; j < c; j++) {
+    // dgamma = sum(dy * xhat) with xhat = (x - mean) * invStd; dbeta = sum(dy)
+    dgamma[j] = invStd[j] * (dyX[j] - mean[j] * dySums[j]);
+    // dx = gamma invStd / M (M dy - dbeta - xhat dgamma) = a dy + b x + k
+    a[j] = gamma[j] * invStd[j];
+    b[j] = (-a[j] * invStd[j] * dgamma[j]) / rows;
+    k[j] = (-a[j] * dySums[j]) / rows - b[j] * mean[j];
+  }
+  const dx = backend.makeOutput(x.shape, "float32");
+  perChannelAffine(backend, kernels, g, xs, backend.typedArrayFromHeap(dx) as Float32Array, c, a, b, k);
+  const vector = (values: Float64Array) => {
+    const out = backend.makeOutput([c], "float32");
+    (backend.typedArrayFromHeap(out) as Float32Array).set(values);
+    return out;
+  };
+  return [dx, vector(dgamma), vector(dySums)];
+}
+
+/** Registers the two kernels for the wasm backend (idempotent); FastBatchNormalization uses them where registered. */
+export function registerFusedBatchNorm(): void {
+  if (!tf.getKernel(BATCH_NORM_TRAIN_KERNEL, "wasm")) tf.registerKernel({ kernelName: BATCH_NORM_TRAIN_KERNEL, backendName: "wasm", kernelFunc: trainForward as unknown as tf.KernelFunc });
+  if (!tf.getKernel(BATCH_NORM_TRAIN_GRAD_KERNEL, "wasm")) tf.registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD_KERNEL, backendName: "wasm", kernelFunc: trainBackward as unknown as tf.KernelFunc });
+}
+
+/** Whether the fused training pass runs for x on the current backend. */
+export function fusedBatchNormAvailable(x: tf.Tensor): boolean {
+  return x.dtype === "float32" && x.rank >= 2 && tf.getKernel(BATCH_NORM_TRAIN_KERNEL, tf.getBackend()) !== undefined;
+}
+
+/**
+ * Batch norm in training over every axis but the last: [y, batch mean, batch variance], y differentiable with
+ * respect to x, gamma and beta (through the fused kernels). The mean and variance are the caller's to dispose.
+ */
+export function batchNormInTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
+  let stats: [tf.Tensor1D, tf.Tensor1D] | null = null;
+  const f = tf.customGrad(((xIn: tf.Tensor, gammaIn: tf.Tensor, betaIn: tf.Tensor, save: tf.GradSaveFunc) => {
+    const [y, mean, variance, invStd] = tf.engine().runKernel(BATCH_NORM_TRAIN_KERNEL, { x: xIn, gamma: gammaIn, beta: betaIn }, { epsilon } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    stats = [tf.keep(mean) as tf.Tensor1D, tf.keep(variance) as tf.Tensor1D];
+    save([xIn, gammaIn, mean, invStd]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, gs, ms, is] = saved;
+        return tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD_KERNEL, { dy, x: xs, gamma: gs, mean: ms, invStd: is }, {}) as tf.Tensor[];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  const y = f(x, gamma, beta) as tf.Tensor;
+  return [y, stats![0], stats![1]];
+}
+
+type LayerArgs = Parameters<typeof tf.layers.batchNormalization>[0];
+const BatchNormalizationLayer = (tf.layers.batchNormalization({}) as unknown as { constructor: new (args: LayerArgs) => tf.layers.Layer }).constructor;
+
+/**
+ * tf.layers.batchNormalization with the fused training pass: saved and loaded as Keras' BatchNormalization (the same
+ * class name and config), and tfjs's own computation wherever the fused one does not apply (inference, an axis other
+ * than the last, no scale or centre, another backend).
+ */
+export class FastBatchNormalization extends BatchNormalizationLayer {
+  call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor | tf.Tensor[] {
+    const self = this as unknown as { axis: number; epsilon: number; momentum: number; center: boolean; scale: boolean; gamma: tf.LayerVariable; beta: tf.LayerVariable; movingMean: tf.LayerVariable; movingVariance: tf.LayerVariable };
+    const x = Array.isArray(inputs) ? inputs[0] : inputs;
+    const lastAxis = self.axis === -1 || self.axis === x.rank - 1;
+    if (!kwargs.training || !lastAxis || !self.center || !self.scale || !fusedBatchNormAvailable(x)) return super.call(inputs, kwargs);
+    return tf.tidy(() => {
+      const [y, mean, variance] = batchNormInTraining(x, self.gamma.read() as tf.Tensor1D, self.beta.read() as tf.Tensor1D, self.epsilon);
+      // the moving averages as tfjs-layers updates them: moving - (moving - batch) * (1 - momentum)
+      for (const [variable, value] of [[self.movingMean, mean], [self.movingVariance, variance]] as const) {
+        const moving = variable.read();
+        variable.write(tf.sub(moving, tf.mul(tf.sub(moving, value), 1 - self.momentum)));
+      }
+      tf.dispose([mean, variance]);
+      return y;
+    });
+  }
+}
+
+/** A BatchNormalization layer (Keras' arguments) that trains through the fused pass where it can. */
+export function batchNormalization(args: LayerArgs = {}): tf.layers.Layer {
+  return new FastBatchNormalization(args);
+}
