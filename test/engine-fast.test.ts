@@ -1,5 +1,5 @@
 import * as os from "os";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { initBackend, tf } from "../lib/engine/backend";
 import { adamStep, createAdam, FusedAdamOptimizer } from "../lib/engine/fused-adam";
 import { fastL2, l2Penalty, sumSquaresCache, withFoldedL2 } from "../lib/engine/fused-l2";
@@ -12,14 +12,19 @@ const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return d;
 };
 
-/** Runs `fn` on a backend and returns the values of its tensors. */
+/** Runs `fn` on a backend and returns the values of its tensors; the backend before is current again afterwards. */
 async function valuesOn(backend: "cpu" | "wasm", fn: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  const before = tf.getBackend();
   await initBackend(backend);
-  const out = tf.tidy(fn);
-  const list = Array.isArray(out) ? out : [out];
-  const values = list.map((t) => Float32Array.from(t.dataSync()));
-  tf.dispose(list);
-  return values;
+  try {
+    const out = tf.tidy(fn);
+    const list = Array.isArray(out) ? out : [out];
+    const values = list.map((t) => Float32Array.from(t.dataSync()));
+    tf.dispose(list);
+    return values;
+  } finally {
+    if (before === "wasm" || before === "cpu") await initBackend(before);
+  }
 }
 
 /** A small Embedding + Dense model like the lesson's, with FastL2 on the embeddings, built from a fixed seed. */
@@ -112,7 +117,7 @@ describe("SIMD module on the wasm heap", () => {
 });
 
 describe("fast wasm kernels match the reference kernels", () => {
-  beforeAll(async () => {
+  beforeEach(async () => {
     await initBackend("wasm");
   });
 
