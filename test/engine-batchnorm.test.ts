@@ -53,13 +53,14 @@ describe("BatchNormalization's fused training pass (lib/engine/fused-batchnorm) 
     expect(config.config.layers[0].config.momentum).toBe(0.9);
   });
 
-  // a conv block's activations (SIMD: channels a multiple of 4), pixels (3 channels: JS loops), 6 channels (even
-  // for the sums, not a multiple of 4 for the affine pass), a Dense layer's [batch, units]; values far from 0 (raw
-  // pixels) test the float64 sums' cancellation
+  // a conv block's activations (SIMD: channels a multiple of 4), pixels (3 channels: SIMD rows of 4 pixels), 6
+  // channels (rows of 2 pixels), 5 channels in 21 rows (not a whole number of SIMD rows: JS loops), a Dense layer's
+  // [batch, units]; values far from 0 (raw pixels) test the float64 sums' cancellation
   const cases: Array<[string, number[], number, number]> = [
     ["[16, 9, 7, 32]", [16, 9, 7, 32], 0.5, 2],
     ["pixels [8, 6, 5, 3]", [8, 6, 5, 3], 128, 60],
     ["[5, 4, 3, 6]", [5, 4, 3, 6], -3, 1],
+    ["[7, 3, 5] (JS)", [7, 3, 5], 2, 1],
     ["dense [32, 200]", [32, 200], 1, 0.5],
   ];
   for (const [name, shape, mean, spread] of cases) {

@@ -19,18 +19,34 @@ type HeapBackend = BackendWasm & { disposeData(id: unknown): boolean };
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 /**
+ * How many rows of `c` channels the SIMD loops take as one row (a multiple of 4 values: RGB's 3 channels as rows of
+ * 12, 4 pixels each), or 0 where they cannot (no SIMD, or the rows do not divide).
+ */
+function simdGroup(kernels: SimdKernels | null, rows: number, c: number): number {
+  const group = c % 4 === 0 ? 1 : c % 2 === 0 ? 2 : 4;
+  return kernels && rows % group === 0 ? group : 0;
+}
+
+/**
  * Float64 per-channel sums of x and of x*y over the rows of [rows, c] float32 data on the heap: the SIMD module's
- * columnPairSums for an even number of channels, a JS loop otherwise.
+ * columnPairSums over rows of `group` pixels, folded to channels, or a JS loop.
  */
 function pairSums(backend: HeapBackend, kernels: SimdKernels | null, x: Float32Array, y: Float32Array, rows: number, c: number): [Float64Array, Float64Array] {
-  if (kernels && c % 2 === 0) {
-    const scratch = backend.makeOutput([4 * c], "float32");
+  const group = simdGroup(kernels, rows, c);
+  if (group) {
+    const wide = c * group;
+    const scratch = backend.makeOutput([4 * wide], "float32");
     const view = backend.typedArrayFromHeap(scratch) as Float32Array;
-    kernels.zero(view.byteOffset, view.byteLength);
-    kernels.columnPairSums(x.byteOffset, y.byteOffset, view.byteOffset, rows, c);
-    const acc = Float64Array.from(new Float64Array(view.buffer, view.byteOffset, 2 * c));
+    kernels!.zero(view.byteOffset, view.byteLength);
+    kernels!.columnPairSums(x.byteOffset, y.byteOffset, view.byteOffset, rows / group, wide);
+    const acc = new Float64Array(view.buffer, view.byteOffset, 2 * wide);
+    const sums = new Float64Array(c), products = new Float64Array(c);
+    for (let j = 0; j < wide; j++) {
+      sums[j % c] += acc[j];
+      products[j % c] += acc[wide + j];
+    }
     backend.disposeData(scratch.dataId);
-    return [acc.subarray(0, c), acc.subarray(c)];
+    return [sums, products];
   }
   const sums = new Float64Array(c), products = new Float64Array(c);
   for (let r = 0, o = 0; r < rows; r++, o += c) {
@@ -44,20 +60,24 @@ function pairSums(backend: HeapBackend, kernels: SimdKernels | null, x: Float32A
 
 /** dst = a * p0[j] + b * p1[j] + p2[j] per channel (b may be null: dst = a * p0[j] + p2[j]). */
 function perChannelAffine(backend: HeapBackend, kernels: SimdKernels | null, a: Float32Array, b: Float32Array | null, dst: Float32Array, c: number, p0: Float64Array, p1: Float64Array | null, p2: Float64Array): void {
-  if (kernels && c % 4 === 0) {
-    const params = backend.makeOutput([3 * c], "float32");
+  const group = simdGroup(kernels, a.length / c, c);
+  if (group) {
+    // the per-channel values repeated for the `group` pixels of a SIMD row
+    const wide = c * group;
+    const tiled = (v: Float64Array | null) => Float32Array.from({ length: wide }, (_, j) => (v ? v[j % c] : 0));
+    const params = backend.makeOutput([3 * wide], "float32");
     const p = backend.typedArrayFromHeap(params) as Float32Array;
     if (b) {
-      p.set(p0, 0);
-      p.set(p1!, c);
-      p.set(p2, 2 * c);
-      kernels.twoTermAffine(a.byteOffset, b.byteOffset, dst.byteOffset, a.length, c, p.byteOffset);
+      p.set(tiled(p0), 0);
+      p.set(tiled(p1), wide);
+      p.set(tiled(p2), 2 * wide);
+      kernels!.twoTermAffine(a.byteOffset, b.byteOffset, dst.byteOffset, a.length, wide, p.byteOffset);
     } else {
       // batchNorm's form: (a - mean) * mul + offset, with mean 0
-      p.fill(0, 0, c);
-      p.set(p0, c);
-      p.set(p2, 2 * c);
-      kernels.batchNorm(a.byteOffset, dst.byteOffset, a.length, c, p.byteOffset);
+      p.set(tiled(null), 0);
+      p.set(tiled(p0), wide);
+      p.set(tiled(p2), 2 * wide);
+      kernels!.batchNorm(a.byteOffset, dst.byteOffset, a.length, wide, p.byteOffset);
     }
     backend.disposeData(params.dataId);
     return;
