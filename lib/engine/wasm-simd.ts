@@ -87,6 +87,11 @@ export interface SimdKernels {
   columnPairSums(x: number, y: number, acc: number, rows: number, cols: number): void;
   /** dst = a * p[j] + b * p[c + j] + p[2c + j] per channel j of the last axis (`c` a multiple of 4; `p` 3c floats). */
   twoTermAffine(a: number, b: number, dst: number, n: number, c: number, p: number): void;
+  /**
+   * One pooling window (rows x cols pixels from byte address src, rows rowBytes and pixels pixBytes apart) of cBytes / 4
+   * channels (a multiple of 4): each channel's first strict maximum's byte address to idx (uint32s; 0xffffffff if none).
+   */
+  poolArgmax(src: number, rowBytes: number, pixBytes: number, rows: number, cols: number, cBytes: number, idx: number): void;
   /** One image's affine bilinear warp (tf.image.transform), as wasm-warp.ts describes; clamp 1 for fill mode "nearest". */
   warp(src: number, dst: number, inH: number, inW: number, ch: number, outH: number, outW: number, clamp: number, a0: number, a1: number, a2: number, b0: number, b1: number, b2: number, fill: number): void;
 }
@@ -370,6 +375,44 @@ function twoTermAffineBody(): number[] {
   return [...vec([[...uleb(7), I32]]), ...code];
 }
 
+/**
+ * One max-pooling window's first maximum per channel, for its gradient: for each group of 4 channels, a running
+ * maximum with f32x4.gt (strictly greater, so ties keep the first in row-major window order, and NaN or a window of
+ * -Infinity is never taken) and the byte address it was read from, stored to `idx` (uint32 per channel, 0xffffffff
+ * where none was taken).
+ */
+function poolArgmaxBody(): number[] {
+  // params: 0 src (the window's first pixel), 1 rowBytes, 2 pixBytes, 3 rows, 4 cols, 5 cBytes, 6 idx;
+  // locals: 7 ch, 8 y, 9 x, 10 rowAddr, 11 addr; 12 best, 13 at, 14 v, 15 mask, 16 lane offsets (v128)
+  const I32X4_SPLAT = simd(0x11), I32X4_ADD = simd(0xae), F32X4_GT = simd(0x44), V128_BITSELECT = simd(0x52);
+  const i32x4Const = (values: number[]) => [...simd(0x0c), ...new Uint8Array(new Int32Array(values).buffer)];
+  const column = [
+    ...get(11), ...V128_LOAD, ...set(14),
+    ...get(14), ...get(12), ...F32X4_GT, ...set(15),
+    ...get(14), ...get(12), ...get(15), ...V128_BITSELECT, ...set(12),
+    ...get(11), ...I32X4_SPLAT, ...get(16), ...I32X4_ADD, ...get(13), ...get(15), ...V128_BITSELECT, ...set(13),
+    ...get(11), ...get(2), I32_ADD, ...set(11),
+  ];
+  const row = [
+    ...get(10), ...set(11), I32_CONST, 0, ...set(9),
+    ...whileBelow(9, 4, [I32_CONST, 1], column),
+    ...get(10), ...get(1), I32_ADD, ...set(10),
+  ];
+  const channels = [
+    ...f32x4Const(-Infinity), ...set(12), ...i32x4Const([-1, -1, -1, -1]), ...set(13),
+    ...get(0), ...get(7), I32_ADD, ...set(10), I32_CONST, 0, ...set(8),
+    ...whileBelow(8, 3, [I32_CONST, 1], row),
+    ...get(6), ...get(7), I32_ADD, ...get(13), ...V128_STORE,
+  ];
+  const code = [
+    ...i32x4Const([0, 4, 8, 12]), ...set(16),
+    I32_CONST, 0, ...set(7),
+    ...whileBelow(7, 5, [I32_CONST, 16], channels),
+    END,
+  ];
+  return [...vec([[...uleb(5), I32], [...uleb(5), V128]]), ...code];
+}
+
 function zeroBody(): number[] {
   // params: 0 dst, 1 bytes; memory.fill(dst, 0, bytes)
   const MEMORY_FILL = [0xfc, 0x0b, 0x00];
@@ -379,7 +422,7 @@ function zeroBody(): number[] {
 /**
  * The module's bytes: imports env.memory (declared shared, up to 4 GiB, for the threaded backend's memory), exports
  * adam, sumSquares, adamL2, matMul, minScalar, maxScalar, batchNorm, zero, columnSum, warp, addScalar, blockMin,
- * blockMax, blockRange, addClamp, columnPairSums and twoTermAffine.
+ * blockMax, blockRange, addClamp, columnPairSums, twoTermAffine and poolArgmax.
  */
 export function simdModuleBytes(sharedMemory = false): Uint8Array {
   const types = vec([
@@ -395,13 +438,14 @@ export function simdModuleBytes(sharedMemory = false): Uint8Array {
     [0x60, ...vec([[I32], [I32]]), ...vec([[F32], [F32]])],
     [0x60, ...vec([[I32], [I32], [I32], [F32], [F32], [F32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
   ]);
   const limits = sharedMemory ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
-  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4], [1], [1], [9], [10], [5], [11]]);
-  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar", "blockMin", "blockMax", "blockRange", "addClamp", "columnPairSums", "twoTermAffine"];
+  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4], [1], [1], [9], [10], [5], [11], [12]]);
+  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar", "blockMin", "blockMax", "blockRange", "addClamp", "columnPairSums", "twoTermAffine", "poolArgmax"];
   const exports = vec(names.map((name, i) => [...str(name), 0x00, i]));
-  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD), blockReduceBody(false), blockReduceBody(true), blockRangeBody(), addClampBody(), columnPairSumsBody(), twoTermAffineBody()].map((b) => [...uleb(b.length), ...b]);
+  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD), blockReduceBody(false), blockReduceBody(true), blockRangeBody(), addClampBody(), columnPairSumsBody(), twoTermAffineBody(), poolArgmaxBody()].map((b) => [...uleb(b.length), ...b]);
   const code = vec(bodies);
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, functions), ...section(7, exports), ...section(10, code)]);
 }

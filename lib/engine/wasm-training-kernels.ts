@@ -119,10 +119,36 @@ function fastMaxPoolGrad(original: tf.KernelFunc): tf.KernelFunc {
     const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
     const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
     const out = backend.makeOutput(input.shape, "float32");
+    const kernels = backendSimd(backend);
+    // channels in groups of 4 in the SIMD module: each window's first maxima's addresses to a scratch row on the heap
+    const scratch = kernels && c % 4 === 0 ? backend.makeOutput([c], "int32") : null;
+    // (views only after the allocations, which can move the heap)
     const x = backend.typedArrayFromHeap(input) as Float32Array;
     const g = backend.typedArrayFromHeap(dy) as Float32Array;
     const dx = backend.typedArrayFromHeap(out) as Float32Array;
-    zeroHeap(backendSimd(backend), dx);
+    zeroHeap(kernels, dx);
+    if (scratch) {
+      const heapIdx = backend.typedArrayFromHeap(scratch) as Int32Array;
+      const idx = new Uint32Array(heapIdx.buffer, heapIdx.byteOffset, c);
+      const rowBytes = 4 * inWidth * c, pixBytes = 4 * c;
+      for (let b = 0; b < batchSize; b++) {
+        const base = b * inHeight * inWidth * c;
+        for (let oy = 0; oy < outHeight; oy++) {
+          const y0 = oy * strideHeight - info.padInfo.top;
+          const yFrom = Math.max(0, y0), yTo = Math.min(inHeight, y0 + filterHeight);
+          for (let ox = 0; ox < outWidth; ox++) {
+            const x0 = ox * strideWidth - info.padInfo.left;
+            const xFrom = Math.max(0, x0), xTo = Math.min(inWidth, x0 + filterWidth);
+            const o = ((b * outHeight + oy) * outWidth + ox) * c;
+            if (yTo <= yFrom || xTo <= xFrom) continue;
+            kernels!.poolArgmax(x.byteOffset + 4 * (base + (yFrom * inWidth + xFrom) * c), rowBytes, pixBytes, yTo - yFrom, xTo - xFrom, pixBytes, idx.byteOffset);
+            for (let k = 0; k < c; k++) if (idx[k] !== 0xffffffff) dx[(idx[k] - x.byteOffset) >>> 2] += g[o + k];
+          }
+        }
+      }
+      (backend as unknown as { disposeData(id: unknown): boolean }).disposeData(scratch.dataId);
+      return out;
+    }
     const best = new Float32Array(c);
     const at = new Int32Array(c);
     for (let b = 0; b < batchSize; b++) {
