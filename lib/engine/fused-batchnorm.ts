@@ -28,27 +28,45 @@ function simdGroup(kernels: SimdKernels | null, rows: number, c: number): number
 }
 
 /**
+ * The heap memory one kernel call needs besides its inputs, allocated before any view of the heap is taken (an
+ * allocation can grow the heap, which detaches views of an unshared memory): its outputs and, for the SIMD loops,
+ * float64 sums (4 * wide floats) and per-channel parameters (3 * wide floats).
+ */
+function allocate(backend: HeapBackend, kernels: SimdKernels | null, rows: number, c: number, outputs: number[][]) {
+  const group = simdGroup(kernels, rows, c), wide = c * group;
+  const infos = outputs.map((shape) => backend.makeOutput(shape, "float32"));
+  const sums = group ? backend.makeOutput([4 * wide], "float32") : null;
+  const params = group ? backend.makeOutput([3 * wide], "float32") : null;
+  return {
+    group,
+    wide,
+    infos,
+    view: (info: TensorInfo) => backend.typedArrayFromHeap(info) as Float32Array,
+    sums,
+    params,
+    release: () => [sums, params].forEach((t) => t && backend.disposeData(t.dataId)),
+  };
+}
+type Scratch = ReturnType<typeof allocate>;
+
+/**
  * Float64 per-channel sums of x and of x*y over the rows of [rows, c] float32 data on the heap: the SIMD module's
  * columnPairSums over rows of `group` pixels, folded to channels, or a JS loop.
  */
-function pairSums(backend: HeapBackend, kernels: SimdKernels | null, x: Float32Array, y: Float32Array, rows: number, c: number): [Float64Array, Float64Array] {
-  const group = simdGroup(kernels, rows, c);
+function pairSums(kernels: SimdKernels | null, scratch: Scratch, x: Float32Array, y: Float32Array, rows: number, c: number): [Float64Array, Float64Array] {
+  const sums = new Float64Array(c), products = new Float64Array(c);
+  const { group, wide } = scratch;
   if (group) {
-    const wide = c * group;
-    const scratch = backend.makeOutput([4 * wide], "float32");
-    const view = backend.typedArrayFromHeap(scratch) as Float32Array;
+    const view = scratch.view(scratch.sums!);
     kernels!.zero(view.byteOffset, view.byteLength);
     kernels!.columnPairSums(x.byteOffset, y.byteOffset, view.byteOffset, rows / group, wide);
     const acc = new Float64Array(view.buffer, view.byteOffset, 2 * wide);
-    const sums = new Float64Array(c), products = new Float64Array(c);
     for (let j = 0; j < wide; j++) {
       sums[j % c] += acc[j];
       products[j % c] += acc[wide + j];
     }
-    backend.disposeData(scratch.dataId);
     return [sums, products];
   }
-  const sums = new Float64Array(c), products = new Float64Array(c);
   for (let r = 0, o = 0; r < rows; r++, o += c) {
     for (let j = 0; j < c; j++) {
       sums[j] += x[o + j];
@@ -59,14 +77,12 @@ function pairSums(backend: HeapBackend, kernels: SimdKernels | null, x: Float32A
 }
 
 /** dst = a * p0[j] + b * p1[j] + p2[j] per channel (b may be null: dst = a * p0[j] + p2[j]). */
-function perChannelAffine(backend: HeapBackend, kernels: SimdKernels | null, a: Float32Array, b: Float32Array | null, dst: Float32Array, c: number, p0: Float64Array, p1: Float64Array | null, p2: Float64Array): void {
-  const group = simdGroup(kernels, a.length / c, c);
+function perChannelAffine(kernels: SimdKernels | null, scratch: Scratch, a: Float32Array, b: Float32Array | null, dst: Float32Array, c: number, p0: Float64Array, p1: Float64Array | null, p2: Float64Array): void {
+  const { group, wide } = scratch;
   if (group) {
     // the per-channel values repeated for the `group` pixels of a SIMD row
-    const wide = c * group;
     const tiled = (v: Float64Array | null) => Float32Array.from({ length: wide }, (_, j) => (v ? v[j % c] : 0));
-    const params = backend.makeOutput([3 * wide], "float32");
-    const p = backend.typedArrayFromHeap(params) as Float32Array;
+    const p = scratch.view(scratch.params!);
     if (b) {
       p.set(tiled(p0), 0);
       p.set(tiled(p1), wide);
@@ -79,7 +95,6 @@ function perChannelAffine(backend: HeapBackend, kernels: SimdKernels | null, a: 
       p.set(tiled(p2), 2 * wide);
       kernels!.batchNorm(a.byteOffset, dst.byteOffset, a.length, wide, p.byteOffset);
     }
-    backend.disposeData(params.dataId);
     return;
   }
   const q0 = Float32Array.from(p0), q1 = p1 ? Float32Array.from(p1) : null, q2 = Float32Array.from(p2);
@@ -95,30 +110,27 @@ function trainForward(args: KernelArgs): TensorInfo[] {
   const epsilon = Number(args.attrs!.epsilon);
   const c = x.shape[x.shape.length - 1], rows = tf.util.sizeFromShape(x.shape) / c;
   const kernels = backendSimd(backend);
-  const xs = backend.typedArrayFromHeap(x) as Float32Array;
-  const gamma = backend.typedArrayFromHeap(args.inputs.gamma as TensorInfo) as Float32Array;
-  const beta = backend.typedArrayFromHeap(args.inputs.beta as TensorInfo) as Float32Array;
-  const [sums, squares] = pairSums(backend, kernels, xs, xs, rows, c);
+  const scratch = allocate(backend, kernels, rows, c, [x.shape, [c], [c], [c]]);
+  const [y, meanOut, varianceOut, invStdOut] = scratch.infos;
+  const xs = scratch.view(x);
+  const gamma = scratch.view(args.inputs.gamma as TensorInfo), beta = scratch.view(args.inputs.beta as TensorInfo);
+  const [sums, squares] = pairSums(kernels, scratch, xs, xs, rows, c);
   const mean = new Float64Array(c), variance = new Float64Array(c), invStd = new Float64Array(c);
+  const mul = new Float64Array(c), offset = new Float64Array(c);
   for (let j = 0; j < c; j++) {
     mean[j] = sums[j] / rows;
     variance[j] = Math.max(0, squares[j] / rows - mean[j] * mean[j]);
     invStd[j] = 1 / Math.sqrt(Math.fround(variance[j]) + epsilon);
-  }
-  // y = x * (gamma / std) + (beta - mean * gamma / std)
-  const mul = new Float64Array(c), offset = new Float64Array(c);
-  for (let j = 0; j < c; j++) {
+    // y = x * (gamma / std) + (beta - mean * gamma / std)
     mul[j] = gamma[j] * invStd[j];
     offset[j] = beta[j] - mean[j] * mul[j];
   }
-  const y = backend.makeOutput(x.shape, "float32");
-  perChannelAffine(backend, kernels, xs, null, backend.typedArrayFromHeap(y) as Float32Array, c, mul, null, offset);
-  const vector = (values: Float64Array) => {
-    const out = backend.makeOutput([c], "float32");
-    (backend.typedArrayFromHeap(out) as Float32Array).set(values);
-    return out;
-  };
-  return [y, vector(mean), vector(variance), vector(invStd)];
+  perChannelAffine(kernels, scratch, xs, null, scratch.view(y), c, mul, null, offset);
+  scratch.view(meanOut).set(mean);
+  scratch.view(varianceOut).set(variance);
+  scratch.view(invStdOut).set(invStd);
+  scratch.release();
+  return [y, meanOut, varianceOut, invStdOut];
 }
 
 /** Backward: dy, x, gamma, mean, invStd -> dx, dgamma, dbeta. */
@@ -127,11 +139,12 @@ function trainBackward(args: KernelArgs): TensorInfo[] {
   const dy = args.inputs.dy as TensorInfo, x = args.inputs.x as TensorInfo;
   const c = x.shape[x.shape.length - 1], rows = tf.util.sizeFromShape(x.shape) / c;
   const kernels = backendSimd(backend);
-  const g = backend.typedArrayFromHeap(dy) as Float32Array, xs = backend.typedArrayFromHeap(x) as Float32Array;
-  const gamma = backend.typedArrayFromHeap(args.inputs.gamma as TensorInfo) as Float32Array;
-  const mean = backend.typedArrayFromHeap(args.inputs.mean as TensorInfo) as Float32Array;
-  const invStd = backend.typedArrayFromHeap(args.inputs.invStd as TensorInfo) as Float32Array;
-  const [dySums, dyX] = pairSums(backend, kernels, g, xs, rows, c);
+  const scratch = allocate(backend, kernels, rows, c, [x.shape, [c], [c]]);
+  const [dx, dgammaOut, dbetaOut] = scratch.infos;
+  const g = scratch.view(dy), xs = scratch.view(x);
+  const gamma = scratch.view(args.inputs.gamma as TensorInfo);
+  const mean = scratch.view(args.inputs.mean as TensorInfo), invStd = scratch.view(args.inputs.invStd as TensorInfo);
+  const [dySums, dyX] = pairSums(kernels, scratch, g, xs, rows, c);
   const dgamma = new Float64Array(c), a = new Float64Array(c), b = new Float64Array(c), k = new Float64Array(c);
   for (let j = 0; j < c; j++) {
     // dgamma = sum(dy * xhat) with xhat = (x - mean) * invStd; dbeta = sum(dy)
@@ -141,14 +154,11 @@ function trainBackward(args: KernelArgs): TensorInfo[] {
     b[j] = (-a[j] * invStd[j] * dgamma[j]) / rows;
     k[j] = (-a[j] * dySums[j]) / rows - b[j] * mean[j];
   }
-  const dx = backend.makeOutput(x.shape, "float32");
-  perChannelAffine(backend, kernels, g, xs, backend.typedArrayFromHeap(dx) as Float32Array, c, a, b, k);
-  const vector = (values: Float64Array) => {
-    const out = backend.makeOutput([c], "float32");
-    (backend.typedArrayFromHeap(out) as Float32Array).set(values);
-    return out;
-  };
-  return [dx, vector(dgamma), vector(dySums)];
+  perChannelAffine(kernels, scratch, g, xs, scratch.view(dx), c, a, b, k);
+  scratch.view(dgammaOut).set(dgamma);
+  scratch.view(dbetaOut).set(dySums);
+  scratch.release();
+  return [dx, dgammaOut, dbetaOut];
 }
 
 /** Registers the two kernels for the wasm backend (idempotent); FastBatchNormalization uses them where registered. */

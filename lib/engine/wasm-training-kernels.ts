@@ -105,6 +105,26 @@ function fastLeadingReduce(original: tf.KernelFunc, mean: boolean): tf.KernelFun
 }
 
 /**
+ * Each pooling window inside the input, in output order: the element index of its first pixel, its rows and columns
+ * inside the input (padding cut off), and the element index of its output.
+ */
+function forEachWindow(info: tf.backend_util.Conv2DInfo, visit: (start: number, rows: number, cols: number, o: number) => void): void {
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  for (let b = 0; b < batchSize; b++) {
+    const base = b * inHeight * inWidth * c;
+    for (let oy = 0; oy < outHeight; oy++) {
+      const y0 = oy * strideHeight - info.padInfo.top;
+      const yFrom = Math.max(0, y0), yTo = Math.min(inHeight, y0 + filterHeight);
+      for (let ox = 0; ox < outWidth; ox++) {
+        const x0 = ox * strideWidth - info.padInfo.left;
+        const xFrom = Math.max(0, x0), xTo = Math.min(inWidth, x0 + filterWidth);
+        if (yTo > yFrom && xTo > xFrom) visit(base + (yFrom * inWidth + xFrom) * c, yTo - yFrom, xTo - xFrom, ((b * outHeight + oy) * outWidth + ox) * c);
+      }
+    }
+  }
+}
+
+/**
  * MaxPoolGrad (the gradient of a MaxPooling2D layer) for float32 NHWC: each window's maximum is found once for all
  * channels, and that window's incoming gradient is added at it. Ties go to the first maximum in row-major window
  * order and a window of NaNs passes no gradient, as in the cpu backend's kernel.
@@ -117,7 +137,7 @@ function fastMaxPoolGrad(original: tf.KernelFunc): tf.KernelFunc {
     const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: "valid" | "same" | number; dimRoundingMode?: "floor" | "round" | "ceil" };
     if (input.dtype !== "float32" || dy.dtype !== "float32" || input.shape.length !== 4) return original(args);
     const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
-    const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+    const { inWidth, inChannels: c } = info;
     const out = backend.makeOutput(input.shape, "float32");
     const kernels = backendSimd(backend);
     // channels in groups of 4 in the SIMD module: each window's first maxima's addresses to a scratch row on the heap
@@ -131,50 +151,29 @@ function fastMaxPoolGrad(original: tf.KernelFunc): tf.KernelFunc {
       const heapIdx = backend.typedArrayFromHeap(scratch) as Int32Array;
       const idx = new Uint32Array(heapIdx.buffer, heapIdx.byteOffset, c);
       const rowBytes = 4 * inWidth * c, pixBytes = 4 * c;
-      for (let b = 0; b < batchSize; b++) {
-        const base = b * inHeight * inWidth * c;
-        for (let oy = 0; oy < outHeight; oy++) {
-          const y0 = oy * strideHeight - info.padInfo.top;
-          const yFrom = Math.max(0, y0), yTo = Math.min(inHeight, y0 + filterHeight);
-          for (let ox = 0; ox < outWidth; ox++) {
-            const x0 = ox * strideWidth - info.padInfo.left;
-            const xFrom = Math.max(0, x0), xTo = Math.min(inWidth, x0 + filterWidth);
-            const o = ((b * outHeight + oy) * outWidth + ox) * c;
-            if (yTo <= yFrom || xTo <= xFrom) continue;
-            kernels!.poolArgmax(x.byteOffset + 4 * (base + (yFrom * inWidth + xFrom) * c), rowBytes, pixBytes, yTo - yFrom, xTo - xFrom, pixBytes, idx.byteOffset);
-            for (let k = 0; k < c; k++) if (idx[k] !== 0xffffffff) dx[(idx[k] - x.byteOffset) >>> 2] += g[o + k];
-          }
-        }
-      }
+      forEachWindow(info, (start, rows, cols, o) => {
+        kernels!.poolArgmax(x.byteOffset + 4 * start, rowBytes, pixBytes, rows, cols, pixBytes, idx.byteOffset);
+        for (let k = 0; k < c; k++) if (idx[k] !== 0xffffffff) dx[(idx[k] - x.byteOffset) >>> 2] += g[o + k];
+      });
       (backend as unknown as { disposeData(id: unknown): boolean }).disposeData(scratch.dataId);
       return out;
     }
     const best = new Float32Array(c);
     const at = new Int32Array(c);
-    for (let b = 0; b < batchSize; b++) {
-      const base = b * inHeight * inWidth * c;
-      for (let oy = 0; oy < outHeight; oy++) {
-        const y0 = oy * strideHeight - info.padInfo.top;
-        const yFrom = Math.max(0, y0), yTo = Math.min(inHeight, y0 + filterHeight);
-        for (let ox = 0; ox < outWidth; ox++) {
-          const x0 = ox * strideWidth - info.padInfo.left;
-          const xFrom = Math.max(0, x0), xTo = Math.min(inWidth, x0 + filterWidth);
-          best.fill(-Infinity);
-          at.fill(-1);
-          for (let y = yFrom; y < yTo; y++)
-            for (let xx = xFrom; xx < xTo; xx++) {
-              const p = base + (y * inWidth + xx) * c;
-              for (let k = 0; k < c; k++)
-                if (x[p + k] > best[k]) {
-                  best[k] = x[p + k];
-                  at[k] = p + k;
-                }
+    forEachWindow(info, (start, rows, cols, o) => {
+      best.fill(-Infinity);
+      at.fill(-1);
+      for (let y = 0; y < rows; y++)
+        for (let xx = 0; xx < cols; xx++) {
+          const p = start + (y * inWidth + xx) * c;
+          for (let k = 0; k < c; k++)
+            if (x[p + k] > best[k]) {
+              best[k] = x[p + k];
+              at[k] = p + k;
             }
-          const o = ((b * outHeight + oy) * outWidth + ox) * c;
-          for (let k = 0; k < c; k++) if (at[k] >= 0) dx[at[k]] += g[o + k];
         }
-      }
-    }
+      for (let k = 0; k < c; k++) if (at[k] >= 0) dx[at[k]] += g[o + k];
+    });
     return out;
   };
 }
