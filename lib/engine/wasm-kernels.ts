@@ -9,6 +9,7 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { backendSimd, zeroHeap } from "./wasm-simd";
 import { IMAGE_KERNELS, registerShiftedTransform } from "./wasm-image-kernels";
 import { registerFusedBatchNorm } from "./fused-batchnorm";
+import { registerPatchRows } from "./conv-filter-gradient";
 import { TRAINING_KERNELS } from "./wasm-training-kernels";
 
 type TensorInfo = tf.TensorInfo;
@@ -336,6 +337,7 @@ export function registerFasterWasmKernels(): string[] {
   const names: string[] = [];
   const wrappers: Array<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [["GatherV2", fastGather], ["Transpose", sharingTranspose], ["Identity", sharingIdentity], ["BatchMatMul", simdBatchMatMul], ...TRAINING_KERNELS];
   if (process.env.LESSON4_FUSED_BN !== "0") registerFusedBatchNorm();
+  registerPatchRows();
   if (process.env.LESSON4_FAST_IMAGE_KERNELS !== "0") {
     wrappers.push(...IMAGE_KERNELS);
     registerShiftedTransform();

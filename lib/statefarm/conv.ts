@@ -1,9 +1,11 @@
 /**
- * A Conv2D layer (valid padding, stride 1) whose gradients are computed with forward convolutions:
+ * A Conv2D layer (valid padding, stride 1) whose gradients are computed without the backprop kernels:
  * the wasm backend has no Conv2DBackpropFilter kernel (the cpu fallback made the lesson's small CNN
- * train at ~0.1-0.4 s per image) and its Conv2DBackpropInput is slower than its (XNNPACK) Conv2D.
+ * train at ~0.1-0.4 s per image) and its Conv2DBackpropInput is slower than its (XNNPACK) Conv2D; the
+ * filter gradient is one matrix product (lib/engine/conv-filter-gradient.ts), the input gradient a conv2d.
  */
 import * as tf from "@tensorflow/tfjs";
+import { conv2dFilterGradient } from "../engine/conv-filter-gradient";
 
 /** conv2d(x, w) (valid, stride 1) whose input and filter gradients are forward conv2d calls. */
 export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
@@ -16,9 +18,8 @@ export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
         const [kh, kw] = ws.shape;
         const g = dy as tf.Tensor4D;
-        // dw[i, j, c, o] = sum over n, y, x of x[n, y+i, x+j, c] dy[n, y, x, o]: a valid conv2d with the
-        // channels as the batch and the images as the channels (x -> [c, h, w, n], dy -> [oh, ow, n, o]).
-        const dw = tf.conv2d(xs.transpose([3, 1, 2, 0]) as tf.Tensor4D, g.transpose([1, 2, 0, 3]) as tf.Tensor4D, 1, "valid").transpose([1, 2, 0, 3]);
+        // dw[i, j, c, o] = sum over n, y, x of x[n, y+i, x+j, c] dy[n, y, x, o] (lib/engine: one matrix product on wasm)
+        const dw = conv2dFilterGradient(xs, g, kh, kw);
         // dx = dy padded by k-1 on every side, convolved with the filter flipped in space, in/out channels swapped.
         const flipped = tf.reverse(ws, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
         const dx = tf.conv2d(g.pad([[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]) as tf.Tensor4D, flipped, 1, "valid");
