@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend, tf } from "../lib/engine/backend";
 import { PATCH_ROWS_KERNEL, conv2dFilterGradient } from "../lib/engine/conv-filter-gradient";
+import { RELU_GRAD_KERNEL } from "../lib/engine/relu-grad";
 
 describe("a convolution's filter gradient as one matrix product (lib/engine/conv-filter-gradient)", () => {
   beforeAll(async () => {
@@ -27,4 +28,21 @@ describe("a convolution's filter gradient as one matrix product (lib/engine/conv
       tf.dispose([x, w, dy, reference, ours]);
     });
   }
+});
+
+describe("ReLU's gradient in one pass on wasm (lib/engine/relu-grad)", () => {
+  it("gives tfjs's dy * step(x): zeros, NaN, infinities, an odd length; the cpu backend keeps tfjs's own", async () => {
+    const values = [2, -1, 0, -0, NaN, Infinity, -Infinity, 1e-30, -1e-30, 3.5, -7, 0.25, 9];
+    const dys = [1, 2, -3, 4, 5, -6, 7, 8, 9, -10, NaN, 12, -13];
+    const run = () => tf.grad((x: tf.Tensor) => tf.relu(x).mul(tf.tensor1d(dys)).sum())(tf.tensor1d(values));
+    const big = () => tf.grad((x: tf.Tensor) => tf.relu(x).mul(tf.randomNormal([3, 50, 7], 0, 1, "float32", 6)).sum())(tf.randomNormal([3, 50, 7], 0, 1, "float32", 5));
+    await initBackend("cpu");
+    const cpu = [Array.from(run().dataSync()), Array.from(big().dataSync())];
+    await initBackend("wasm");
+    expect(tf.getKernel(RELU_GRAD_KERNEL, "wasm")).toBeDefined();
+    const wasm = [Array.from(run().dataSync()), Array.from(big().dataSync())];
+    expect(wasm[0].map(String)).toEqual(cpu[0].map(String)); // NaN where cpu has NaN, -0 kept apart from 0 by Object.is below
+    wasm[0].forEach((v, i) => expect(Object.is(v, cpu[0][i]), `${i}: ${v} vs ${cpu[0][i]}`).toBe(true));
+    expect(wasm[1]).toEqual(cpu[1]);
+  });
 });

@@ -10,6 +10,7 @@ import { backendSimd, zeroHeap } from "./wasm-simd";
 import { IMAGE_KERNELS, registerShiftedTransform } from "./wasm-image-kernels";
 import { registerFusedBatchNorm } from "./fused-batchnorm";
 import { registerPatchRows } from "./conv-filter-gradient";
+import { registerReluGrad } from "./relu-grad";
 import { TRAINING_KERNELS } from "./wasm-training-kernels";
 
 type TensorInfo = tf.TensorInfo;
@@ -338,6 +339,7 @@ export function registerFasterWasmKernels(): string[] {
   const wrappers: Array<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [["GatherV2", fastGather], ["Transpose", sharingTranspose], ["Identity", sharingIdentity], ["BatchMatMul", simdBatchMatMul], ...TRAINING_KERNELS];
   if (process.env.LESSON4_FUSED_BN !== "0") registerFusedBatchNorm();
   registerPatchRows();
+  if (process.env.LESSON4_FAST_RELU_GRAD !== "0") registerReluGrad();
   if (process.env.LESSON4_FAST_IMAGE_KERNELS !== "0") {
     wrappers.push(...IMAGE_KERNELS);
     registerShiftedTransform();

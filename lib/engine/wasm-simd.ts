@@ -92,6 +92,8 @@ export interface SimdKernels {
    * channels (a multiple of 4): each channel's first strict maximum's byte address to idx (uint32s; 0xffffffff if none).
    */
   poolArgmax(src: number, rowBytes: number, pixBytes: number, rows: number, cols: number, cBytes: number, idx: number): void;
+  /** dst = dy * step(x) (step: 1 for x > 0, NaN for NaN, else 0) for i in [0, n), `n` a multiple of 4. */
+  reluGrad(dy: number, x: number, dst: number, n: number): void;
   /** One image's affine bilinear warp (tf.image.transform), as wasm-warp.ts describes; clamp 1 for fill mode "nearest". */
   warp(src: number, dst: number, inH: number, inW: number, ch: number, outH: number, outW: number, clamp: number, a0: number, a1: number, a2: number, b0: number, b1: number, b2: number, fill: number): void;
 }
@@ -413,6 +415,26 @@ function poolArgmaxBody(): number[] {
   return [...vec([[...uleb(5), I32], [...uleb(5), V128]]), ...code];
 }
 
+/** ReLU's gradient as tfjs writes it, dy * step(x): dst = dy * (x > 0 ? 1 : x is NaN ? x : 0), 4 lanes at a time. */
+function reluGradBody(): number[] {
+  // params: 0 dy, 1 x, 2 dst, 3 n; locals: 4 i, 5 end, 6 sixteen; 7 v (x), 8 one, 9 zero (v128)
+  const F32X4_GT = simd(0x44), F32X4_NE = simd(0x42), V128_BITSELECT = simd(0x52);
+  const code = [
+    ...get(3), I32_CONST, 2, I32_SHL, ...set(5), I32_CONST, 16, ...set(6),
+    ...f32x4Const(1), ...set(8), ...f32x4Const(0), ...set(9),
+    ...forLoop(4, [I32_CONST, 0], 5, 6, [
+      ...at(2, 4),
+      ...at(0, 4), ...V128_LOAD,
+      ...at(1, 4), ...V128_LOAD, ...set(7),
+      // step(x): 1 where x > 0, x itself where it is NaN, else 0
+      ...get(8), ...get(7), ...get(9), ...get(7), ...get(7), ...F32X4_NE, ...V128_BITSELECT, ...get(7), ...get(9), ...F32X4_GT, ...V128_BITSELECT,
+      ...F32X4_MUL, ...V128_STORE,
+    ]),
+    END,
+  ];
+  return [...vec([[...uleb(3), I32], [...uleb(3), V128]]), ...code];
+}
+
 function zeroBody(): number[] {
   // params: 0 dst, 1 bytes; memory.fill(dst, 0, bytes)
   const MEMORY_FILL = [0xfc, 0x0b, 0x00];
@@ -422,7 +444,7 @@ function zeroBody(): number[] {
 /**
  * The module's bytes: imports env.memory (declared shared, up to 4 GiB, for the threaded backend's memory), exports
  * adam, sumSquares, adamL2, matMul, minScalar, maxScalar, batchNorm, zero, columnSum, warp, addScalar, blockMin,
- * blockMax, blockRange, addClamp, columnPairSums, twoTermAffine and poolArgmax.
+ * blockMax, blockRange, addClamp, columnPairSums, twoTermAffine, poolArgmax and reluGrad.
  */
 export function simdModuleBytes(sharedMemory = false): Uint8Array {
   const types = vec([
@@ -442,10 +464,10 @@ export function simdModuleBytes(sharedMemory = false): Uint8Array {
   ]);
   const limits = sharedMemory ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
-  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4], [1], [1], [9], [10], [5], [11], [12]]);
-  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar", "blockMin", "blockMax", "blockRange", "addClamp", "columnPairSums", "twoTermAffine", "poolArgmax"];
+  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4], [1], [1], [9], [10], [5], [11], [12], [7]]);
+  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar", "blockMin", "blockMax", "blockRange", "addClamp", "columnPairSums", "twoTermAffine", "poolArgmax", "reluGrad"];
   const exports = vec(names.map((name, i) => [...str(name), 0x00, i]));
-  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD), blockReduceBody(false), blockReduceBody(true), blockRangeBody(), addClampBody(), columnPairSumsBody(), twoTermAffineBody(), poolArgmaxBody()].map((b) => [...uleb(b.length), ...b]);
+  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD), blockReduceBody(false), blockReduceBody(true), blockRangeBody(), addClampBody(), columnPairSumsBody(), twoTermAffineBody(), poolArgmaxBody(), reluGradBody()].map((b) => [...uleb(b.length), ...b]);
   const code = vec(bodies);
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, functions), ...section(7, exports), ...section(10, code)]);
 }
