@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend, tf } from "../lib/engine/backend";
-import { PATCH_ROWS_KERNEL, conv2dFilterGradient } from "../lib/engine/conv-filter-gradient";
+import { PATCH_ROWS_KERNEL, conv2dFilterGradient, patchRowsChoice } from "../lib/engine/conv-filter-gradient";
 import { RELU_GRAD_KERNEL } from "../lib/engine/relu-grad";
 
 describe("a convolution's filter gradient as one matrix product (lib/engine/conv-filter-gradient)", () => {
@@ -21,11 +21,16 @@ describe("a convolution's filter gradient as one matrix product (lib/engine/conv
       const dy = tf.randomNormal([shape[0], shape[1] - kh + 1, shape[2] - kw + 1, filters], 0, 1, "float32", 3) as tf.Tensor4D;
       // the reference: tfjs's own gradient of conv2d (Conv2DBackpropFilter) for the loss sum(conv2d(x, w) * dy)
       const reference = tf.grad((ww: tf.Tensor) => tf.conv2d(x, ww as tf.Tensor4D, 1, "valid").mul(dy).sum())(w);
-      const ours = conv2dFilterGradient(x, dy, kh, kw);
-      expect(ours.shape).toEqual(w.shape);
       const scale = reference.abs().max().dataSync()[0];
-      expect(tf.max(tf.abs(ours.sub(reference))).dataSync()[0]).toBeLessThan(1e-5 * (1 + scale));
-      tf.dispose([x, w, dy, reference, ours]);
+      for (const simd of [true, false]) {
+        patchRowsChoice.simd = simd; // the SIMD module's copy loop, and the JS one
+        const ours = conv2dFilterGradient(x, dy, kh, kw);
+        expect(ours.shape).toEqual(w.shape);
+        expect(tf.max(tf.abs(ours.sub(reference))).dataSync()[0]).toBeLessThan(1e-5 * (1 + scale));
+        ours.dispose();
+      }
+      patchRowsChoice.simd = true;
+      tf.dispose([x, w, dy, reference]);
     });
   }
 });

@@ -8,7 +8,7 @@
  * same order as tf.sum(tf.square(x)), Adam as fused-adam.ts's adamStep). Falls back to nothing (null) where SIMD
  * WebAssembly is unavailable.
  */
-import { BLOCK, BR, BR_IF, END, F32, F32_ADD, F32_LOAD, F32_MAX, F32_MIN, I32, I32_ADD, I32_AND, I32_CONST, I32_GE_U, I32_LT_U, I32_MUL, I32_SHL, LOCAL_TEE, LOOP, V128, VOID, get, section, set, simd, str, uleb, vec, whileBelow } from "./wasm-asm";
+import { BLOCK, BR, BR_IF, END, F32, F32_ADD, F32_LOAD, F32_STORE, F32_MAX, F32_MIN, I32, I32_ADD, I32_AND, I32_CONST, I32_GE_U, I32_LT_U, I32_MUL, I32_SHL, LOCAL_TEE, LOOP, V128, VOID, get, section, set, simd, str, uleb, vec, whileBelow } from "./wasm-asm";
 import { WARP_TYPE, warpBody } from "./wasm-warp";
 
 /**
@@ -94,6 +94,8 @@ export interface SimdKernels {
   poolArgmax(src: number, rowBytes: number, pixBytes: number, rows: number, cols: number, cBytes: number, idx: number): void;
   /** dst = dy * step(x) (step: 1 for x > 0, NaN for NaN, else 0) for i in [0, n), `n` a multiple of 4. */
   reluGrad(dy: number, x: number, dst: number, n: number): void;
+  /** One patch row: for b < n, y < oh, the ow values cBytes apart from src + b * imageBytes + y * rowBytes, packed from dst. */
+  patchRow(src: number, dst: number, n: number, oh: number, ow: number, imageBytes: number, rowBytes: number, cBytes: number): void;
   /** One image's affine bilinear warp (tf.image.transform), as wasm-warp.ts describes; clamp 1 for fill mode "nearest". */
   warp(src: number, dst: number, inH: number, inW: number, ch: number, outH: number, outW: number, clamp: number, a0: number, a1: number, a2: number, b0: number, b1: number, b2: number, fill: number): void;
 }
@@ -435,6 +437,31 @@ function reluGradBody(): number[] {
   return [...vec([[...uleb(3), I32], [...uleb(3), V128]]), ...code];
 }
 
+/**
+ * One row of a convolution's patch rows (conv-filter-gradient.ts): for each image b < n and output row y < oh, the
+ * `ow` values `cBytes` apart from src + b * imageBytes + y * rowBytes, stored one after another from dst.
+ */
+function patchRowBody(): number[] {
+  // params: 0 src, 1 dst, 2 n, 3 oh, 4 ow, 5 imageBytes, 6 rowBytes, 7 cBytes; locals: 8 b, 9 y, 10 x, 11 p, 12 o, 13 image
+  const pixels = [
+    ...get(12), ...get(11), ...F32_LOAD, ...F32_STORE,
+    ...get(11), ...get(7), I32_ADD, ...set(11),
+    ...get(12), I32_CONST, 4, I32_ADD, ...set(12),
+  ];
+  const rows = [
+    ...get(13), ...get(9), ...get(6), I32_MUL, I32_ADD, ...set(11),
+    I32_CONST, 0, ...set(10),
+    ...whileBelow(10, 4, [I32_CONST, 1], pixels),
+  ];
+  const images = [
+    ...get(0), ...get(8), ...get(5), I32_MUL, I32_ADD, ...set(13),
+    I32_CONST, 0, ...set(9),
+    ...whileBelow(9, 3, [I32_CONST, 1], rows),
+  ];
+  const code = [...get(1), ...set(12), I32_CONST, 0, ...set(8), ...whileBelow(8, 2, [I32_CONST, 1], images), END];
+  return [...vec([[...uleb(6), I32]]), ...code];
+}
+
 function zeroBody(): number[] {
   // params: 0 dst, 1 bytes; memory.fill(dst, 0, bytes)
   const MEMORY_FILL = [0xfc, 0x0b, 0x00];
@@ -444,7 +471,7 @@ function zeroBody(): number[] {
 /**
  * The module's bytes: imports env.memory (declared shared, up to 4 GiB, for the threaded backend's memory), exports
  * adam, sumSquares, adamL2, matMul, minScalar, maxScalar, batchNorm, zero, columnSum, warp, addScalar, blockMin,
- * blockMax, blockRange, addClamp, columnPairSums, twoTermAffine, poolArgmax and reluGrad.
+ * blockMax, blockRange, addClamp, columnPairSums, twoTermAffine, poolArgmax, reluGrad and patchRow.
  */
 export function simdModuleBytes(sharedMemory = false): Uint8Array {
   const types = vec([
@@ -461,13 +488,14 @@ export function simdModuleBytes(sharedMemory = false): Uint8Array {
     [0x60, ...vec([[I32], [I32], [I32], [F32], [F32], [F32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
     [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
+    [0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([])],
   ]);
   const limits = sharedMemory ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
-  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4], [1], [1], [9], [10], [5], [11], [12], [7]]);
-  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar", "blockMin", "blockMax", "blockRange", "addClamp", "columnPairSums", "twoTermAffine", "poolArgmax", "reluGrad"];
+  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4], [1], [1], [9], [10], [5], [11], [12], [7], [13]]);
+  const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar", "blockMin", "blockMax", "blockRange", "addClamp", "columnPairSums", "twoTermAffine", "poolArgmax", "reluGrad", "patchRow"];
   const exports = vec(names.map((name, i) => [...str(name), 0x00, i]));
-  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD), blockReduceBody(false), blockReduceBody(true), blockRangeBody(), addClampBody(), columnPairSumsBody(), twoTermAffineBody(), poolArgmaxBody(), reluGradBody()].map((b) => [...uleb(b.length), ...b]);
+  const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD), blockReduceBody(false), blockReduceBody(true), blockRangeBody(), addClampBody(), columnPairSumsBody(), twoTermAffineBody(), poolArgmaxBody(), reluGradBody(), patchRowBody()].map((b) => [...uleb(b.length), ...b]);
   const code = vec(bodies);
   return Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...section(1, types), ...section(2, imports), ...section(3, functions), ...section(7, exports), ...section(10, code)]);
 }
