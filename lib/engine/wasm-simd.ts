@@ -77,9 +77,10 @@ export interface SimdKernels {
   zero(dst: number, bytes: number): void;
   /**
    * Column sums in float64: acc[j] += x[r, j] for r < rows, j < cols (an even count), with `acc` float64 at byte
-   * address `acc` and x float32 row-major; two columns per instruction, rows added in order.
+   * address `acc` and x float32 with its rows rowBytes apart (a row may hold more than `cols` values); two columns
+   * per instruction, rows added in order.
    */
-  columnSum(x: number, acc: number, rows: number, cols: number): void;
+  columnSum(x: number, acc: number, rows: number, cols: number, rowBytes: number): void;
   /**
    * Float64 column sums of x and of x*y (x, y float32 [rows, cols], cols even) added into acc (float64 [2 * cols]):
    * acc[j] += x[r, j], acc[cols + j] += x[r, j] * y[r, j], rows in order.
@@ -301,26 +302,27 @@ function batchNormBody(): number[] {
 }
 
 function columnSumBody(): number[] {
-  // params: 0 x, 1 acc, 2 rows, 3 cols; locals: 4 p, 5 end, 6 q, 7 qEnd
+  // params: 0 x, 1 acc, 2 rows, 3 cols, 4 rowBytes; locals: 5 row (its first byte), 6 end, 7 q, 8 qEnd, 9 p
   const V128_LOAD64_ZERO = [...simd(0x5d), 3, 0];
   const F64X2_PROMOTE_LOW = simd(0x5f), F64X2_ADD = simd(0xf0);
   const code = [
-    ...get(0), ...set(4),
-    ...get(0), ...get(2), ...get(3), I32_MUL, I32_CONST, 2, I32_SHL, I32_ADD, ...set(5),
-    ...get(1), ...get(3), I32_CONST, 3, I32_SHL, I32_ADD, ...set(7),
+    ...get(0), ...set(5),
+    ...get(0), ...get(2), ...get(4), I32_MUL, I32_ADD, ...set(6),
+    ...get(1), ...get(3), I32_CONST, 3, I32_SHL, I32_ADD, ...set(8),
     BLOCK, VOID, LOOP, VOID,
-    ...get(4), ...get(5), I32_GE_U, BR_IF, 1,
-    ...get(1), ...set(6),
+    ...get(5), ...get(6), I32_GE_U, BR_IF, 1,
+    ...get(5), ...set(9), ...get(1), ...set(7),
     BLOCK, VOID, LOOP, VOID,
-    ...get(6), ...get(7), I32_GE_U, BR_IF, 1,
-    ...get(6), ...get(6), ...V128_LOAD, ...get(4), ...V128_LOAD64_ZERO, ...F64X2_PROMOTE_LOW, ...F64X2_ADD, ...V128_STORE,
-    ...get(4), I32_CONST, 8, I32_ADD, ...set(4),
-    ...get(6), I32_CONST, 16, I32_ADD, ...set(6),
+    ...get(7), ...get(8), I32_GE_U, BR_IF, 1,
+    ...get(7), ...get(7), ...V128_LOAD, ...get(9), ...V128_LOAD64_ZERO, ...F64X2_PROMOTE_LOW, ...F64X2_ADD, ...V128_STORE,
+    ...get(9), I32_CONST, 8, I32_ADD, ...set(9),
+    ...get(7), I32_CONST, 16, I32_ADD, ...set(7),
     BR, 0, END, END,
+    ...get(5), ...get(4), I32_ADD, ...set(5),
     BR, 0, END, END,
     END,
   ];
-  return [...vec([[...uleb(4), I32]]), ...code];
+  return [...vec([[...uleb(5), I32]]), ...code];
 }
 
 /**
@@ -492,7 +494,7 @@ export function simdModuleBytes(sharedMemory = false): Uint8Array {
   ]);
   const limits = sharedMemory ? [0x03, 0x00, ...uleb(65536)] : [0x00, 0x00];
   const imports = vec([[...str("env"), ...str("memory"), 0x02, ...limits]]);
-  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [7], [8], [4], [1], [1], [9], [10], [5], [11], [12], [7], [13]]);
+  const functions = vec([[0], [1], [2], [3], [4], [4], [5], [6], [5], [8], [4], [1], [1], [9], [10], [5], [11], [12], [7], [13]]);
   const names = ["adam", "sumSquares", "adamL2", "matMul", "minScalar", "maxScalar", "batchNorm", "zero", "columnSum", "warp", "addScalar", "blockMin", "blockMax", "blockRange", "addClamp", "columnPairSums", "twoTermAffine", "poolArgmax", "reluGrad", "patchRow"];
   const exports = vec(names.map((name, i) => [...str(name), 0x00, i]));
   const bodies = [adamBody(false), sumSquaresBody(), adamBody(true), matMulBody(), scalarOpBody(F32X4_MIN), scalarOpBody(F32X4_MAX), batchNormBody(), zeroBody(), columnSumBody(), warpBody(), scalarOpBody(F32X4_ADD), blockReduceBody(false), blockReduceBody(true), blockRangeBody(), addClampBody(), columnPairSumsBody(), twoTermAffineBody(), poolArgmaxBody(), reluGradBody(), patchRowBody()].map((b) => [...uleb(b.length), ...b]);

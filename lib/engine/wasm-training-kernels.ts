@@ -83,9 +83,9 @@ function fastLeadingReduce(original: tf.KernelFunc, mean: boolean): tf.KernelFun
     const outShape = keepDims ? x.shape.map((d, i) => (i < lead ? 1 : d)) : x.shape.slice(lead);
     const out = backend.makeOutput(outShape, "float32");
     const kernels = backendSimd(backend);
-    // The SIMD module's float64 column sums (same additions in the same order), in a scratch buffer on the heap. Its
-    // rows are `cols` values apart, so only for an even width (an odd one, as RGB's 3, summed the wrong values there).
-    const scratch = kernels && width >= 2 && width % 2 === 0 ? backend.makeOutput([2 * width], "float32") : null;
+    // The SIMD module's float64 column sums (same additions in the same order), in a scratch buffer on the heap; for
+    // an odd width (RGB's 3) the last column in JS, the rest with the rows `width` values apart.
+    const scratch = kernels && width >= 2 ? backend.makeOutput([2 * width], "float32") : null;
     const src = backend.typedArrayFromHeap(x) as Float32Array;
     const dst = backend.typedArrayFromHeap(out) as Float32Array;
     let acc: Float64Array;
@@ -95,7 +95,7 @@ function fastLeadingReduce(original: tf.KernelFunc, mean: boolean): tf.KernelFun
       acc = new Float64Array(view.buffer, view.byteOffset, width);
       from = width - (width % 2);
       kernels!.zero(view.byteOffset, view.byteLength);
-      kernels!.columnSum(src.byteOffset, view.byteOffset, rows, from);
+      kernels!.columnSum(src.byteOffset, view.byteOffset, rows, from, 4 * width);
     } else acc = new Float64Array(width);
     for (let r = 0, o = 0; r < rows; r++, o += width) for (let j = from; j < width; j++) acc[j] += src[o + j];
     for (let j = 0; j < width; j++) dst[j] = mean ? acc[j] / rows : acc[j];
