@@ -58,10 +58,14 @@ export async function decodeForWarp(file: string, width: number, height: number)
   }
 }
 
-/** RGB bytes resized to width x height by sharp (for a photo whose size differs from the rest of its batch). */
-async function resizePhoto(photo: DecodedPhoto, width: number, height: number): Promise<DecodedPhoto> {
-  const data = await sharp(photo.data, { raw: { width: photo.width, height: photo.height, channels: 3 } }).resize(width, height, { fit: "fill" }).raw().toBuffer();
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
+/** RGB bytes of `file` resized to width x height by sharp (for a photo whose size differs from the rest of its batch); the error names the file. */
+async function resizePhoto(photo: DecodedPhoto, file: string, width: number, height: number): Promise<DecodedPhoto> {
+  try {
+    const data = await sharp(photo.data, { raw: { width: photo.width, height: photo.height, channels: 3 } }).resize(width, height, { fit: "fill" }).raw().toBuffer();
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
+  } catch (error) {
+    throw new Error(`Could not resize image ${file}: ${(error as Error).message}`);
+  }
 }
 
 function scaleValue(scale: PixelScale): [number, number] {
@@ -75,6 +79,14 @@ function scaleValue(scale: PixelScale): [number, number] {
  */
 const DECODES_QUEUED = 64;
 
+/** Runs `work(i)` for i < count, DECODES_QUEUED at a time (sharp decodes on its own threads meanwhile). */
+async function queued(count: number, work: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(DECODES_QUEUED, count) }, async () => {
+    while (next < count) await work(next++);
+  }));
+}
+
 /** Loads `files` into one float tensor [n, height, width, 3], decoding DECODES_QUEUED at a time on sharp's threads. */
 export async function loadImages(files: string[], options: LoadOptions = {}): Promise<tf.Tensor4D> {
   const width = options.width ?? 64, height = options.height ?? 48;
@@ -84,15 +96,11 @@ export async function loadImages(files: string[], options: LoadOptions = {}): Pr
   // Byte -> float through a 256-entry table (the same float32 values as bytes[k] * mul + add); for 0-255 a typed
   // array copy converts natively, ~30x faster than a JS loop.
   const table = mul === 1 && add === 0 ? null : Float32Array.from({ length: 256 }, (_, v) => v * mul + add);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(DECODES_QUEUED, files.length) }, async () => {
-    while (next < files.length) {
-      const i = next++;
-      const bytes = await decodeImage(files[i], width, height);
-      if (!table) out.set(bytes, i * size);
-      else for (let k = 0, o = i * size; k < size; k++, o++) out[o] = table[bytes[k]];
-    }
-  }));
+  await queued(files.length, async (i) => {
+    const bytes = await decodeImage(files[i], width, height);
+    if (!table) out.set(bytes, i * size);
+    else for (let k = 0, o = i * size; k < size; k++, o++) out[o] = table[bytes[k]];
+  });
   return tf.tensor4d(out, [files.length, height, width, 3]);
 }
 
@@ -102,15 +110,15 @@ export async function loadImages(files: string[], options: LoadOptions = {}): Pr
  */
 export async function loadImagesForWarp(files: string[], width: number, height: number): Promise<tf.Tensor4D> {
   const photos: DecodedPhoto[] = new Array(files.length);
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(DECODES_QUEUED, files.length) }, async () => {
-    while (next < files.length) {
-      const i = next++;
-      photos[i] = await decodeForWarp(files[i], width, height);
-    }
-  }));
+  await queued(files.length, async (i) => {
+    photos[i] = await decodeForWarp(files[i], width, height);
+  });
   const same = photos.every((p) => p.width === photos[0].width && p.height === photos[0].height);
-  if (!same) for (let i = 0; i < photos.length; i++) if (photos[i].width !== width || photos[i].height !== height) photos[i] = await resizePhoto(photos[i], width, height);
+  if (!same) {
+    await queued(files.length, async (i) => {
+      if (photos[i].width !== width || photos[i].height !== height) photos[i] = await resizePhoto(photos[i], files[i], width, height);
+    });
+  }
   const w = photos[0]?.width ?? width, h = photos[0]?.height ?? height, size = w * h * 3;
   const out = new Float32Array(files.length * size);
   photos.forEach((p, i) => out.set(p.data, i * size));
