@@ -124,19 +124,20 @@ function warpBatch(backend: BackendWasm, image: TensorInfo, transforms: TensorIn
     helper.startWarp({ src: src.byteOffset + first * imageBytes, dst: dst.byteOffset + first * outBytes, inH, inW, ch, outH, outW, clamp: clampOnly ? 1 : 0, count: batch - first, srcStride: imageBytes, dstStride: outBytes, fill }, matrices, shifts?.subarray(first));
   }
   const outSize = outH * outW * ch;
+  const shiftKernels = shifts ? backendSimd(backend) : null; // the shift's SIMD passes run whichever loop warped
   for (let b = 0; b < (helper ? first : batch); b++) {
     const t = perImage ? b * 8 : 0;
     if (kernels && mats[t + 6] === 0 && mats[t + 7] === 0) {
       kernels.warp(src.byteOffset + 4 * b * inH * rowStride, dst.byteOffset + 4 * b * outSize, inH, inW, ch, outH, outW, clampOnly ? 1 : 0, mats[t], mats[t + 1], mats[t + 2], mats[t + 3], mats[t + 4], mats[t + 5], fill);
     } else warpInJs(b, b * outSize);
-    if (shifts) shiftClip(backendSimd(backend), dst, b * outSize, outSize, shifts[b]);
+    if (shifts) shiftClip(shiftKernels, dst, b * outSize, outSize, shifts[b]);
   }
   helper?.finishWarp();
   return out;
 
   /** Image b's warp in JS, written from element o of the output. */
   function warpInJs(b: number, o: number): void {
-    const t = transforms.shape[0] === 1 ? 0 : b * 8;
+    const t = perImage ? b * 8 : 0;
     const a0 = mats[t], a1 = mats[t + 1], a2 = mats[t + 2], b0 = mats[t + 3], b1 = mats[t + 4], b2 = mats[t + 5], c0 = mats[t + 6], c1 = mats[t + 7];
     const affine = c0 === 0 && c1 === 0;
     const base = b * inH * rowStride;
