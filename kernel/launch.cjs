@@ -69,6 +69,7 @@ const { createExecutor } = require("tslab/dist/executor");
 const { getCodeMetadata } = require("tslab/dist/metadata");
 const { ZmqServer, JupyterHandlerImpl } = require("tslab/dist/jupyter");
 const { describeError, describeDiagnostics } = require("./errors.cjs");
+const { Outbox, framesOf } = require("./outbox.cjs");
 
 let richBundle = null;
 /**
@@ -203,19 +204,54 @@ class LessonHandler extends JupyterHandlerImpl {
   }
 }
 
+/**
+ * Every send of a socket goes through an Outbox (kernel/outbox.cjs): one at a time, in order. tslab
+ * assigns its sockets in init(); these setters wrap each as it is created.
+ */
+function queuedSocket(socket, name) {
+  const send = socket.send.bind(socket);
+  const report = (error) => require("fs").writeSync(2, `lesson4-ts kernel: a ${name} message was not sent: ${error && error.message}\n`);
+  const outbox = new Outbox({ send }, report);
+  const queued = (frames) => {
+    outbox.sendFrames(frames);
+    return Promise.resolve();
+  };
+  // A publisher drops messages past its high-water mark (1000 by default): keep them all; the
+  // outbox merges floods of output, so the queue stays short.
+  if (name === "iopub") socket.sendHighWaterMark = 0;
+  // zeromq's sockets are not extensible and their `send` is read-only: a proxy stands in.
+  return new Proxy(socket, {
+    get(target, key) {
+      if (key === "send") return queued;
+      if (key === "outbox") return outbox;
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+    set: (target, key, value) => Reflect.set(target, key, value, target),
+  });
+}
+
 class LessonServer extends ZmqServer {
   async handleExecute(sock, msg) {
     cell.lastVar = null;
     cell.error = null;
     cell.diagnostics = [];
-    const publish = (type, content) => {
+    const key = this.connInfo.key;
+    const parent = msg.header.msg_id;
+    const build = (type) => (content) => {
       const out = msg.createReply();
       out.header.msg_type = type;
       out.content = content;
-      out.signAndSend(this.connInfo.key, this.iopub);
+      return framesOf(out, key);
     };
-    const writeStream = (name, text) => publish("stream", { name, text });
-    const writeDisplayData = (data, update) => publish(update ? "update_display_data" : "display_data", data);
+    const publish = (type, content, mergeKey = null) =>
+      this.iopub.outbox.publish(type === "stream" ? "stream" : type === "update_display_data" ? "update" : type, mergeKey, content, build(type));
+    const writeStream = (name, text) => publish("stream", { name, text }, `stream:${parent}:${name}`);
+    const writeDisplayData = (data, update) => {
+      const id = data && data.transient && data.transient.display_id;
+      if (update) publish("update_display_data", data, id ? `update:${parent}:${id}` : null);
+      else publish("display_data", data);
+    };
     const executor = this.handler.executor;
     const content = await this.handler.handleExecute(msg.content, writeStream, writeDisplayData);
     if (content.status === "ok" && cell.lastVar) {
@@ -236,11 +272,29 @@ class LessonServer extends ZmqServer {
       // failed cell); reply after that window so the front end's next request is not aborted too.
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+    // The cell's outputs reach the front end before its reply (and then its idle status).
+    await this.iopub.outbox.drained();
     const reply = msg.createReply();
     reply.header.msg_type = "execute_reply";
     reply.content = { user_expressions: {}, payload: [], ...content };
     reply.signAndSend(this.connInfo.key, sock);
   }
+
+  /** A shutdown's reply and last status are sent before the sockets close. */
+  async close() {
+    await Promise.all(["shell", "control", "iopub"].map((n) => this[n] && this[n].outbox.drained()));
+    super.close();
+  }
+}
+for (const name of ["iopub", "shell", "control", "stdin", "hb"]) {
+  Object.defineProperty(LessonServer.prototype, name, {
+    get() {
+      return this[`_${name}`];
+    },
+    set(socket) {
+      this[`_${name}`] = socket ? queuedSocket(socket, name) : socket;
+    },
+  });
 }
 
 const connectionFile = process.argv[2];

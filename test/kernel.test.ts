@@ -28,7 +28,10 @@ async function probe(cells: Cell[]): Promise<CellResult[]> {
   if (result.status !== 0) throw new Error(`probe failed: ${result.stderr}`);
   const results = JSON.parse(fs.readFileSync(out, "utf8")) as CellResult[];
   const quiet = results.find((r) => r.status === "timeout");
-  if (quiet) throw new Error(`the kernel went quiet during: ${JSON.stringify(quiet)}`);
+  if (quiet) {
+    const got = `${quiet.outputs.length} outputs, the last: ${JSON.stringify(quiet.outputs.slice(-2))}`;
+    throw new Error(`the kernel went quiet (no idle status) during: ${JSON.stringify((quiet as { code?: string }).code)}; ${got}`);
+  }
   return results;
 }
 
@@ -274,5 +277,64 @@ describe("shorthand properties naming earlier cells' variables (tslab 1.0.22 mis
     expect(r.ename).toBe("TypeScriptError");
     const column = "const w: number = { z }.z + { z, trn }.trn + ".length + 1;
     expect(r.evalue).toMatch(new RegExp(`^line 2, column ${column}: Cannot find name 'missingName'`));
+  });
+});
+
+describe("floods of output: every message of a cell arrives, in order, then its reply and idle status", () => {
+  let printed: CellResult, updated: CellResult, thrownAfter: CellResult, interleaved: CellResult, quiet: CellResult;
+  beforeAll(async () => {
+    const cells: Cell[] = [
+      { code: 'for (let i = 0; i < 3000; i++) console.log(`line ${i}`);\n"printed"', timeout: 60 },
+      {
+        code: 'import { DisplayHandle } from "./lib/display/show";\nconst handle = new DisplayHandle();\n'
+          + 'for (let i = 0; i < 1000; i++) handle.update({ "text/plain": `update ${i}` });\n"updated"',
+        timeout: 60,
+      },
+      { code: 'for (let i = 0; i < 2000; i++) console.log(`row ${i}`);\nthrow new Error("after the flood");', timeout: 60 },
+      {
+        code: 'const bar = new DisplayHandle();\nfor (let i = 0; i < 500; i++) {\n  console.log(`step ${i}`);\n'
+          + '  console.error(`warn ${i}`);\n  bar.update({ "text/plain": `bar ${i}` });\n  if (i % 100 === 0) await new Promise((r) => setTimeout(r, 1));\n}',
+        timeout: 60,
+      },
+      { code: "40 + 2", timeout: 60 },
+    ];
+    [printed, updated, thrownAfter, interleaved, quiet] = await probe(cells);
+  }, 300_000);
+
+  const text = (r: CellResult, name: string) => r.outputs.filter((o) => o.type === "stream" && o.name === name).map((o) => o.text).join("");
+  const lastShown = (r: CellResult) => {
+    const shown = r.outputs.filter((o) => o.type === "display_data" || o.type === "update_display_data");
+    return shown.length ? (shown[shown.length - 1].data?.["text/plain"] as string) : undefined;
+  };
+
+  it("3,000 printed lines, all of them in order, then the cell's value", () => {
+    expect(printed.status).toBe("ok");
+    const lines = text(printed, "stdout").trimEnd().split("\n");
+    expect(lines).toEqual(Array.from({ length: 3000 }, (_, i) => `line ${i}`));
+    expect(results(printed).map((o) => o.data?.["text/plain"])).toEqual(["'printed'"]);
+  });
+
+  it("1,000 updates of one display end showing the last one", () => {
+    expect(updated.status).toBe("ok");
+    expect(updated.outputs.filter((o) => o.type === "display_data")).toHaveLength(1);
+    expect(lastShown(updated)).toBe("update 999");
+  });
+
+  it("an error thrown after 2,000 printed lines arrives, after all of them", () => {
+    expect(thrownAfter.status).toBe("error");
+    expect(thrownAfter.evalue).toBe("after the flood");
+    expect(text(thrownAfter, "stdout").trimEnd().split("\n")).toHaveLength(2000);
+    expect(thrownAfter.outputs[thrownAfter.outputs.length - 1].type).toBe("error");
+  });
+
+  it("stdout, stderr and display updates mixed keep each stream's order", () => {
+    expect(interleaved.status).toBe("ok");
+    expect(text(interleaved, "stdout").trimEnd().split("\n")).toEqual(Array.from({ length: 500 }, (_, i) => `step ${i}`));
+    expect(text(interleaved, "stderr").trimEnd().split("\n")).toEqual(Array.from({ length: 500 }, (_, i) => `warn ${i}`));
+    expect(lastShown(interleaved)).toBe("bar 499");
+  });
+
+  it("the next quiet cell runs as usual", () => {
+    expect(results(quiet).map((o) => o.data?.["text/plain"])).toEqual(["42"]);
   });
 });

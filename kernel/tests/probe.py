@@ -38,7 +38,7 @@ def run_cell(km, kc, cell):
         kind = msg["msg_type"]
         if kind == "status" and msg["content"]["execution_state"] == "idle":
             break
-        if kind in ("stream", "execute_result", "display_data", "error"):
+        if kind in ("stream", "execute_result", "display_data", "update_display_data", "error"):
             outputs.append({"type": kind, **{k: v for k, v in msg["content"].items() if k != "metadata"}})
         if (kind == "stream" and cell.get("interrupt_on") and not interrupted_at
                 and cell["interrupt_on"] in msg["content"]["text"]):
