@@ -2,7 +2,7 @@
 """Executes notebooks through the real Jupyter protocol (nbclient + the project's tslab kernel)
 and exports each as an HTML lesson with nbconvert.
 
-usage: run_notebooks.py --out DIR [--timeout SECONDS] NOTEBOOK.ipynb ...
+usage: run_notebooks.py --out DIR [--timeout SECONDS_PER_CELL] NOTEBOOK.ipynb ...
 
 Writes DIR/NAME.ipynb (executed), DIR/NAME.html and DIR/summary.json; exits 1 if any notebook
 failed, naming the notebook, the cell and the error.
@@ -78,6 +78,8 @@ def run_one(path, out_dir, kernel, timeout):
                             resources={"metadata": {"path": os.path.dirname(os.path.abspath(path))}})
     failures = []
     client.on_cell_error = lambda cell, cell_index, execute_reply: failures.append((cell, cell_index, execute_reply))
+    running = {}  # the cell being executed, to name it when it times out
+    client.on_cell_start = lambda cell, cell_index: running.update(cell=cell, index=cell_index)
     started = time.time()
     error = None
     try:
@@ -85,8 +87,12 @@ def run_one(path, out_dir, kernel, timeout):
     except CellExecutionError as exc:
         error = (describe_error(*failures[0]) if failures
                  else {"cell": None, "ename": "CellExecutionError", "evalue": str(exc)[-2000:]})
-    except CellTimeoutError as exc:
-        error = {"cell": None, "ename": "CellTimeoutError", "evalue": str(exc)[-2000:]}
+    except CellTimeoutError:
+        cell = running.get("cell")
+        first = (cell.source.strip().splitlines() or [""])[0][:100] if cell else ""
+        error = {"cell": running.get("index"), "ename": "CellTimeoutError",
+                 "evalue": f"no reply from the kernel within {timeout} s (the cell starts: {first!r}); "
+                           f"set LESSON4_CELL_TIMEOUT to allow a slower cell more time"}
     except DeadKernelError as exc:
         error = {"cell": None, "ename": "DeadKernelError", "evalue": str(exc)[-2000:]}
     seconds = time.time() - started
@@ -103,7 +109,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True)
     parser.add_argument("--kernel", default="lesson4-ts")
-    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    parser.add_argument("--timeout", type=int, default=900, help="seconds per cell")
     parser.add_argument("--summary", default="summary.json")
     parser.add_argument("notebooks", nargs="+")
     args = parser.parse_args()

@@ -28,6 +28,11 @@ export interface Config {
    * in the threaded build so the fused Adam can use a helper thread).
    */
   wasmThreads: number | null;
+  /**
+   * LESSON4_CELL_TIMEOUT: seconds one notebook cell may run under `npm run lessons` and the
+   * notebook tests before the run fails naming it, 10 to 86400 (default 300 in fast mode, 1800 in full).
+   */
+  cellTimeout: number;
   /** The project's root folder (the one holding package.json). */
   projectRoot: string;
 }
@@ -83,13 +88,20 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError("LESSON4_WASM_THREADS", threadsText, "a whole number from 1 to 16");
   }
   const dataDirText = env.LESSON4_DATA_DIR;
+  const mode = oneOf(env, "LESSON4_MODE", ["fast", "full"] as const, "full");
+  const timeoutText = env.LESSON4_CELL_TIMEOUT ?? "";
+  const cellTimeout = timeoutText === "" ? bySize({ mode }, { fast: 300, full: 1800 }) : Number(timeoutText);
+  if (!Number.isInteger(cellTimeout) || cellTimeout < 10 || cellTimeout > 86400) {
+    throw new ConfigError("LESSON4_CELL_TIMEOUT", timeoutText, "a whole number of seconds from 10 to 86400");
+  }
   return {
-    mode: oneOf(env, "LESSON4_MODE", ["fast", "full"] as const, "full"),
+    mode,
     dataDir: dataDirText ? path.resolve(projectRoot, dataDirText) : path.join(projectRoot, "data"),
     sourcesDir: existingFolder(env, "LESSON4_SOURCES_DIR", projectRoot),
     seed,
     backend: oneOf(env, "LESSON4_BACKEND", ["auto", "tensorflow", "wasm", "cpu"] as const, "auto"),
     wasmThreads,
+    cellTimeout,
     projectRoot,
   };
 }

@@ -7,7 +7,7 @@ import { spawn } from "child_process";
 import * as path from "path";
 import { jupyterEnv, listNotebooks, LESSONS_DIR, projectEnv, NOTEBOOK_DIR } from "./lessons";
 import { buildSite } from "./lesson-site";
-import { readConfig } from "../lib/config";
+import { ConfigError, readConfig, type Config } from "../lib/config";
 
 export interface RunOptions {
   notebooks: string[];
@@ -33,7 +33,7 @@ export function runNotebooks(options: RunOptions): Promise<{ status: number; out
   const env = projectEnv();
   const child = spawn(
     env.python,
-    [path.join(__dirname, "..", "environment", "run_notebooks.py"), "--out", options.outDir, "--timeout", String(options.timeoutSeconds ?? 3600), ...options.notebooks],
+    [path.join(__dirname, "..", "environment", "run_notebooks.py"), "--out", options.outDir, "--timeout", String(options.timeoutSeconds ?? readConfig({ ...process.env, ...options.env }).cellTimeout), ...options.notebooks],
     { cwd: NOTEBOOK_DIR, env: jupyterEnv(options.env), stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"] },
   );
   let output = "";
@@ -45,10 +45,19 @@ export function runNotebooks(options: RunOptions): Promise<{ status: number; out
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const env = { LESSON4_MODE: process.env.LESSON4_MODE ?? "full" };
-  readConfig({ ...process.env, ...env }); // fail early, naming the variable, on a bad setting
-  const notebooks = listNotebooks(args);
-  console.log(`Running ${notebooks.length} notebook(s) in ${env.LESSON4_MODE} mode -> ${path.relative(process.cwd(), LESSONS_DIR) || LESSONS_DIR}`);
-  const { status } = await runNotebooks({ notebooks, outDir: LESSONS_DIR, env });
+  let config: Config;
+  let notebooks: string[];
+  try {
+    config = readConfig({ ...process.env, ...env }); // fail early, naming the variable
+    notebooks = listNotebooks(args);
+  } catch (e) {
+    if (!(e instanceof ConfigError) && !/^No notebook matches/.test((e as Error).message)) throw e;
+    console.error(`npm run lessons: ${(e as Error).message}`);
+    process.exit(2);
+  }
+  const where = path.relative(process.cwd(), LESSONS_DIR) || LESSONS_DIR;
+  console.log(`Running ${notebooks.length} notebook(s) in ${config.mode} mode -> ${where} (at most ${config.cellTimeout} s a cell)`);
+  const { status } = await runNotebooks({ notebooks, outDir: LESSONS_DIR, env, timeoutSeconds: config.cellTimeout });
   const index = buildSite(LESSONS_DIR);
   console.log(`Lessons index: ${index}`);
   process.exit(status);

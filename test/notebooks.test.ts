@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as path from "path";
 import { runNotebooks, type NotebookResult } from "../scripts/run-lessons";
-import { BUILD_DIR, listNotebooks } from "../scripts/lessons";
+import { spawnSync } from "child_process";
+import { BUILD_DIR, ROOT, listNotebooks } from "../scripts/lessons";
 import { buildSite } from "../scripts/lesson-site";
 import type { Browser } from "playwright-core";
 import { chromiumPath, isolatedContext, launchChromium, watch } from "./support/browser";
@@ -30,6 +31,32 @@ describe("the runner", () => {
     expect(JSON.stringify(executed.cells[1].outputs)).toContain("first cell ran 42");
     expect(executed.cells[3].outputs).toEqual([]);
     expect(fs.readFileSync(path.join(OUT, "failing.html"), "utf8")).toContain("deliberate failure");
+  }, 180_000);
+
+  it("a bad setting stops `npm run lessons` with the message alone, no stack trace", () => {
+    const run = spawnSync(process.execPath, [require.resolve("tsx/cli"), path.join(ROOT, "scripts", "run-lessons.ts")], {
+      env: { ...process.env, LESSON4_MODE: "turbo" }, encoding: "utf8", timeout: 60_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr.trim()).toBe('npm run lessons: LESSON4_MODE="turbo" is not valid: LESSON4_MODE must be one of "fast", "full".');
+  }, 60_000);
+
+  it("fails a cell that never replies after LESSON4_CELL_TIMEOUT, naming notebook and cell, and goes on", async () => {
+    const dir = fs.mkdtempSync(path.join(BUILD_DIR, "stuck-"));
+    const cell = (source: string) => ({ cell_type: "code", metadata: {}, source, outputs: [], execution_count: null });
+    const notebook = {
+      nbformat: 4, nbformat_minor: 5, cells: [cell("6 * 7"), cell("await new Promise(() => undefined); // never settles")],
+      metadata: { kernelspec: { name: "lesson4-ts", display_name: "TypeScript (lesson4-ts)", language: "typescript" } },
+    };
+    const stuck = path.join(dir, "stuck.ipynb");
+    fs.writeFileSync(stuck, JSON.stringify(notebook));
+    const fixture = path.join(__dirname, "fixtures", "failing.ipynb");
+    const env = { LESSON4_MODE: "fast", LESSON4_CELL_TIMEOUT: "15" };
+    const { status, output } = await runNotebooks({ notebooks: [stuck, fixture], outDir: dir, quiet: true, env });
+    expect(status).toBe(1);
+    expect(output).toMatch(/FAILED .*stuck\.ipynb cell 1: CellTimeoutError: no reply from the kernel within 15 s \(the cell starts: 'await new Promise/);
+    expect(output).toMatch(/FAILED .*failing\.ipynb cell 2/); // the next notebook still ran
+    fs.rmSync(dir, { recursive: true, force: true });
   }, 180_000);
 });
 
