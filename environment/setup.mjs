@@ -35,6 +35,8 @@ if (stale) {
 
 // 2. Jupyter --------------------------------------------------------------------------------
 const JUPYTER_CHECK = "import nbclient, nbconvert, nbformat, jupyter_client";
+// Pinned: the browser tests drive JupyterLab's own page, which changes between releases.
+const JUPYTER_PACKAGES = ["jupyterlab==4.6.6", "notebook==7.6.5", "nbconvert==7.17.2", "nbclient==0.11.0", "jupyter_kernel_test==0.7.0"];
 const venvPython = path.join(root, ".venv", "bin", "python");
 function pythonWith(modules, candidates) {
   for (const python of candidates) {
@@ -71,7 +73,7 @@ function aptInstall(packages) {
 
 if (!python) {
   log("Jupyter (nbclient/nbconvert) not found; installing it ...");
-  if (pipInstall(["jupyterlab", "notebook", "nbconvert", "nbclient", "jupyter_kernel_test"])) python = venvPython;
+  if (pipInstall(JUPYTER_PACKAGES)) python = venvPython;
   else if (aptInstall(["jupyter-notebook", "jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"])) python = pythonWith(JUPYTER_CHECK, ["/usr/bin/python3"]);
   if (!python) fail("Could not install Jupyter. Install it yourself, then re-run: `pip install jupyterlab nbconvert nbclient` "
     + "(or on Debian/Ubuntu: `sudo apt-get install jupyter-notebook jupyter-nbconvert python3-nbclient`), "
@@ -90,7 +92,7 @@ let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/goog
 if (withTests) {
   const KTEST = "import jupyter_kernel_test";
   if (!run(python, ["-c", KTEST], { capture: true }).ok) {
-    if (!(python === venvPython && pipInstall(["jupyter_kernel_test"]))) aptInstall(["python3-jupyter-kernel-test"]);
+    if (!(python === venvPython && pipInstall(JUPYTER_PACKAGES.filter((p) => p.startsWith("jupyter_kernel_test"))))) aptInstall(["python3-jupyter-kernel-test"]);
   }
   if (!chromium && aptInstall(["chromium"])) chromium = fs.existsSync("/usr/bin/chromium") ? "/usr/bin/chromium" : null;
   if (!chromium) log("no Chromium found: browser tests will be skipped (install Debian's `chromium`, or set LESSON4_CHROMIUM).");

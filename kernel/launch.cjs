@@ -266,6 +266,8 @@ class LessonServer extends ZmqServer {
     }
     if (content.status === "error") {
       const err = cell.diagnostics.length ? describeDiagnostics(cell.diagnostics, msg.content.code) : describeError(cell.error, sourcemap.originalPosition);
+      // The error's first line in red, as IPython shows it (front ends and nbconvert render ANSI).
+      if (err.traceback.length) err.traceback = [`\x1b[0;31m${err.traceback[0]}\x1b[0m`, ...err.traceback.slice(1)];
       Object.assign(content, err);
       publish("error", err);
       // tslab aborts the requests that arrive in the 200 ms after an error (those queued behind the

@@ -18,6 +18,7 @@ import { freePort } from "./support/ports";
 
 const SHOTS = path.join(BUILD_DIR, "test-browser");
 const WORK = path.join(SHOTS, "ui-notebooks");
+const LAB_USER = path.join(SHOTS, "lab-user");
 const LESSONS = ["00-setup-check.ipynb", "06-collaborative-filtering-concept.ipynb"];
 
 const PROBE_CELLS = [
@@ -60,6 +61,19 @@ function prepareWorkspace(): void {
     fs.copyFileSync(path.join(NOTEBOOK_DIR, name), path.join(WORK, name.replace(".ipynb", "-restart.ipynb")));
   }
   fs.writeFileSync(path.join(WORK, "probe.ipynb"), probeNotebook());
+  // JupyterLab's user settings and workspaces for this run only (not the user's ~/.jupyter), with
+  // its news pop-up off: a fresh Lab asks whether to fetch news, which covers part of the page.
+  fs.rmSync(LAB_USER, { recursive: true, force: true });
+  const notification = path.join(LAB_USER, "settings", "@jupyterlab", "apputils-extension");
+  fs.mkdirSync(notification, { recursive: true });
+  fs.writeFileSync(path.join(notification, "notification.jupyterlab-settings"), JSON.stringify({ fetchNews: "false" }));
+  // Every cell kept in the page (Lab 4 leaves cells far from view unrendered), so the test can
+  // read every prompt and output.
+  const tracker = path.join(LAB_USER, "settings", "@jupyterlab", "notebook-extension");
+  fs.mkdirSync(tracker, { recursive: true });
+  fs.writeFileSync(path.join(tracker, "tracker.jupyterlab-settings"), JSON.stringify({ windowingMode: "none" }));
+  process.env.JUPYTERLAB_SETTINGS_DIR = path.join(LAB_USER, "settings");
+  process.env.JUPYTERLAB_WORKSPACES_DIR = path.join(LAB_USER, "workspaces");
 }
 
 const env = projectEnv();

@@ -104,47 +104,59 @@ export const classicNotebook: FrontEndDriver = {
   textOutputs: (page) => page.locator(".output_subarea.output_stream, .output_subarea.output_text, .output_subarea table.dataframe"),
 };
 
+/** The notebook on show: JupyterLab keeps other tabs' notebooks in the page, hidden. */
+function panel(page: Page): Locator {
+  return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)");
+}
+
 /** JupyterLab (4.x): commands by data-command, prompts "[n]:", the execution indicator's status. */
 export const jupyterLab: FrontEndDriver = {
   name: "lab",
-  notebookUrl: (base, file, token) => `${base}lab/tree/${encodeURI(file)}?token=${token}`,
+  // A workspace of its own per page: JupyterLab restores a workspace's open tabs, and a notebook
+  // left open by an earlier test would sit (hidden) beside this one.
+  notebookUrl: (base, file, token) => `${base}lab/workspaces/t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}/tree/${encodeURI(file)}?reset&token=${token}`,
   async waitForKernel(page, timeoutMs = 90_000) {
-    await page.locator(".jp-Notebook .jp-Cell").first().waitFor({ timeout: timeoutMs });
-    await page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').first().waitFor({ state: "attached", timeout: timeoutMs });
+    await panel(page).locator(".jp-Notebook .jp-Cell").first().waitFor({ timeout: timeoutMs });
+    // The indicator reads "idle" before any kernel is attached ("No Kernel" in the toolbar), and
+    // the first page of a fresh server can take seconds to start one: wait for a named kernel.
+    const name = panel(page).locator(".jp-NotebookPanel-toolbar .jp-KernelName, .jp-NotebookPanel-toolbar .jp-Toolbar-kernelName").first();
+    await poll("a kernel to be attached", timeoutMs, async () => !/^(No Kernel|Kernel)?$/i.test((await name.innerText().catch(() => "")).trim()));
+    await panel(page).locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').first().waitFor({ state: "attached", timeout: timeoutMs });
   },
-  kernelName: async (page) => (await page.locator(".jp-KernelName, .jp-Toolbar-kernelName").first().innerText()).trim(),
+  kernelName: async (page) => (await panel(page).locator(".jp-KernelName, .jp-Toolbar-kernelName").first().innerText()).trim(),
   async runAll(page) {
     await page.locator("#jp-MainMenu").getByText("Run", { exact: true }).click();
-    await page.locator('li[data-command="notebook:run-all-cells"]').click();
+    await page.locator(".lm-Menu").getByText("Run All Cells", { exact: true }).click();
   },
   async restartAndRunAll(page) {
-    await page.locator('.jp-NotebookPanel-toolbar [data-command="notebook:restart-run-all"]').click();
+    await panel(page).locator('.jp-NotebookPanel-toolbar [data-command="notebook:restart-run-all"]').click();
     await page.locator(".jp-Dialog .jp-mod-accept").click();
   },
   async clearAllOutputs(page) {
     await page.locator("#jp-MainMenu").getByText("Edit", { exact: true }).click();
-    await page.locator('li[data-command="notebook:clear-all-cell-outputs"]').click();
+    await page.locator(".lm-Menu").getByText("Clear Outputs of All Cells", { exact: true }).click();
   },
   async interrupt(page) {
-    await page.locator('.jp-NotebookPanel-toolbar [data-command="notebook:interrupt-kernel"]').click();
+    await panel(page).locator('.jp-NotebookPanel-toolbar [data-command="notebook:interrupt-kernel"]').click();
   },
   async runCell(page, index) {
-    await this.codeCells(page).nth(index).locator(".jp-InputPrompt").click();
+    // Into the cell's editor, as a person clicks; Shift+Enter runs it from edit mode too.
+    await this.codeCells(page).nth(index).locator(".jp-InputArea-editor").click();
     await page.keyboard.press("Shift+Enter");
   },
   async waitUntilAllRan(page, timeoutMs) {
-    await poll("every cell to run", timeoutMs, async () => allNumbered(await prompts(page, ".jp-CodeCell .jp-InputPrompt")) && !(await this.isBusy(page)));
+    await poll("every cell to run", timeoutMs, async () => allNumbered(await panel(page).locator(".jp-CodeCell .jp-InputPrompt").allInnerTexts()) && !(await this.isBusy(page)));
   },
   async waitUntilCellRan(page, index, timeoutMs) {
     await poll(`cell ${index} to finish`, timeoutMs, async () => allNumbered([await this.codeCells(page).nth(index).locator(".jp-InputPrompt").innerText()]) && !(await this.isBusy(page)));
   },
-  isBusy: async (page) => (await page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').count()) === 0,
-  codeCells: (page) => page.locator(".jp-Notebook .jp-CodeCell"),
+  isBusy: async (page) => (await panel(page).locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').count()) === 0,
+  codeCells: (page) => panel(page).locator(".jp-Notebook .jp-CodeCell"),
   outputs(page, index) {
     return this.codeCells(page).nth(index).locator(".jp-OutputArea");
   },
-  errorOutputs: (page) => page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]:has(pre .ansi-red-fg), .jp-OutputArea-output.jp-mod-error'),
-  textOutputs: (page) => page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"], .jp-OutputArea-output[data-mime-type="text/plain"], .jp-OutputArea-output table.dataframe'),
+  errorOutputs: (page) => panel(page).locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]:has(pre .ansi-red-fg), .jp-OutputArea-output.jp-mod-error'),
+  textOutputs: (page) => panel(page).locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"], .jp-OutputArea-output[data-mime-type="text/plain"], .jp-OutputArea-output table.dataframe'),
 };
 
 export function driverFor(frontEnd: "lab" | "notebook"): FrontEndDriver {
