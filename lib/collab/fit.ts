@@ -5,6 +5,7 @@ import { seededRandom, shuffledIndices } from "../datasets/ratings-random";
 import { toColumns, rmse, type RatingsInput } from "./data";
 import { buildCollabModel, LAYERS, type CollabKind } from "./model";
 import { createAdam } from "../engine/fused-adam";
+import { ensureBackend } from "../engine/backend";
 
 export interface ScheduleStep {
   lr: number;
@@ -97,6 +98,12 @@ export interface Recommendation {
   score: number;
 }
 
+/**
+ * Predicted ratings, one per (user, movie) pair, and how many of them used the fallback for an id
+ * the model has no row for (see CollabResult.predict). A Float32Array, as before.
+ */
+export type Predictions = Float32Array & { fallbacks: number };
+
 export interface CollabResult {
   model: tf.LayersModel;
   history: EpochRecord[];
@@ -106,10 +113,20 @@ export interface CollabResult {
   offset: number;
   /** Index of the epoch whose weights the model holds (the best one when restoreBest). */
   bestEpoch: number;
-  /** Predicted ratings for MovieLens ids; a pair with an id the model does not know gives NaN. */
-  predict(userIds: ArrayLike<number>, movieIds: ArrayLike<number>): Float32Array;
+  /** The training ratings' mean (the fallback for a pair whose user and movie are both unknown). */
+  mean: number;
+  /**
+   * Predicted ratings for MovieLens ids. An id with no row in the model (in neither the training
+   * ratings nor `validation`) gets a fallback: for the bias model trained centred (the default),
+   * the training mean plus the known movie's or user's learned bias; otherwise, or when both ids
+   * are unknown, the training mean (clipped like the model's predictions). `fallbacks` on the
+   * result counts the pairs that used it.
+   */
+  predict(userIds: ArrayLike<number>, movieIds: ArrayLike<number>): Predictions;
   /** The n highest-predicted movies the user did not rate in training; [] for an unknown user. */
   recommend(userId: number, n?: number): Recommendation[];
+  /** Frees the model's weights and its optimizer's state (model.dispose() keeps the latter). */
+  dispose(): void;
 }
 
 function indexTensors(users: Int32Array, movies: Int32Array, rows?: Int32Array): [tf.Tensor2D, tf.Tensor2D] {
@@ -145,6 +162,7 @@ function predictIndices(model: tf.LayersModel, users: Int32Array, movies: Int32A
  * get an embedding row (validation-only ids are never trained, so they stay near 0 under L2).
  */
 export async function fitCollab(ratings: RatingsInput, options: CollabOptions = {}): Promise<CollabResult> {
+  await ensureBackend(); // without initBackend, a script would train on tfjs's slow cpu backend
   const o = { ...DEFAULTS, schedule: LESSON_SCHEDULE, seed: 42, activityL2: 0, ...(options.model === "dot" ? DOT_DEFAULTS : {}), ...options };
   const train = toColumns(ratings);
   const valid = options.validation ? toColumns(options.validation) : null;
@@ -160,7 +178,8 @@ export async function fitCollab(ratings: RatingsInput, options: CollabOptions = 
     lo = Math.min(lo, r);
     hi = Math.max(hi, r);
   }
-  const offset = o.centre ? sum / train.ratings.length : 0;
+  const mean = sum / train.ratings.length;
+  const offset = o.centre ? mean : 0;
   const range: [number, number] | null = o.clip ? [lo, hi] : null;
   const target = Float32Array.from(train.ratings, (r) => r - offset);
 
@@ -219,13 +238,16 @@ export async function fitCollab(ratings: RatingsInput, options: CollabOptions = 
     seen.get(tu[i])!.add(tm[i]);
   }
 
-  const predict = (userIds: ArrayLike<number>, movieIds: ArrayLike<number>): Float32Array => {
+  // The learned biases are on the mean's scale only when the bias model was trained centred.
+  const fallback = collabFallback(model, o.model === "bias" && o.centre, mean, range);
+  const predict = (userIds: ArrayLike<number>, movieIds: ArrayLike<number>): Predictions => {
     if (userIds.length !== movieIds.length) throw new RangeError(`predict needs as many user ids (${userIds.length}) as movie ids (${movieIds.length})`);
     const ui = users.indices(userIds);
     const mi = movies.indices(movieIds);
     const known: number[] = [];
     for (let i = 0; i < ui.length; i++) if (ui[i] >= 0 && mi[i] >= 0) known.push(i);
-    const out = new Float32Array(ui.length).fill(NaN);
+    const out = Object.assign(new Float32Array(ui.length), { fallbacks: ui.length - known.length });
+    if (out.fallbacks > 0) fallback(ui, mi, out);
     const values = predictIndices(model, Int32Array.from(known, (i) => ui[i]), Int32Array.from(known, (i) => mi[i]), offset, range);
     known.forEach((row, k) => (out[row] = values[k]));
     return out;
@@ -242,7 +264,33 @@ export async function fitCollab(ratings: RatingsInput, options: CollabOptions = 
       .slice(0, n);
   };
 
-  return { model, history, users, movies, offset, bestEpoch, predict, recommend };
+  const dispose = () => {
+    model.dispose();
+    optimizer.dispose();
+  };
+  return { model, history, users, movies, offset, mean, bestEpoch, predict, recommend, dispose };
+}
+
+/**
+ * Fills `out` where the user or the movie index is -1: the training mean, plus the known side's
+ * learned bias when `useBiases` (the biases are on the mean's scale), clipped to `range`.
+ */
+function collabFallback(
+  model: tf.LayersModel,
+  useBiases: boolean,
+  mean: number,
+  range: [number, number] | null,
+): (ui: Int32Array, mi: Int32Array, out: Float32Array) => void {
+  const biases = (name: string) => model.getLayer(name).getWeights()[0].dataSync() as Float32Array;
+  return (ui: Int32Array, mi: Int32Array, out: Float32Array): void => {
+    // Read now, not at fit time: the caller may have trained the model further.
+    const [ub, mb] = useBiases ? [biases(LAYERS.userBias), biases(LAYERS.movieBias)] : [null, null];
+    for (let i = 0; i < ui.length; i++) {
+      if (ui[i] >= 0 && mi[i] >= 0) continue;
+      const v = mean + (ub && ui[i] >= 0 ? ub[ui[i]] : 0) + (mb && mi[i] >= 0 ? mb[mi[i]] : 0);
+      out[i] = range ? Math.min(range[1], Math.max(range[0], v)) : v;
+    }
+  };
 }
 
 /** A layer's weight matrix as rows (e.g. LAYERS.movieFactors -> one vector per movie index). */

@@ -1,7 +1,7 @@
 /**
  * MovieLens ml-latest-small for the collaborative-filtering lessons: finds or downloads it,
- * parses ratings.csv and movies.csv with papaparse (bad rows reported by line), and falls back
- * to a generated set, with a banner, when no copy can be had.
+ * parses ratings.csv and movies.csv line by line with papaparse (bad rows reported by line), and
+ * falls back to a generated set, with a banner, when no copy can be had.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -63,9 +63,30 @@ export class MalformedDataError extends Error {
   }
 }
 
-function csvRows(text: string): string[][] {
-  const parsed = Papa.parse<string[]>(text.replace(/^\uFEFF/, ""), { header: false, skipEmptyLines: false });
-  return parsed.data;
+/** One physical line of a CSV file: its fields, or why they could not be read. */
+type CsvLine = { line: number; text: string } & ({ fields: string[] } | { error: string });
+
+/**
+ * The file's lines (\n, \r\n or \r), each parsed on its own, so a stray quote spoils only its own
+ * line: parsed as a whole, papaparse lets an unclosed quote run on through the next lines and
+ * swallow their rows. MovieLens rows never span lines (ids, ratings, titles). A line without quotes
+ * is split on commas; one with quotes goes through papaparse (quoted fields, "" escapes).
+ */
+function csvLines(text: string): CsvLine[] {
+  return text
+    .replace(/^\uFEFF/, "")
+    .split(/\r\n|\n|\r/)
+    .map((lineText, i): CsvLine => {
+      const line = i + 1;
+      if (!lineText.includes('"')) return { line, text: lineText, fields: lineText.split(",") };
+      const parsed = Papa.parse<string[]>(lineText, { header: false, delimiter: "," });
+      const quote = parsed.errors.find((e) => e.type === "Quotes");
+      if (quote) {
+        const error = `${quote.message.toLowerCase()} (a row must be on one line)`;
+        return { line, text: lineText, error };
+      }
+      return { line, text: lineText, fields: parsed.data[0] ?? [""] };
+    });
 }
 
 const ID = /^\s*\d+\s*$/;
@@ -75,19 +96,24 @@ function checkShare(file: string, bad: BadRow[], total: number, maxBadShare: num
 }
 
 /**
- * The row loop both parsers share: skips blank lines, counts data rows, turns each into a value or (when `parse`
- * returns a string) a BadRow with that reason and its 1-based line, then fails the load above `maxBadShare`.
+ * The row loop both parsers share: skips the header and blank lines, counts data rows, turns each
+ * into a value or (when `parse` returns a string) a BadRow with that reason and its 1-based line in
+ * the file, then fails the load above `maxBadShare`.
  */
-function parseDataRows<T>(rows: string[][], file: string, maxBadShare: number, parse: (row: string[]) => T | string): ParseReport<T> {
+function parseDataRows<T>(
+  lines: CsvLine[],
+  file: string,
+  maxBadShare: number,
+  parse: (row: string[]) => T | string,
+): ParseReport<T> {
   const out: T[] = [];
   const bad: BadRow[] = [];
   let total = 0;
-  for (let i = 1; i < rows.length; i++) {
-    const row = rows[i];
-    if (row.length === 1 && row[0].trim() === "") continue;
+  for (const current of lines.slice(1)) {
+    if (current.text.trim() === "") continue;
     total++;
-    const value = parse(row);
-    if (typeof value === "string") bad.push({ line: i + 1, reason: value, text: row.join(",") });
+    const value = "error" in current ? current.error : parse(current.fields);
+    if (typeof value === "string") bad.push({ line: current.line, reason: value, text: current.text });
     else out.push(value);
   }
   checkShare(file, bad, total, maxBadShare);
@@ -96,13 +122,14 @@ function parseDataRows<T>(rows: string[][], file: string, maxBadShare: number, p
 
 /** Parses ratings.csv text (userId,movieId,rating,timestamp); bad rows are skipped, listed by line, and fail the load above `maxBadShare`. */
 export function parseRatings(text: string, options: { maxBadShare?: number; file?: string } = {}): ParseReport<Rating> {
-  const rows = csvRows(text);
+  const lines = csvLines(text);
   const file = options.file ?? "ratings.csv";
-  const header = (rows[0] ?? []).map((h) => h.trim());
+  const first = lines[0];
+  const header = (first && "fields" in first ? first.fields : []).map((h) => h.trim());
   const col = (name: string) => header.indexOf(name);
   const [cu, cm, cr, ct] = [col("userId"), col("movieId"), col("rating"), col("timestamp")];
   if (cu < 0 || cm < 0 || cr < 0) throw new MalformedDataError(file, [{ line: 1, reason: `header must name userId, movieId and rating (found ${header.join(",")})`, text: header.join(",") }], 1, 0);
-  return parseDataRows<Rating>(rows, file, options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE, (row) => {
+  return parseDataRows<Rating>(lines, file, options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE, (row) => {
     const [u, m, r] = [row[cu], row[cm], row[cr]];
     if (u === undefined || m === undefined || r === undefined || u.trim() === "" || m.trim() === "" || r.trim() === "") return "missing field";
     if (!ID.test(u)) return `userId ${JSON.stringify(u)} is not a whole number`;
@@ -115,7 +142,8 @@ export function parseRatings(text: string, options: { maxBadShare?: number; file
 
 /** Parses movies.csv text (movieId,title,genres; titles may be quoted). */
 export function parseMovies(text: string, options: { maxBadShare?: number; file?: string } = {}): ParseReport<Movie> {
-  return parseDataRows<Movie>(csvRows(text), options.file ?? "movies.csv", options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE, (row) => {
+  const file = options.file ?? "movies.csv";
+  return parseDataRows<Movie>(csvLines(text), file, options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE, (row) => {
     if (row.length < 2) return "missing field";
     if (!ID.test(row[0] ?? "")) return `movieId ${JSON.stringify(row[0])} is not a whole number`;
     if (!(row[1] ?? "").trim()) return "missing title";

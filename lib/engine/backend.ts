@@ -149,7 +149,39 @@ export async function initBackend(choice: BackendChoice = readConfig().backend, 
   throw new Error(`No tfjs backend could start: ${skipped.join("; ")}`);
 }
 
-/** The backend chosen by `initBackend`, or null before it ran. */
+let autoStart: Promise<BackendInfo | null> | null = null;
+
+/**
+ * What lib's long-running entry points (fitCollab, loadMobileNet, precomputeFeatures, ...) await
+ * first, so that a plain script gets the fast backend without calling initBackend. The first call
+ * runs initBackend with LESSON4_BACKEND (default auto: tensorflow, else wasm with the project's
+ * kernels, else cpu) and prints one line on stderr saying which; later calls return at once. It
+ * does nothing when a backend was chosen explicitly: by initBackend, or by tf.setBackend to a
+ * backend other than cpu (tfjs falls back to cpu by itself when a tensor is made before any choice,
+ * so cpu without initBackend is not taken as a choice: use initBackend("cpu") or
+ * LESSON4_BACKEND=cpu to stay on it). Returns the backend chosen by initBackend, or null when left
+ * as it was.
+ */
+export function ensureBackend(options: BackendOptions = {}): Promise<BackendInfo | null> {
+  if (current) return Promise.resolve(current);
+  const engineBackend = (tf.engine() as unknown as { backendName?: string | null }).backendName;
+  if (!autoStart && engineBackend && engineBackend !== "cpu") return Promise.resolve(null);
+  autoStart ??= initBackend(readConfig().backend, options).then(
+    (info) => {
+      const why = info.reason.split(";")[0];
+      process.stderr.write(`lesson4: tfjs runs on ${info.name} (${why}, picked on first use; ` +
+        `initBackend() or LESSON4_BACKEND chooses another)\n`);
+      return info;
+    },
+    (error: unknown) => {
+      autoStart = null; // the next call tries again
+      throw error;
+    },
+  );
+  return autoStart;
+}
+
+/** The backend chosen by `initBackend` (or by `ensureBackend` on first use), or null before. */
 export function backendInfo(): BackendInfo | null {
   return current;
 }

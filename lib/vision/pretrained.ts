@@ -13,6 +13,8 @@ import { imageBatches } from "./images";
 import { ImageDataGenerator, type AugmentOptions } from "./augment";
 import { NpyWriter, loadArray } from "./npy";
 import { foldedInference, type FoldedInference } from "./folded";
+import { checkModelFiles, type ModelJson } from "./model-files";
+import { ensureBackend } from "../engine/backend";
 
 /** Where the TF.js team publishes MobileNet v1 1.0 224 (layers format). */
 export const MOBILENET_URL = "https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_1.0_224/model.json";
@@ -21,28 +23,23 @@ export const MOBILENET_SOURCE = "models/mobilenet_v1_1.0_224_dw13";
 /** The layer whose output the lesson uses as features. */
 export const FEATURE_LAYER = "conv_dw_13_relu";
 
-interface ModelJson {
-  modelTopology: object;
-  weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
-  format?: string;
-  generatedBy?: string;
-  convertedBy?: string | null;
-}
-
-/** A tfjs IOHandler reading model.json and its weight shards from disk (pure tfjs has no file://). */
-export function fileIOHandler(modelJson: string): tf.io.IOHandler {
+/**
+ * A tfjs IOHandler reading model.json and its weight shards from disk (pure tfjs has no file://).
+ * Before reading, it checks model.json parses and each shard has the bytes its weights need
+ * (checkModelFiles); a failure ends with `fix`, what to do about it.
+ */
+export function fileIOHandler(
+  modelJson: string,
+  fix = `replace ${path.dirname(modelJson)} with a good copy of the model`,
+): tf.io.IOHandler {
   return {
     load: async () => {
-      const json = JSON.parse(fs.readFileSync(modelJson, "utf8")) as ModelJson;
+      const json = checkModelFiles(modelJson, fix);
       const dir = path.dirname(modelJson);
       const buffers: Buffer[] = [];
       const weightSpecs: tf.io.WeightsManifestEntry[] = [];
       for (const group of json.weightsManifest) {
-        for (const p of group.paths) {
-          const shard = path.join(dir, p);
-          if (!fs.existsSync(shard)) throw new Error(`Weight file ${shard} listed in ${modelJson} is missing.`);
-          buffers.push(fs.readFileSync(shard));
-        }
+        for (const p of group.paths) buffers.push(fs.readFileSync(path.join(dir, p)));
         weightSpecs.push(...group.weights);
       }
       const all = Buffer.concat(buffers);
@@ -96,17 +93,38 @@ function withInputSize(handler: tf.io.IOHandler, size: number): tf.io.IOHandler 
 }
 
 /**
+ * What to do about a damaged model folder, by where it came from: `dir` given, LESSON4_SOURCES_DIR,
+ * or data/.
+ */
+function repairHint(dir: string, origin: "dir" | "sources" | "data", config: Config): string {
+  const redownload = `delete the folder ${dir} so that it is downloaded again on the next run`;
+  if (origin === "dir") return `${redownload}, or replace it with a good copy of the model`;
+  if (origin === "sources") {
+    const download = path.join(config.dataDir, "models", "mobilenet_v1_1.0_224");
+    return `put a good copy of the model (model.json and its weight files, from ${MOBILENET_URL}) ` +
+      `at ${dir}, the path LESSON4_SOURCES_DIR points to, or unset LESSON4_SOURCES_DIR so that ` +
+      `it is downloaded into ${download}`;
+  }
+  return `${redownload}, or put a good copy of the model at <folder>/${MOBILENET_SOURCE} and set ` +
+    `LESSON4_SOURCES_DIR=<folder>`;
+}
+
+/**
  * Loads MobileNet cut after conv_dw_13_relu: from `dir` when given, else LESSON4_SOURCES_DIR's
  * copy, else data/models (downloading it from the TF.js model storage the first time).
  * `inputSize` (default 224, as trained) runs it on smaller images, e.g. 128 for quick runs.
  */
 export async function loadMobileNet(options: { dir?: string; url?: string; config?: Config; inputSize?: number } = {}): Promise<FeatureModel> {
+  await ensureBackend({ threads: "all" }); // a script without initBackend gets the fast backend
   const config = options.config ?? readConfig();
-  const dir = options.dir ?? fromSources(MOBILENET_SOURCE, config) ?? path.join(config.dataDir, "models", "mobilenet_v1_1.0_224");
+  const shared = options.dir ? null : fromSources(MOBILENET_SOURCE, config);
+  const dir = options.dir ?? shared ?? path.join(config.dataDir, "models", "mobilenet_v1_1.0_224");
+  const fix = repairHint(dir, options.dir ? "dir" : shared ? "sources" : "data", config);
   const modelJson = fs.existsSync(path.join(dir, "model.json")) ? path.join(dir, "model.json") : await downloadModel(options.url ?? MOBILENET_URL, dir);
   const size = options.inputSize;
   if (size !== undefined && (!Number.isInteger(size) || size < 32)) throw new Error(`loadMobileNet: inputSize must be a whole number of pixels >= 32 (MobileNet halves it five times), not ${size}.`);
-  const full = await tf.loadLayersModel(size === undefined ? fileIOHandler(modelJson) : withInputSize(fileIOHandler(modelJson), size));
+  const handler = fileIOHandler(modelJson, fix);
+  const full = await tf.loadLayersModel(size === undefined ? handler : withInputSize(handler, size));
   const layer = full.getLayer(FEATURE_LAYER);
   const model = full.outputs[0] === layer.output ? full : tf.model({ inputs: full.inputs, outputs: layer.output as tf.SymbolicTensor });
   model.trainable = false; // a frozen feature extractor (which extractFeatures may fold)
@@ -176,6 +194,7 @@ export function featureKey(files: string[], extractor: Pick<FeatureModel, "id" |
  * later calls with the same images, model and augmentation read the cache.
  */
 export async function precomputeFeatures(files: string[], extractor: FeatureModel, options: FeatureOptions = {}): Promise<Features> {
+  await ensureBackend({ threads: "all" });
   const cacheDir = options.cacheDir ?? path.join(readConfig().dataDir, "features");
   const key = featureKey(files, extractor, options);
   const file = path.join(cacheDir, `${options.name ?? "features"}-${key}.npy`);
