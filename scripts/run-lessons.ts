@@ -15,6 +15,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   timeoutSeconds?: number;
   quiet?: boolean;
+  /** After each notebook's run, re-run each of its code cells once more, in order (tests). */
+  rerun?: boolean;
 }
 
 export interface NotebookResult {
@@ -22,7 +24,9 @@ export interface NotebookResult {
   name: string;
   status: "ok" | "failed";
   seconds: number;
-  error: null | { cell: number | null; ename: string; evalue: string; traceback?: string };
+  error: null | { cell: number | null; rerun?: boolean; ename: string; evalue: string; traceback?: string };
+  /** With `rerun`: live tfjs tensors after the first run and after the re-run. */
+  rerun: null | { tensors_after_run: number | null; tensors_after_rerun: number | null };
 }
 
 /**
@@ -33,7 +37,7 @@ export function runNotebooks(options: RunOptions): Promise<{ status: number; out
   const env = projectEnv();
   const child = spawn(
     env.python,
-    [path.join(__dirname, "..", "environment", "run_notebooks.py"), "--out", options.outDir, "--timeout", String(options.timeoutSeconds ?? readConfig({ ...process.env, ...options.env }).cellTimeout), ...options.notebooks],
+    [path.join(__dirname, "..", "environment", "run_notebooks.py"), "--out", options.outDir, "--timeout", String(options.timeoutSeconds ?? readConfig({ ...process.env, ...options.env }).cellTimeout), ...(options.rerun ? ["--rerun"] : []), ...options.notebooks],
     { cwd: NOTEBOOK_DIR, env: jupyterEnv(options.env), stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"] },
   );
   let output = "";

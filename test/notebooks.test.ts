@@ -1,6 +1,7 @@
 /**
  * Every notebook, executed top to bottom through Jupyter (nbclient + the project's tslab kernel)
- * in fast mode, exactly as `npm run lessons` does; and a notebook that fails on purpose.
+ * in fast mode, exactly as `npm run lessons` does, then each code cell re-run once; and notebooks
+ * that fail on purpose.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "fs";
@@ -61,10 +62,13 @@ describe("the runner", () => {
 });
 
 describe.each(listNotebooks().map((p) => [path.basename(p), p]))("notebook %s", (name, notebook) => {
-  it("runs top to bottom in fast mode and exports HTML", async () => {
-    const { status, output } = await runNotebooks({ notebooks: [notebook], outDir: OUT, quiet: true, env: { LESSON4_MODE: "fast" } });
+  // Then each code cell once more, in order, as a learner re-running cells does (the exported
+  // copy holds the re-run's outputs): a cell that fails the second time fails here, "(re-run)".
+  it("runs top to bottom in fast mode, every code cell runs again without error, and it exports HTML", async () => {
+    const { status, output } = await runNotebooks({ notebooks: [notebook], outDir: OUT, quiet: true, rerun: true, env: { LESSON4_MODE: "fast" } });
     expect(output, output).toMatch(/1 passed, 0 failed/);
     expect(status).toBe(0);
+    expect(output).toMatch(/tensors after the run \d+, after the re-run \d+/);
     const executed = JSON.parse(fs.readFileSync(path.join(OUT, name), "utf8"));
     const errors = executed.cells.flatMap((c: { outputs?: Array<{ output_type: string }> }) => (c.outputs ?? []).filter((o) => o.output_type === "error"));
     expect(errors).toEqual([]);
