@@ -115,3 +115,14 @@ export function allWasmThreads(): number {
 export function bySize<T>(config: Pick<Config, "mode">, sizes: { fast: T; full: T }): T {
   return sizes[config.mode];
 }
+
+/**
+ * An engine switch, `LESSON4_<NAME>=0` or `1` (to compare a fast path with the plain one), read
+ * when asked, since tests and benchmarks flip them at run time; any other value fails, naming it.
+ */
+export function engineSwitch(name: string, fallback = true, env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "0" || raw === "1") return raw === "1";
+  throw new ConfigError(name, raw, '"0" (off) or "1" (on)');
+}

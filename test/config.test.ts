@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as path from "path";
-import { ConfigError, readConfig, bySize } from "../lib/config";
+import { ConfigError, readConfig, bySize, engineSwitch } from "../lib/config";
 
 describe("readConfig", () => {
   it("has documented defaults", () => {
@@ -31,5 +31,16 @@ describe("readConfig", () => {
   ])("rejects %s=%s naming the variable and the allowed values", (name, value, message) => {
     expect(() => readConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => readConfig({ [name]: value })).toThrow(message);
+  });
+});
+
+describe("engine switches (LESSON4_FUSED_BN=0 and the like)", () => {
+  it("are on by default, 0 turns one off, 1 on; any other value fails naming the variable", () => {
+    expect(engineSwitch("LESSON4_FUSED_BN", true, {})).toBe(true);
+    expect(engineSwitch("LESSON4_FUSED_BN", true, { LESSON4_FUSED_BN: "0" })).toBe(false);
+    expect(engineSwitch("LESSON4_LAZY_ADAM", false, { LESSON4_LAZY_ADAM: "1" })).toBe(true);
+    expect(() => engineSwitch("LESSON4_FUSED_BN", true, { LESSON4_FUSED_BN: "off" })).toThrow(
+      'LESSON4_FUSED_BN="off" is not valid: LESSON4_FUSED_BN must be "0" (off) or "1" (on).',
+    );
   });
 });

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { spawnSync } from "child_process";
-import { readConfig } from "../../lib/config";
+import { readConfig, engineSwitch } from "../../lib/config";
 import { fromSources } from "../../lib/datasets/sources";
 import { parseRatings, type Rating } from "../../lib/datasets/movielens";
 import { fitCollab, LESSON_RECIPE, LESSON_SCHEDULE, type CollabOptions, type EpochRecord, type ScheduleStep } from "../../lib/collab/index";
@@ -115,7 +115,7 @@ export class EpochStream {
 /** The lesson's recipe for a model kind, over enough epochs for any number of repetitions. */
 export function lessonOptions(model: "bias" | "nn", valid: Rating[], extra: Partial<CollabOptions> = {}): CollabOptions {
   // LESSON4_LAZY_ADAM=1 measures lazy Embedding updates (faster, worse RMSE), to show what they change.
-  return { ...LESSON_RECIPE, model, schedule: schedulePrefix(1000), validation: valid, seed: 42, lazyAdam: process.env.LESSON4_LAZY_ADAM === "1", ...extra };
+  return { ...LESSON_RECIPE, model, schedule: schedulePrefix(1000), validation: valid, seed: 42, lazyAdam: engineSwitch("LESSON4_LAZY_ADAM", false), ...extra };
 }
 
 /**

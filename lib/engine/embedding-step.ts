@@ -17,6 +17,7 @@ import { FastL2, penaltyOf } from "./fused-l2";
 import { finishPendingStep } from "./deferred-step";
 import { SeededDropout } from "./seeded";
 import { backendSimd, type SimdKernels } from "./wasm-simd";
+import { engineSwitch } from "../config";
 
 /** One embedding looked up by one of the model's inputs: its weights are [rows, width]. */
 export interface Lookup {
@@ -159,7 +160,7 @@ export function matchEmbeddingGraph(model: tf.LayersModel): EmbeddingGraph | str
 
 /** Why model.fit cannot use the fast step right now (backend, optimizer, loss, metrics), or null when it can. */
 function unsupportedSetup(model: tf.LayersModel): string | null {
-  if (process.env.LESSON4_FAST_STEP === "0") return "LESSON4_FAST_STEP=0";
+  if (!engineSwitch("LESSON4_FAST_STEP")) return "LESSON4_FAST_STEP=0";
   if (tf.getBackend() !== "wasm") return `the ${tf.getBackend()} backend`;
   const optimizer = model.optimizer;
   if (!(optimizer instanceof FusedAdamOptimizer) || optimizer.lazy || !optimizer.foldL2) return "the optimizer is not createAdam's dense fused Adam";

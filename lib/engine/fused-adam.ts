@@ -13,6 +13,7 @@ import { backendSimd, wasmMemoryOf, TINY_MOMENT, TINY_SQUARED_GRADIENT, TINY_WEI
 import { SPLIT_MIN, simdHelperFor, type AdamConstants } from "./simd-helper";
 import { SUM_CHUNK, sumSquaresCache, withFoldedL2 } from "./fused-l2";
 import { deferStep, finishStepWriting } from "./deferred-step";
+import { engineSwitch } from "../config";
 
 export const FUSED_ADAM_KERNEL = "LessonFusedAdam";
 
@@ -171,7 +172,7 @@ function updateInPlace(x: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a
   else {
     const step = adamInPlace(backend, xs, view(g), ms, vs, attrs);
     const file = (sum: number | null) => sum !== null && sumSquaresCache.set(x.dataId as object, sum);
-    if (!step.running || process.env.LESSON4_DEFER_STEP === "0") file(step.complete());
+    if (!step.running || !engineSwitch("LESSON4_DEFER_STEP")) file(step.complete());
     else {
       // The helper finishes while training goes on (until something touches x, m or v); the gradient it reads stays alive until then.
       const gradient = tf.keep(g.clone());
@@ -317,7 +318,7 @@ export function embeddingRows(): TouchedRows {
  * FusedAdamOptimizer.minimize): for losses that add the penalty with weight 1, as model.fit does.
  */
 export function createAdam(learningRate: number, options: { lazy?: boolean; fused?: boolean } = {}): tf.AdamOptimizer {
-  const fused = options.fused ?? process.env.LESSON4_FUSED_ADAM !== "0";
+  const fused = options.fused ?? engineSwitch("LESSON4_FUSED_ADAM");
   if (!fused || tf.getBackend() !== "wasm" || !fusedAdamAvailable()) return tf.train.adam(learningRate);
   return new FusedAdamOptimizer(learningRate, 0.9, 0.999, null, options.lazy ? embeddingRows() : null, true);
 }

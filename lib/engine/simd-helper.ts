@@ -9,6 +9,7 @@
 import * as os from "os";
 import { Worker } from "worker_threads";
 import { simdModuleBytes } from "./wasm-simd";
+import { engineSwitch } from "../config";
 
 /** b1, b2, 1-b1, 1-b2, the bias corrections' reciprocals, epsilon and -lr, as the SIMD module's adam takes them. */
 export type AdamConstants = readonly [b1: number, b2: number, c1: number, c2: number, r1: number, r2: number, eps: number, negLr: number];
@@ -187,7 +188,7 @@ const helpers = new WeakMap<WebAssembly.Memory, SimdHelper | null>();
  */
 export function simdHelperFor(memory: WebAssembly.Memory): SimdHelper | null {
   if (helpers.has(memory)) return helpers.get(memory)!;
-  const usable = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer && os.cpus().length > 1 && process.env.LESSON4_SIMD_HELPER !== "0";
+  const usable = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer && os.cpus().length > 1 && engineSwitch("LESSON4_SIMD_HELPER");
   const helper = usable ? new SimdHelper(memory) : null;
   helpers.set(memory, helper);
   return helper;

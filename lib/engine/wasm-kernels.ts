@@ -12,6 +12,7 @@ import { registerFusedBatchNorm } from "./fused-batchnorm";
 import { registerPatchRows } from "./conv-filter-gradient";
 import { registerReluGrad } from "./relu-grad";
 import { TRAINING_KERNELS } from "./wasm-training-kernels";
+import { engineSwitch } from "../config";
 
 type TensorInfo = tf.TensorInfo;
 
@@ -337,10 +338,10 @@ export function withReferenceKernels<T>(names: string[], fn: () => T): T {
 export function registerFasterWasmKernels(): string[] {
   const names: string[] = [];
   const wrappers: Array<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [["GatherV2", fastGather], ["Transpose", sharingTranspose], ["Identity", sharingIdentity], ["BatchMatMul", simdBatchMatMul], ...TRAINING_KERNELS];
-  if (process.env.LESSON4_FUSED_BN !== "0") registerFusedBatchNorm();
+  if (engineSwitch("LESSON4_FUSED_BN")) registerFusedBatchNorm();
   registerPatchRows();
-  if (process.env.LESSON4_FAST_RELU_GRAD !== "0") registerReluGrad();
-  if (process.env.LESSON4_FAST_IMAGE_KERNELS !== "0") {
+  if (engineSwitch("LESSON4_FAST_RELU_GRAD")) registerReluGrad();
+  if (engineSwitch("LESSON4_FAST_IMAGE_KERNELS")) {
     wrappers.push(...IMAGE_KERNELS);
     registerShiftedTransform();
   }

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { createHash } from "crypto";
 import * as tf from "@tensorflow/tfjs";
-import { readConfig, type Config } from "../config";
+import { readConfig, type Config, engineSwitch } from "../config";
 import { fromSources, downloadFile } from "../datasets/sources";
 import { imageBatches } from "./images";
 import { ImageDataGenerator, type AugmentOptions } from "./augment";
@@ -143,7 +143,7 @@ const folds = new WeakMap<tf.LayersModel, FoldedInference | null>();
  */
 export function extractFeatures(extractor: Pick<FeatureModel, "model">, x: tf.Tensor4D): tf.Tensor4D {
   const model = extractor.model;
-  if (model.trainable || process.env.LESSON4_FOLD_BN === "0") {
+  if (model.trainable || !engineSwitch("LESSON4_FOLD_BN")) {
     folds.get(model)?.dispose();
     folds.delete(model);
     return model.predict(x) as tf.Tensor4D;
