@@ -11,6 +11,7 @@ import type { LabelledImage } from "./reader";
 import { nextSeed } from "../engine/seeded";
 import { Rng } from "../vision/random";
 import { createAdam } from "../engine/fused-adam";
+import { ensureBackend } from "../engine/backend";
 
 /** Inputs, one-hot targets and class indices of one split held in memory. */
 export interface LabelledSet {
@@ -21,6 +22,7 @@ export interface LabelledSet {
 
 /** Loads labelled photos as [n, height, width, 3] pixels (0-255) and one-hot labels. */
 export async function loadLabelledImages(items: LabelledImage[], size: { width: number; height: number }): Promise<LabelledSet> {
+  await ensureBackend({ threads: "all" }); // a script that never called initBackend gets wasm, not cpu
   const x = await loadImages(items.map((it) => it.path), size);
   return { x, y: oneHot(items.map((it) => it.label)), labels: items.map((it) => it.label) };
 }
@@ -70,6 +72,7 @@ export interface TrainOptions {
  * training rows are shuffled here each epoch with a seeded Rng (tfjs' own shuffle uses Math.random).
  */
 export async function trainClassifier(model: tf.LayersModel, train: LabelledSet, valid: LabelledSet, options: TrainOptions): Promise<EpochScores[]> {
+  await ensureBackend({ threads: "all" });
   if (options.learningRate !== undefined) setLearningRate(model, options.learningRate);
   const batchSize = options.batchSize ?? 64;
   const n = train.x.shape[0];
