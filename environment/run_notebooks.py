@@ -77,14 +77,23 @@ def write_notebook(nb, path):
 MEMORY_PROBE = 'import * as lesson4MemoryProbe from "@tensorflow/tfjs";\nlesson4MemoryProbe.memory().numTensors'
 
 
-async def tensors_alive(client, index):
-    """The kernel's live tfjs tensor count, from a cell that is not part of the notebook."""
-    probe = nbformat.v4.new_code_cell(MEMORY_PROBE)
+RESET_PLOTLY = 'import { resetPlotlyEmbedding } from "./lib/display/plot";\nresetPlotlyEmbedding();'
+
+
+async def run_hidden(client, index, source):
+    """Executes a cell that is not part of the notebook; returns it with its outputs."""
+    probe = nbformat.v4.new_code_cell(source)
     client.nb.cells.append(probe)  # nbclient writes the executed cell back at its index
     try:
         await client.async_execute_cell(probe, index)
     finally:
         client.nb.cells.pop()
+    return probe
+
+
+async def tensors_alive(client, index):
+    """The kernel's live tfjs tensor count, from a cell that is not part of the notebook."""
+    probe = await run_hidden(client, index, MEMORY_PROBE)
     shown = [o for o in probe.outputs if o.get("output_type") == "execute_result"]
     return int(shown[0]["data"]["text/plain"]) if shown else None
 
@@ -100,6 +109,9 @@ async def execute_and_rerun(client, nb):
             await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
         after_first = await tensors_alive(client, len(nb.cells))
         client.rerunning = True
+        # nbclient sends no cell ids, so the kernel cannot tell that the cell whose output carried
+        # plotly.js is running again: the re-run's first chart embeds it anew.
+        await run_hidden(client, len(nb.cells), RESET_PLOTLY)
         for index, cell in enumerate(nb.cells):
             await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
         after_rerun = await tensors_alive(client, len(nb.cells))

@@ -231,8 +231,17 @@ function queuedSocket(socket, name) {
   });
 }
 
+let executions = 0;
+
 class LessonServer extends ZmqServer {
   async handleExecute(sock, msg) {
+    // Which notebook cell runs (front ends send its id), for lib/display/plot.ts.
+    const meta = msg.metadata || {};
+    globalThis[Symbol.for("lesson4-ts.running-cell")] = {
+      cellId: typeof meta.cellId === "string" ? meta.cellId : null,
+      execution: ++executions,
+      deletedCells: Array.isArray(meta.deletedCells) ? meta.deletedCells : [],
+    };
     cell.lastVar = null;
     cell.error = null;
     cell.diagnostics = [];

@@ -20,6 +20,8 @@ const SHOTS = path.join(BUILD_DIR, "test-browser");
 const WORK = path.join(SHOTS, "ui-notebooks");
 const LAB_USER = path.join(SHOTS, "lab-user");
 const LESSONS = ["00-setup-check.ipynb", "06-collaborative-filtering-concept.ipynb"];
+/** The lesson with try-it cells the learner's loop is tried on. */
+const TRY_IT = "07-collaborative-filtering-keras.ipynb";
 
 const PROBE_CELLS = [
   "// a type error on line 2\nconst label: string = 42;",
@@ -60,6 +62,7 @@ function prepareWorkspace(): void {
     fs.copyFileSync(path.join(NOTEBOOK_DIR, name), path.join(WORK, name));
     fs.copyFileSync(path.join(NOTEBOOK_DIR, name), path.join(WORK, name.replace(".ipynb", "-restart.ipynb")));
   }
+  fs.copyFileSync(path.join(NOTEBOOK_DIR, TRY_IT), path.join(WORK, TRY_IT));
   fs.writeFileSync(path.join(WORK, "probe.ipynb"), probeNotebook());
   // JupyterLab's user settings and workspaces for this run only (not the user's ~/.jupyter), with
   // its news pop-up off: a fresh Lab asks whether to fetch news, which covers part of the page.
@@ -212,6 +215,37 @@ describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" 
       await page.close();
     }
   }, 300_000);
+
+  it("the learner's loop: Run All, change a try-it cell's learning rate, Shift-Enter, and the table gains a row", async () => {
+    const { page, problems } = await open(TRY_IT);
+    try {
+      await driver.runAll(page);
+      await driver.waitUntilAllRan(page, 480_000);
+      expect(await driver.errorOutputs(page).allInnerTexts()).toEqual([]);
+      const sources = await driver.codeCells(page).locator(".jp-InputArea-editor").allInnerTexts();
+      const tryCell = sources.findIndex((text) => text.includes("await tryBias({ lr: 0.01,"));
+      expect(tryCell, "the try-it cell").toBeGreaterThan(0);
+      const rowsOf = (cell: number) => driver.outputs(page, cell).locator("table.dataframe tbody tr").count();
+      expect(await rowsOf(tryCell)).toBe(1);
+      expect(await rowsOf(tryCell + 1)).toBe(2); // the second try-it cell, lr 0.1
+
+      // Edit the learning rate as a person would: into the cell's editor, replace its text, Shift-Enter.
+      await driver.codeCells(page).nth(tryCell).locator(".jp-InputArea-editor .cm-content").click();
+      await page.keyboard.press("Control+A");
+      await page.keyboard.insertText("await tryBias({ lr: 0.003, epochs: 3, factors: 50 });");
+      await page.keyboard.press("Shift+Enter");
+      await expect.poll(() => rowsOf(tryCell), { timeout: 120_000 }).toBe(3);
+      await driver.waitUntilCellRan(page, tryCell, 120_000);
+      const shown = await driver.outputs(page, tryCell).locator("table.dataframe").innerText();
+      expect(shown).toMatch(/0\.0030/);
+      expect(await driver.outputs(page, tryCell).locator(".lesson4-plot .scatterlayer .trace").count()).toBe(3);
+      expect(await driver.errorOutputs(page).count()).toBe(0);
+      expect(problems.pageErrors).toEqual([]);
+    } finally {
+      await shot(page, "try-it");
+      await page.close();
+    }
+  }, 900_000);
 
   it("the server log shows the project's kernel started", () => {
     expect(serverLog).toMatch(/Kernel started/);

@@ -101,3 +101,31 @@ describe("training progress", () => {
     expect(last.split("\n")).toEqual([expect.stringMatching(/^epoch 1\/2 · loss 0\.5000 · val_loss 0\.7000 · /), expect.stringMatching(/^epoch 2\/2 · loss 0\.4000/)]);
   });
 });
+
+describe("plotly.js embedded again when the output that carried it is replaced", () => {
+  const KEY = Symbol.for("lesson4-ts.running-cell");
+  const running = (cellId: string | null, execution: number, deletedCells: string[] = []) =>
+    ((globalThis as Record<symbol, unknown>)[KEY] = { cellId, execution, deletedCells });
+  const carries = (f: ReturnType<typeof figureBundle>) => (f["text/html"] as string).includes("var define=undefined");
+  const figure = { data: [{ y: [1, 2], type: "scatter" }] };
+
+  it("once per page, again when that cell runs again or is deleted", () => {
+    try {
+      resetPlotlyEmbedding();
+      running("a", 1);
+      expect(carries(figureBundle(figure))).toBe(true);
+      expect(carries(figureBundle(figure))).toBe(false); // a second chart of the same run
+      running("b", 2);
+      expect(carries(figureBundle(figure))).toBe(false);
+      running("a", 3); // cell a re-run: its old output, with the library, is cleared
+      expect(carries(figureBundle(figure))).toBe(true);
+      running("b", 4, ["a"]); // cell a deleted
+      expect(carries(figureBundle(figure))).toBe(true);
+      running(null, 5); // a front end that sends no cell id: as before, once
+      expect(carries(figureBundle(figure))).toBe(false);
+    } finally {
+      delete (globalThis as Record<symbol, unknown>)[KEY];
+      resetPlotlyEmbedding();
+    }
+  });
+});

@@ -14,7 +14,34 @@ export interface Figure {
   frames?: Array<Record<string, unknown>>;
 }
 
-let libraryEmbedded = false;
+/**
+ * Which execution's output carries plotly.js: the notebook cell's id (JupyterLab and Notebook 7
+ * send it with each request) and the kernel's count of executions. Null: none yet.
+ */
+let carrier: { cellId: string | null; execution: number } | null = null;
+
+/** What the project's kernel shares about the running cell (kernel/launch.cjs). */
+interface RunningCell {
+  cellId: string | null;
+  execution: number;
+  deletedCells: string[];
+}
+
+function runningCell(): RunningCell | null {
+  return ((globalThis as Record<symbol, unknown>)[Symbol.for("lesson4-ts.running-cell")] as RunningCell) ?? null;
+}
+
+/**
+ * Whether the next chart must carry plotly.js: none has yet, or the cell whose output carried it
+ * is running again or was deleted (the front end clears that output, and the library with it).
+ */
+function libraryMissing(): boolean {
+  if (!carrier) return true;
+  const cell = runningCell();
+  if (!cell || !carrier.cellId) return false;
+  if (cell.deletedCells.includes(carrier.cellId)) return true;
+  return cell.cellId === carrier.cellId && cell.execution !== carrier.execution;
+}
 
 /** plotly.js, minified, wrapped so AMD loaders (the classic Notebook's require.js) do not capture it. */
 function plotlyLibraryScript(): string {
@@ -24,13 +51,16 @@ function plotlyLibraryScript(): string {
 
 /** Forces the next chart to embed plotly.js again (after a page reload, for example). */
 export function resetPlotlyEmbedding(): void {
-  libraryEmbedded = false;
+  carrier = null;
 }
 
 /** The MIME bundle of a figure: HTML that draws it, plotly's own JSON type, and a text summary. */
 export function figureBundle(figure: Figure, options: { height?: number; embedLibrary?: boolean } = {}): MimeBundle {
-  const embed = options.embedLibrary ?? !libraryEmbedded;
-  libraryEmbedded = libraryEmbedded || embed;
+  const embed = options.embedLibrary ?? libraryMissing();
+  if (embed) {
+    const cell = runningCell();
+    carrier = { cellId: cell?.cellId ?? null, execution: cell?.execution ?? 0 };
+  }
   const id = `lesson4-plot-${randomBytes(6).toString("hex")}`;
   const height = options.height ?? (figure.layout?.height as number | undefined) ?? 420;
   const json = JSON.stringify({ data: figure.data, layout: figure.layout ?? {}, config: { responsive: true, ...(figure.config ?? {}) }, frames: figure.frames ?? [] }).replace(/<\//g, "<\\/");
