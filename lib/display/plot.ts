@@ -18,7 +18,16 @@ export interface Figure {
  * Which execution's output carries plotly.js: the notebook cell's id (JupyterLab and Notebook 7
  * send it with each request) and the kernel's count of executions. Null: none yet.
  */
-let carrier: { cellId: string | null; execution: number } | null = null;
+interface Carrier {
+  cellId: string | null;
+  execution: number;
+}
+// On globalThis: the kernel's rich results load lib through its real path, notebooks through
+// ./lib, and both must agree on whether the page has plotly.js.
+const STATE = Symbol.for("lesson4-ts.plotly-carrier");
+const state = ((globalThis as Record<symbol, unknown>)[STATE] ??= { carrier: null }) as {
+  carrier: Carrier | null;
+};
 
 /** What the project's kernel shares about the running cell (kernel/launch.cjs). */
 interface RunningCell {
@@ -36,6 +45,7 @@ function runningCell(): RunningCell | null {
  * is running again or was deleted (the front end clears that output, and the library with it).
  */
 function libraryMissing(): boolean {
+  const carrier = state.carrier;
   if (!carrier) return true;
   const cell = runningCell();
   if (!cell || !carrier.cellId) return false;
@@ -51,7 +61,7 @@ function plotlyLibraryScript(): string {
 
 /** Forces the next chart to embed plotly.js again (after a page reload, for example). */
 export function resetPlotlyEmbedding(): void {
-  carrier = null;
+  state.carrier = null;
 }
 
 /** The MIME bundle of a figure: HTML that draws it, plotly's own JSON type, and a text summary. */
@@ -59,7 +69,7 @@ export function figureBundle(figure: Figure, options: { height?: number; embedLi
   const embed = options.embedLibrary ?? libraryMissing();
   if (embed) {
     const cell = runningCell();
-    carrier = { cellId: cell?.cellId ?? null, execution: cell?.execution ?? 0 };
+    state.carrier = { cellId: cell?.cellId ?? null, execution: cell?.execution ?? 0 };
   }
   const id = `lesson4-plot-${randomBytes(6).toString("hex")}`;
   const height = options.height ?? (figure.layout?.height as number | undefined) ?? 420;
