@@ -253,8 +253,7 @@ class LessonServer extends ZmqServer {
       out.content = content;
       return framesOf(out, key);
     };
-    const publish = (type, content, mergeKey = null) =>
-      this.iopub.outbox.publish(type === "stream" ? "stream" : type === "update_display_data" ? "update" : type, mergeKey, content, build(type));
+    const publish = (type, content, mergeKey = null) => this.iopub.outbox.publish(type, mergeKey, content, build(type));
     const writeStream = (name, text) => publish("stream", { name, text }, `stream:${parent}:${name}`);
     const writeDisplayData = (data, update) => {
       const id = data && data.transient && data.transient.display_id;

@@ -31,17 +31,18 @@ class Outbox {
   }
 
   /**
-   * A message built when its turn comes: `build(content)` returns its frames. `mergeKey` names what
-   * it may merge with ("stream:<parent>:<name>" or "update:<parent>:<display id>"); null for none.
+   * A message of Jupyter type `type`, built when its turn comes: `build(content)` returns its
+   * frames. `mergeKey` names what it may merge with ("stream:<parent>:<name>" or
+   * "update:<parent>:<display id>"); null for none.
    */
-  publish(kind, mergeKey, content, build) {
+  publish(type, mergeKey, content, build) {
     const last = this.queue[this.queue.length - 1];
     if (mergeKey && last && last.mergeKey === mergeKey) {
-      if (kind === "stream" && last.content.text.length + content.text.length <= MAX_STREAM_CHARS) {
+      if (type === "stream" && last.content.text.length + content.text.length <= MAX_STREAM_CHARS) {
         last.content = { ...last.content, text: last.content.text + content.text };
         return;
       }
-      if (kind === "update") {
+      if (type === "update_display_data") {
         last.content = content;
         return;
       }
@@ -81,4 +82,4 @@ function framesOf(message, key) {
   return frames;
 }
 
-module.exports = { Outbox, framesOf, MAX_STREAM_CHARS };
+module.exports = { Outbox, framesOf };

@@ -39,8 +39,3 @@ export function cellVariable(name: string, initial: tf.Tensor, trainable = true)
   initial.dispose();
   return variable;
 }
-
-/** How many things are kept by name (for tests). */
-export function keptCount(): number {
-  return registry.size;
-}
