@@ -1,7 +1,8 @@
 /**
- * `npm run lessons [-- NAME ...]`: executes the notebooks top to bottom through Jupyter (nbclient
- * with the project's tslab kernel) and writes executed copies, HTML lessons and an index to
- * build/lessons/. Fails naming the notebook, cell and error when a cell fails.
+ * `npm run lessons [-- [--rerun] NAME ...]`: executes the notebooks top to bottom through Jupyter
+ * (nbclient with the project's tslab kernel) and writes executed copies, HTML lessons and an index
+ * to build/lessons/. Fails naming the notebook, cell and error when a cell fails. `--rerun` then
+ * runs each code cell once more, as a learner going back over a lesson, and reports live tensors.
  */
 import { spawn } from "child_process";
 import * as path from "path";
@@ -47,7 +48,8 @@ export function runNotebooks(options: RunOptions): Promise<{ status: number; out
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
+  const rerun = process.argv.includes("--rerun");
+  const args = process.argv.slice(2).filter((a) => a !== "--rerun");
   const env = { LESSON4_MODE: process.env.LESSON4_MODE ?? "full" };
   let config: Config;
   let notebooks: string[];
@@ -61,7 +63,8 @@ async function main(): Promise<void> {
   }
   const where = path.relative(process.cwd(), LESSONS_DIR) || LESSONS_DIR;
   console.log(`Running ${notebooks.length} notebook(s) in ${config.mode} mode -> ${where} (at most ${config.cellTimeout} s a cell)`);
-  const { status } = await runNotebooks({ notebooks, outDir: LESSONS_DIR, env, timeoutSeconds: config.cellTimeout });
+  const timeoutSeconds = config.cellTimeout;
+  const { status } = await runNotebooks({ notebooks, outDir: LESSONS_DIR, env, timeoutSeconds, rerun });
   const index = buildSite(LESSONS_DIR);
   console.log(`Lessons index: ${index}`);
   process.exit(status);

@@ -119,6 +119,11 @@ describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" 
     return { page, problems };
   }
 
+  /** On a failure, the server's (and so the kernel's) last log lines, to tell a lost reply from a slow cell. */
+  function serverLogTail(): void {
+    console.error(`Jupyter server log, last lines:\n${serverLog.split("\n").slice(-60).join("\n")}`);
+  }
+
   async function shot(page: Page, name: string): Promise<void> {
     await page.screenshot({ path: path.join(SHOTS, `ui-${driver.name}-${name}.png`), fullPage: true });
   }
@@ -166,6 +171,9 @@ describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" 
       await driver.waitUntilAllRan(page, 240_000);
       expect(await driver.textOutputs(page).allInnerTexts()).toEqual(first);
       expect(await driver.errorOutputs(page).count()).toBe(0);
+    } catch (e) {
+      serverLogTail();
+      throw e;
     } finally {
       await shot(page, "restart-run-all");
       await page.close();

@@ -49,8 +49,8 @@ export function checkSetting(name: string, value: unknown, range: Range): number
 export class Tries {
   private readonly list: Try[] = [];
 
-  /** `curveName` labels the chart's y axis, e.g. "validation RMSE". */
-  constructor(readonly title: string, readonly curveName: string) {}
+  /** `curveName` labels the chart's y axis, e.g. "validation RMSE"; `xName` its x axis (the curve's steps). */
+  constructor(readonly title: string, readonly curveName: string, readonly xName = "epoch") {}
 
   /** The label of a setting, e.g. "lr=0.01, epochs=3": tries with the same label replace each other. */
   static label(setting: Setting): string {
@@ -84,7 +84,7 @@ export class Tries {
       })),
       layout: {
         title: { text: this.title },
-        xaxis: { title: { text: "epoch" }, dtick: 1 },
+        xaxis: { title: { text: this.xName }, ...(this.xName === "epoch" ? { dtick: 1 } : {}) },
         yaxis: { title: { text: this.curveName } },
         height: 360,
       },

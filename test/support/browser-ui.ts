@@ -109,6 +109,15 @@ function panel(page: Page): Locator {
   return page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)");
 }
 
+/** What a timed-out wait saw: the kernel's name and the execution indicator's status. */
+async function labStatus(page: Page): Promise<string> {
+  const indicator = panel(page).locator(".jp-Notebook-ExecutionIndicator").first();
+  const status = await indicator.getAttribute("data-status", { timeout: 1000 }).catch(() => "?");
+  const kernel = await panel(page).locator(".jp-KernelName, .jp-Toolbar-kernelName").first()
+    .innerText({ timeout: 1000 }).catch(() => "?");
+  return `kernel "${kernel.trim()}", indicator "${status}"`;
+}
+
 /** JupyterLab (4.x): commands by data-command, prompts "[n]:", the execution indicator's status. */
 export const jupyterLab: FrontEndDriver = {
   name: "lab",
@@ -145,7 +154,15 @@ export const jupyterLab: FrontEndDriver = {
     await page.keyboard.press("Shift+Enter");
   },
   async waitUntilAllRan(page, timeoutMs) {
-    await poll("every cell to run", timeoutMs, async () => allNumbered(await panel(page).locator(".jp-CodeCell .jp-InputPrompt").allInnerTexts()) && !(await this.isBusy(page)));
+    let seen: string[] = [];
+    const ran = async () => {
+      seen = await panel(page).locator(".jp-CodeCell .jp-InputPrompt").allInnerTexts();
+      return allNumbered(seen) && !(await this.isBusy(page));
+    };
+    await poll("every cell to run", timeoutMs, ran).catch(async (e: Error) => {
+      const status = await labStatus(page);
+      throw new Error(`${e.message}; prompts: ${seen.map((t) => t.trim()).join(" ")}; ${status}`);
+    });
   },
   async waitUntilCellRan(page, index, timeoutMs) {
     await poll(`cell ${index} to finish`, timeoutMs, async () => allNumbered([await this.codeCells(page).nth(index).locator(".jp-InputPrompt").innerText()]) && !(await this.isBusy(page)));
