@@ -5,7 +5,8 @@
  */
 import { spawn, type ChildProcess } from "child_process";
 import { randomBytes } from "crypto";
-import { jupyterEnv, projectEnv, NOTEBOOK_DIR, type ProjectEnv } from "./lessons";
+import * as path from "path";
+import { jupyterEnv, projectEnv, NOTEBOOK_DIR, ROOT, type ProjectEnv } from "./lessons";
 
 export interface JupyterOptions {
   /** Port to listen on (default LESSON4_PORT or 8888; Jupyter moves to a free one next to it when taken). */
@@ -63,6 +64,10 @@ export async function startJupyter(options: JupyterOptions = {}): Promise<Jupyte
   const app = frontEnd === "lab" ? "jupyterlab" : "notebook";
   const settings = frontEnd === "lab" ? "ServerApp" : "NotebookApp";
   const args = ["-m", app, "--no-browser", `--ip=${ip}`, `--port=${port}`, `--notebook-dir=${notebookDir}`, `--${settings}.token=${token}`, "--MappingKernelManager.default_kernel_name=lesson4-ts"];
+  // File > Save and Export Notebook As > HTML uses the lessons' template: a page that opens
+  // offline (no require.js or MathJax from a CDN), as `npm run lessons` writes them.
+  const templates = path.join(ROOT, "environment", "templates");
+  args.push("--HTMLExporter.template_name=lesson4", `--HTMLExporter.extra_template_basedirs=${templates}`);
   if (process.getuid?.() === 0) args.push("--allow-root"); // containers run as root; Jupyter refuses without this
   const child = spawn(env.python, args, { cwd: notebookDir, env: jupyterEnv(), stdio: ["ignore", "pipe", "pipe"] });
 

@@ -19,9 +19,14 @@ import { freePort } from "./support/ports";
 const SHOTS = path.join(BUILD_DIR, "test-browser");
 const WORK = path.join(SHOTS, "ui-notebooks");
 const LAB_USER = path.join(SHOTS, "lab-user");
-const LESSONS = ["00-setup-check.ipynb", "06-collaborative-filtering-concept.ipynb"];
-/** The lesson with try-it cells the learner's loop is tried on. */
+const SETUP_CHECK = "00-setup-check.ipynb";
+/** Run All, export from the File menu, restart and Run All again. */
+const CONCEPT = "06-collaborative-filtering-concept.ipynb";
+/** The lessons with try-it cells the learner's loop is tried on. */
+const SHEETS = "02-gradient-descent-in-excel.ipynb";
 const TRY_IT = "07-collaborative-filtering-keras.ipynb";
+const LESSONS = [SETUP_CHECK, CONCEPT, SHEETS, TRY_IT];
+const EXPORTS = path.join(SHOTS, "exported");
 
 const PROBE_CELLS = [
   "// a type error on line 2\nconst label: string = 42;",
@@ -58,11 +63,9 @@ function prepareWorkspace(): void {
   fs.mkdirSync(WORK, { recursive: true });
   fs.symlinkSync(path.join(ROOT, "lib"), path.join(WORK, "lib"));
   // Each test gets its own copy: the front end autosaves, and a notebook's kernel outlives its page.
-  for (const name of LESSONS) {
-    fs.copyFileSync(path.join(NOTEBOOK_DIR, name), path.join(WORK, name));
-    fs.copyFileSync(path.join(NOTEBOOK_DIR, name), path.join(WORK, name.replace(".ipynb", "-restart.ipynb")));
-  }
-  fs.copyFileSync(path.join(NOTEBOOK_DIR, TRY_IT), path.join(WORK, TRY_IT));
+  for (const name of LESSONS) fs.copyFileSync(path.join(NOTEBOOK_DIR, name), path.join(WORK, name));
+  fs.rmSync(EXPORTS, { recursive: true, force: true });
+  fs.mkdirSync(EXPORTS, { recursive: true });
   fs.writeFileSync(path.join(WORK, "probe.ipynb"), probeNotebook());
   // JupyterLab's user settings and workspaces for this run only (not the user's ~/.jupyter), with
   // its news pop-up off: a fresh Lab asks whether to fetch news, which covers part of the page.
@@ -141,14 +144,15 @@ describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" 
     return n;
   }
 
-  it.each(LESSONS)("%s: Run All from the menu draws the chart and the table, with no error output", async (file) => {
+  it(`${SETUP_CHECK}: Run All from the menu draws the chart and the table, with no error output`, async () => {
+    const file = SETUP_CHECK;
     const { page, problems } = await open(file);
     try {
       await driver.runAll(page);
       await driver.waitUntilAllRan(page, 240_000);
       expect(await driver.errorOutputs(page).allInnerTexts()).toEqual([]);
       expect(await expectDrawnCharts(page)).toBeGreaterThan(0);
-      if (file.startsWith("00-")) expect(await page.locator(".lesson4-plot .scatterlayer path.point").count()).toBeGreaterThan(0); // an SVG with points
+      expect(await page.locator(".lesson4-plot .scatterlayer path.point").count()).toBeGreaterThan(0); // an SVG with points
       expect(await page.locator("table.dataframe tbody tr").count()).toBeGreaterThan(0);
       expect(problems.pageErrors).toEqual([]);
       expect(outside).toEqual([]);
@@ -158,24 +162,62 @@ describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" 
     }
   }, 300_000);
 
-  it("restarting the kernel and running all again gives the same seeded numbers", async () => {
-    const { page } = await open(LESSONS[1].replace(".ipynb", "-restart.ipynb"));
+  /** Replaces the text of code cell `index` in its editor, as a person would, and runs it (Shift-Enter). */
+  async function editAndRun(page: Page, index: number, text: string): Promise<void> {
+    await driver.codeCells(page).nth(index).locator(".jp-InputArea-editor .cm-content").click();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.insertText(text);
+    await page.keyboard.press("Shift+Enter");
+  }
+
+  /** Opens an exported page offline (only its own file: URL allowed) and checks its charts drew. */
+  async function expectOfflinePage(file: string): Promise<void> {
+    const offline = await isolatedContext(browser!, [`file://${path.dirname(file)}/`]);
+    const page = await offline.context.newPage();
+    const problems = watch(page, offline.outside);
+    try {
+      await page.goto(`file://${file}`, { waitUntil: "load" });
+      expect(await expectDrawnCharts(page)).toBeGreaterThan(0);
+      expect(await page.locator("table.dataframe tbody tr").count()).toBeGreaterThan(0);
+      expect(problems.pageErrors).toEqual([]);
+      expect(problems.consoleErrors).toEqual([]);
+      expect(offline.outside).toEqual([]);
+    } finally {
+      await offline.context.close();
+    }
+  }
+
+  it(`${CONCEPT}: Run All, export HTML from the File menu (opens offline), restart and Run All gives the same numbers`, async () => {
+    const { page, problems } = await open(CONCEPT);
     try {
       await driver.runAll(page);
       await driver.waitUntilAllRan(page, 240_000);
+      expect(await driver.errorOutputs(page).allInnerTexts()).toEqual([]);
+      expect(await expectDrawnCharts(page)).toBeGreaterThan(0);
+      expect(await page.locator("table.dataframe tbody tr").count()).toBeGreaterThan(0);
       const first = await driver.textOutputs(page).allInnerTexts();
       expect(first.length).toBeGreaterThan(3);
+
+      // The learner's own copy of the lesson, as the server exports it (the lessons' template).
+      const exported = await driver.exportHtml(page, EXPORTS);
+      await expectOfflinePage(exported);
+
       await driver.clearAllOutputs(page);
       await expect.poll(() => driver.textOutputs(page).count()).toBe(0);
-      await driver.restartAndRunAll(page);
+      await driver.restartKernel(page);
+      await driver.runAll(page);
       await driver.waitUntilAllRan(page, 240_000);
+      // A new kernel counts executions from 1 again.
+      const firstPrompt = driver.codeCells(page).first().locator(".jp-InputPrompt, .input_prompt");
+      expect((await firstPrompt.innerText()).trim()).toMatch(/\[1\]/);
       expect(await driver.textOutputs(page).allInnerTexts()).toEqual(first);
       expect(await driver.errorOutputs(page).count()).toBe(0);
+      expect(problems.pageErrors).toEqual([]);
     } catch (e) {
       serverLogTail();
       throw e;
     } finally {
-      await shot(page, "restart-run-all");
+      await shot(page, CONCEPT.replace(".ipynb", ""));
       await page.close();
     }
   }, 600_000);
@@ -224,7 +266,42 @@ describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" 
     }
   }, 300_000);
 
-  it("the learner's loop: Run All, change a try-it cell's learning rate, Shift-Enter, and the table gains a row", async () => {
+  it(`the learner's loop in ${SHEETS}: another sheet and rate in a try-it cell adds a row; a bad value stops with a message and keeps the tries`, async () => {
+    const { page, problems } = await open(SHEETS);
+    try {
+      await driver.runAll(page);
+      await driver.waitUntilAllRan(page, 240_000);
+      expect(await driver.errorOutputs(page).allInnerTexts()).toEqual([]);
+      const sources = await driver.codeCells(page).locator(".jp-InputArea-editor").allInnerTexts();
+      const tryCell = sources.findIndex((text) => text.includes('trySheet({ sheet: "adam", lr: 1,'));
+      expect(tryCell, "the first try-it cell").toBeGreaterThan(0);
+      const rowsOf = (cell: number) => driver.outputs(page, cell).locator("table.dataframe tbody tr").count();
+      const last = sources.length - 1;
+      const before = await rowsOf(last);
+      expect(before).toBeGreaterThan(1); // each try cell shows every try so far
+
+      await editAndRun(page, tryCell, 'trySheet({ sheet: "rmsprop", lr: 0.01, epochs: 20 });');
+      await driver.waitUntilCellRan(page, tryCell, 60_000);
+      expect(await rowsOf(tryCell)).toBe(before + 1);
+      expect(await driver.outputs(page, tryCell).locator("table.dataframe").innerText()).toMatch(/rmsprop/);
+      const traces = driver.outputs(page, tryCell).locator(".lesson4-plot .scatterlayer .trace");
+      await expect.poll(() => traces.count(), { timeout: 30_000 }).toBe(before + 1);
+
+      // A learning rate of 0: the cell says what is wrong, and the earlier tries are all still there.
+      await editAndRun(page, tryCell, 'trySheet({ sheet: "rmsprop", lr: 0, epochs: 20 });');
+      await driver.waitUntilCellRan(page, tryCell, 60_000);
+      expect(await driver.outputs(page, tryCell).innerText()).toMatch(/lr must be a number, greater than 0/);
+      await driver.runCell(page, last);
+      await driver.waitUntilCellRan(page, last, 60_000);
+      expect(await rowsOf(last)).toBe(before + 1);
+      expect(problems.pageErrors).toEqual([]);
+    } finally {
+      await shot(page, SHEETS.replace(".ipynb", ""));
+      await page.close();
+    }
+  }, 600_000);
+
+  it(`the learner's loop in ${TRY_IT}: Run All, change a try-it cell's learning rate, Shift-Enter, the table gains a row; a long try interrupted from the toolbar`, async () => {
     const { page, problems } = await open(TRY_IT);
     try {
       await driver.runAll(page);
@@ -238,16 +315,28 @@ describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" 
       expect(await rowsOf(tryCell + 1)).toBe(2); // the second try-it cell, lr 0.1
 
       // Edit the learning rate as a person would: into the cell's editor, replace its text, Shift-Enter.
-      await driver.codeCells(page).nth(tryCell).locator(".jp-InputArea-editor .cm-content").click();
-      await page.keyboard.press("Control+A");
-      await page.keyboard.insertText("await tryBias({ lr: 0.003, epochs: 3, factors: 50 });");
-      await page.keyboard.press("Shift+Enter");
+      await editAndRun(page, tryCell, "await tryBias({ lr: 0.003, epochs: 3, factors: 50 });");
       await expect.poll(() => rowsOf(tryCell), { timeout: 120_000 }).toBe(3);
       await driver.waitUntilCellRan(page, tryCell, 120_000);
       const shown = await driver.outputs(page, tryCell).locator("table.dataframe").innerText();
       expect(shown).toMatch(/0\.0030/);
       expect(await driver.outputs(page, tryCell).locator(".lesson4-plot .scatterlayer .trace").count()).toBe(3);
       expect(await driver.errorOutputs(page).count()).toBe(0);
+
+      // A long try stopped from the toolbar: KeyboardInterrupt, and the learner carries on.
+      const longTry = tryCell + 1;
+      await editAndRun(page, longTry, "await tryBias({ lr: 0.01, epochs: 50, factors: 50 });");
+      await expect.poll(() => driver.isBusy(page), { timeout: 30_000 }).toBe(true);
+      await new Promise((r) => setTimeout(r, 3000));
+      expect(await driver.isBusy(page), "the 50-epoch try still training before the interrupt").toBe(true);
+      await driver.interrupt(page);
+      await driver.waitUntilCellRan(page, longTry, 60_000);
+      expect(await driver.outputs(page, longTry).innerText()).toMatch(/KeyboardInterrupt: fit stopped/);
+      // The interrupted try recorded nothing: running the first try cell again still shows 3 tries.
+      await driver.runCell(page, tryCell);
+      await driver.waitUntilCellRan(page, tryCell, 120_000);
+      expect(await rowsOf(tryCell)).toBe(3);
+      expect(await driver.errorOutputs(page).count()).toBe(1); // the interrupt's
       expect(problems.pageErrors).toEqual([]);
     } finally {
       await shot(page, "try-it");

@@ -2,7 +2,8 @@
  * How the browser UI test works a Jupyter front end: one driver for JupyterLab and one for the
  * classic Notebook, each using the menus, toolbar and keyboard a person would.
  */
-import type { Locator, Page } from "playwright-core";
+import * as path from "path";
+import type { Download, Locator, Page } from "playwright-core";
 
 export interface FrontEndDriver {
   name: "lab" | "notebook";
@@ -13,8 +14,11 @@ export interface FrontEndDriver {
   /** The kernel's display name as the front end shows it. */
   kernelName(page: Page): Promise<string>;
   runAll(page: Page): Promise<void>;
-  restartAndRunAll(page: Page): Promise<void>;
+  /** Restarts the kernel from the Kernel menu and waits until the new kernel is idle. */
+  restartKernel(page: Page): Promise<void>;
   clearAllOutputs(page: Page): Promise<void>;
+  /** Saves and exports the notebook as HTML from the File menu; resolves to the saved file in `dir`. */
+  exportHtml(page: Page, dir: string): Promise<string>;
   interrupt(page: Page): Promise<void>;
   /** Selects code cell `index` (0-based among code cells) and runs it with Shift+Enter. */
   runCell(page: Page, index: number): Promise<void>;
@@ -50,6 +54,28 @@ async function poll(what: string, timeoutMs: number, check: () => Promise<boolea
   }
 }
 
+/**
+ * A download the page starts, whether in the page itself or in the tab it opens for it (both
+ * front ends open the export's address in a new tab, which the server answers as an attachment).
+ */
+async function downloadFrom(page: Page, start: () => Promise<void>, dir: string): Promise<string> {
+  const context = page.context();
+  let opened: Page | undefined;
+  const download = new Promise<Download>((resolve) => {
+    page.once("download", resolve);
+    context.once("page", (tab) => {
+      opened = tab;
+      tab.once("download", resolve);
+    });
+  });
+  await start();
+  const file = await download;
+  const saved = path.join(dir, file.suggestedFilename());
+  await file.saveAs(saved);
+  await opened?.close();
+  return saved;
+}
+
 /** The classic Notebook (6.x): menus #celllink/#kernellink, prompts "In [n]:", kernel icon classes. */
 export const classicNotebook: FrontEndDriver = {
   name: "notebook",
@@ -68,16 +94,24 @@ export const classicNotebook: FrontEndDriver = {
     await page.click("#celllink");
     await page.click("#run_all_cells");
   },
-  async restartAndRunAll(page) {
+  async restartKernel(page) {
     await page.click("#kernellink");
-    await page.click("#restart_run_all");
-    await page.locator(".modal-dialog button.btn-danger").click(); // "Restart and Run All Cells"
+    await page.click("#restart_kernel");
+    await page.locator(".modal-dialog button.btn-danger").click(); // "Restart"
+    await page.locator(".modal-dialog").waitFor({ state: "detached" });
+    await this.waitForKernel(page);
   },
   async clearAllOutputs(page) {
     await page.click("#celllink");
     await page.hover("#all_outputs");
     await page.click("#clear_all_output");
   },
+  exportHtml: (page, dir) =>
+    downloadFrom(page, async () => {
+      await page.click("#filelink");
+      await page.hover("#download_menu");
+      await page.click("#download_html");
+    }, dir),
   async interrupt(page) {
     await page.click("#kernellink");
     await page.click("#int_kernel");
@@ -137,14 +171,33 @@ export const jupyterLab: FrontEndDriver = {
     await page.locator("#jp-MainMenu").getByText("Run", { exact: true }).click();
     await page.locator(".lm-Menu").getByText("Run All Cells", { exact: true }).click();
   },
-  async restartAndRunAll(page) {
-    await panel(page).locator('.jp-NotebookPanel-toolbar [data-command="notebook:restart-run-all"]').click();
+  async restartKernel(page) {
+    await page.locator("#jp-MainMenu").getByText("Kernel", { exact: true }).click();
+    await page.locator(".lm-Menu").getByText("Restart Kernel…", { exact: true }).click();
     await page.locator(".jp-Dialog .jp-mod-accept").click();
+    await page.locator(".jp-Dialog").waitFor({ state: "detached" });
+    // The indicator passes through "restarting"; idle for a second in a row is the new kernel's.
+    let idleSince = 0;
+    await poll("the restarted kernel to be idle", 90_000, async () => {
+      idleSince = (await this.isBusy(page)) ? 0 : idleSince || Date.now();
+      return idleSince > 0 && Date.now() - idleSince > 1000;
+    });
   },
   async clearAllOutputs(page) {
     await page.locator("#jp-MainMenu").getByText("Edit", { exact: true }).click();
     await page.locator(".lm-Menu").getByText("Clear Outputs of All Cells", { exact: true }).click();
   },
+  exportHtml: (page, dir) =>
+    downloadFrom(page, async () => {
+      await page.locator("#jp-MainMenu").getByText("File", { exact: true }).click();
+      await page.locator(".lm-Menu").getByText("Save and Export Notebook As", { exact: true }).click();
+      await page.locator(".lm-Menu").getByText("HTML", { exact: true }).click();
+      // Lab asks whether to sanitize the HTML: that strips the charts' scripts, so a learner who
+      // wants the charts in the page unticks it (the README says so).
+      await page.locator(".jp-Dialog").getByText("Sanitize HTML output").waitFor();
+      await page.locator(".jp-Dialog input[type=checkbox]").uncheck();
+      await page.locator(".jp-Dialog .jp-mod-accept").click();
+    }, dir),
   async interrupt(page) {
     await panel(page).locator('.jp-NotebookPanel-toolbar [data-command="notebook:interrupt-kernel"]').click();
   },
