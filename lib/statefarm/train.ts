@@ -36,6 +36,9 @@ export function disposeSet(set: LabelledSet): void {
 /** Compiles for classification (Adam, categorical cross-entropy, accuracy) like Keras' compile. */
 export function compileClassifier(model: tf.LayersModel, learningRate = 1e-3): tf.LayersModel {
   model.compile({ optimizer: createAdam(learningRate), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+  // The model owns the Adam made for it here, so model.dispose() frees its state too (tfjs-layers
+  // frees only optimizers it made from a name, like Keras' "adam"; else every model leaks).
+  (model as unknown as { isOptimizerOwned: boolean }).isOptimizerOwned = true;
   return model;
 }
 
