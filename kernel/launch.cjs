@@ -6,7 +6,10 @@
 //  - errors come back as Jupyter error messages (ename, evalue, traceback) instead of stderr text,
 //    with stack positions mapped back to the TypeScript of the cell (kernel/sourcemap.cjs);
 //  - interrupt stops awaited work too: model.fit, tf.nextFrame loops, lib loops (kernel/interrupt.cjs);
-//  - kernel_info_reply carries the `status` field the protocol requires.
+//  - kernel_info_reply carries the `status` field the protocol requires;
+//  - history_request, comms (comm_info/open/msg/close) and input from the user (stdin channel)
+//    are handled (kernel/history.cjs, comms.cjs, stdin.cjs), is_complete tells invalid code
+//    (kernel/complete.cjs).
 "use strict";
 Error.stackTraceLimit = 50; // enough frames to reach the cell from deep inside tfjs
 const path = require("path");
@@ -70,6 +73,11 @@ const { getCodeMetadata } = require("tslab/dist/metadata");
 const { ZmqServer, JupyterHandlerImpl } = require("tslab/dist/jupyter");
 const { describeError, describeDiagnostics } = require("./errors.cjs");
 const { Outbox, framesOf } = require("./outbox.cjs");
+const protocol = require("./protocol.cjs");
+const { History } = require("./history.cjs");
+const { installComms } = require("./comms.cjs");
+const { installStdin } = require("./stdin.cjs");
+const { isComplete } = require("./complete.cjs");
 
 let richBundle = null;
 /**
@@ -86,6 +94,8 @@ function loadRich() {
 
 // State of the cell being executed, filled by the hooks below.
 const cell = { lastVar: null, error: null, diagnostics: [], count: 0, code: "" };
+/** The cells this session ran, for history_request. */
+const history = new History();
 
 function startKernel(connectionFile) {
   const node = createConverter({ isJS: false, isBrowser: false });
@@ -146,6 +156,10 @@ function startKernel(connectionFile) {
   executor.execute = (src) => {
     cell.count = handler.execCount;
     scriptName = `cell[${cell.count}]`;
+    // History keeps what the user ran, as IPython does: not silent nor store_history false cells.
+    const request = protocol.ownRequest();
+    const options = (request && request.content) || {};
+    if (!options.silent && options.store_history !== false) history.add(cell.count, src);
     return interrupts
       .runCell(cell.count, async () => {
         lastConverted = null;
@@ -161,6 +175,9 @@ function startKernel(connectionFile) {
   };
   const server = new LessonServer(handler, connectionFile);
   process.on("SIGINT", () => {
+    // A cell waiting for the user's input ends at once.
+    const stopped = new interrupts.KeyboardInterrupt("interrupted while waiting for input");
+    server.userInput.cancel(stopped);
     // Synchronous code was already stopped by tslab (breakOnSigint). Awaited work: stop it and
     // give it a moment to end with its own KeyboardInterrupt; then abandon it as tslab does.
     interrupts.interruptCurrent(3000).then(() => executor.interrupt());
@@ -196,6 +213,38 @@ class LessonHandler extends JupyterHandlerImpl {
     return reply;
   }
 
+  /**
+   * Inspecting where no name is under the cursor, inside a call's parentheses (`fitCollab(` then
+   * Shift-Tab), shows the called function, as IPython does; tslab found nothing there.
+   */
+  handleInspect(req) {
+    const reply = super.handleInspect(req);
+    if (reply.found) return reply;
+    const callee = calleeEnd(String(req.code || ""), req.cursor_pos);
+    return callee == null ? reply : super.handleInspect({ ...req, cursor_pos: callee });
+  }
+
+  /**
+   * Output printed by a comm handler run for a front end's message goes out with that message as
+   * its parent (as ipykernel does), not into whichever cell ran last.
+   */
+  createWriteToIopub(name, writeStream) {
+    const write = super.createWriteToIopub(name, writeStream);
+    return (buffer, encoding) => {
+      const request = protocol.ownRequest();
+      const fromComm = request && /^comm_/.test(request.header.msg_type) && this.writeFor;
+      if (!fromComm) return write(buffer, encoding);
+      const text = typeof buffer === "string" ? buffer : Buffer.from(buffer).toString("utf8");
+      this.writeFor(request, name, text);
+      return true;
+    };
+  }
+
+  /** From the TypeScript parser's syntax errors: complete, incomplete (with an indent), invalid. */
+  handleIsComplete(req) {
+    return isComplete(String(req.code || ""));
+  }
+
   handleKernel() {
     const reply = super.handleKernel();
     reply.status = "ok";
@@ -205,11 +254,55 @@ class LessonHandler extends JupyterHandlerImpl {
 }
 
 /**
+ * Where the name of the call whose parentheses enclose `cursor` ends (`f(a, |` → after `f`), or
+ * null. A plain scan of brackets: good enough for the cursor of an inspect request.
+ */
+function calleeEnd(code, cursor) {
+  let depth = 0;
+  for (let i = Math.min(Number(cursor) || 0, code.length) - 1; i >= 0; i--) {
+    const ch = code[i];
+    if (ch === ")" || ch === "]" || ch === "}") depth++;
+    else if (ch === "[" || ch === "{") depth = Math.max(0, depth - 1);
+    else if (ch === "(" && depth > 0) depth--;
+    else if (ch === "(") {
+      let end = i;
+      while (end > 0 && /[ \t]/.test(code[end - 1])) end--;
+      return end > 0 && /[\w$]/.test(code[end - 1]) ? end : null;
+    }
+  }
+  return null;
+}
+
+/**
  * Every send of a socket goes through an Outbox (kernel/outbox.cjs): one at a time, in order. tslab
  * assigns its sockets in init(); these setters wrap each as it is created.
  */
 function queuedSocket(socket, name) {
-  const send = socket.send.bind(socket);
+  // tslab starts reading its sockets before it binds them, and binds all five at once. On a busy
+  // machine a message can arrive on a socket whose bind has not finished, and zeromq rejects the
+  // next receive or send on it ("Socket is blocked by a bind or unbind operation"): tslab's read
+  // loop for that socket ended and the kernel never answered. Receives and sends wait for the bind.
+  // (Checked right before each call: an await in between would let a bind start unseen.)
+  let binding = null;
+  const bind = (address) => {
+    const done = socket.bind(address).finally(() => {
+      if (binding === settled) binding = null;
+    });
+    const settled = done.catch(() => {});
+    binding = settled;
+    return done;
+  };
+  const receiving = () => {
+    const messages = socket[Symbol.asyncIterator]();
+    const next = () => (binding ? binding.then(next) : messages.next());
+    return {
+      next,
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  };
+  const send = (frames) => (binding ? binding.then(() => send(frames)) : socket.send(frames));
   const report = (error) => require("fs").writeSync(2, `lesson4-ts kernel: a ${name} message was not sent: ${error && error.message}\n`);
   const outbox = new Outbox({ send }, report);
   const queued = (frames) => {
@@ -224,6 +317,8 @@ function queuedSocket(socket, name) {
     get(target, key) {
       if (key === "send") return queued;
       if (key === "outbox") return outbox;
+      if (key === "bind") return bind;
+      if (key === Symbol.asyncIterator) return receiving;
       const value = Reflect.get(target, key, target);
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -233,8 +328,117 @@ function queuedSocket(socket, name) {
 
 let executions = 0;
 
+/** Shell messages the layer answers itself; tslab handles the others. */
+const OWN_MESSAGES = new Set([
+  "history_request", "comm_info_request", "comm_open", "comm_msg", "comm_close",
+]);
+
 class LessonServer extends ZmqServer {
-  async handleExecute(sock, msg) {
+  constructor(handler, connectionFile) {
+    super(handler, connectionFile);
+    handler.writeFor = (request, name, text) => {
+      const key = this.connInfo.key;
+      const build = (c) => protocol.framesFor(key, request, "stream", c).frames;
+      const mergeKey = `stream:${request.header.msg_id}:${name}`;
+      this.iopub.outbox.publish("stream", mergeKey, { name, text }, build);
+    };
+    // Comm messages go out with the parent of the code that sends them (protocol.cjs).
+    this.comms = installComms((type, content, metadata, buffers) =>
+      this.publishFor(protocol.currentRequest(), type, content, metadata, buffers));
+    this.userInput = installStdin(
+      (request, content) => this.sendInputRequest(request, content),
+      () => this.iopub.outbox.drained(),
+    );
+  }
+
+  /** Queues an iopub message with parent `parent` behind the outputs already queued. */
+  publishFor(parent, type, content, metadata = {}, buffers = []) {
+    const key = this.connInfo.key;
+    const build = (c) => protocol.framesFor(key, parent, type, c, { metadata, buffers }).frames;
+    this.iopub.outbox.publish(type, null, content, build);
+  }
+
+  /** Sends a reply on a ROUTER socket (shell, control) to the sender of `msg`. */
+  replyTo(sock, msg, type, content) {
+    const options = { identity: msg.identity };
+    sock.send(protocol.framesFor(this.connInfo.key, msg, type, content, options).frames);
+  }
+
+  /** Sends an input_request to the front end of execute_request `request`; returns its id. */
+  sendInputRequest(request, content) {
+    const key = this.connInfo.key;
+    // The front end's stdin socket has the identity of its shell socket, as jupyter_client sets.
+    const options = { identity: request.identity };
+    const { frames, header } = protocol.framesFor(key, request, "input_request", content, options);
+    this.stdin.send(frames);
+    return header.msg_id;
+  }
+
+  async init() {
+    await super.init();
+    this.readStdin();
+  }
+
+  /** tslab never reads its stdin socket; input replies arrive there. */
+  async readStdin() {
+    try {
+      for await (const frames of this.stdin) {
+        try {
+          this.userInput.receive(protocol.parseFrames(this.connInfo.key, frames));
+        } catch (error) {
+          const why = error && error.message;
+          require("fs").writeSync(2, `lesson4-ts kernel: a stdin message was dropped: ${why}\n`);
+        }
+      }
+    } catch (error) {
+      // The socket was closed (shutdown): nothing more to read.
+    }
+  }
+
+  handleShellMessage(sock, ...frames) {
+    let msg = null;
+    try {
+      msg = protocol.parseFrames(this.connInfo.key, frames);
+    } catch (error) {
+      // Left to tslab, which reports a malformed message as it always did.
+    }
+    if (!msg || !OWN_MESSAGES.has(msg.header.msg_type)) {
+      return super.handleShellMessage(sock, ...frames);
+    }
+    return protocol.runForRequest(msg, () => this.handleOwnMessage(sock, msg));
+  }
+
+  /** history, comm_info and comm messages: busy, the reply (requests only), idle, as tslab does. */
+  async handleOwnMessage(sock, msg) {
+    const type = msg.header.msg_type;
+    this.publishFor(msg, "status", { execution_state: "busy" });
+    try {
+      if (type === "history_request") {
+        this.replyTo(sock, msg, "history_reply", history.reply(msg.content));
+      } else if (type === "comm_info_request") {
+        this.replyTo(sock, msg, "comm_info_reply", this.comms.info(msg.content));
+      } else {
+        await this.comms.handle(msg);
+      }
+    } catch (error) {
+      require("fs").writeSync(2, `lesson4-ts kernel: ${type} failed: ${error && error.stack}\n`);
+      if (type.endsWith("_request")) {
+        const evalue = String(error && error.message);
+        const ename = (error && error.name) || "Error";
+        const reply = { status: "error", ename, evalue, traceback: [evalue] };
+        this.replyTo(sock, msg, type.replace(/_request$/, "_reply"), reply);
+      }
+    } finally {
+      this.publishFor(msg, "status", { execution_state: "idle" });
+    }
+  }
+
+  /** Runs as the request's work, so that the cell's comm messages and input requests name it. */
+  handleExecute(sock, msg) {
+    return protocol.runForRequest(msg, () => this.executeRequest(sock, msg));
+  }
+
+  async executeRequest(sock, msg) {
     // Which notebook cell runs (front ends send its id), for lib/display/plot.ts.
     const meta = msg.metadata || {};
     globalThis[Symbol.for("lesson4-ts.running-cell")] = {
@@ -267,7 +471,11 @@ class LessonServer extends ZmqServer {
       delete executor.locals[cell.lastVar];
       try {
         const bundle = await loadRich()(value);
-        if (bundle) publish("execute_result", { execution_count: content.execution_count, data: bundle, metadata: {} });
+        if (bundle) {
+          const count = content.execution_count;
+          publish("execute_result", { execution_count: count, data: bundle, metadata: {} });
+          if (typeof bundle["text/plain"] === "string") history.setOutput(count, bundle["text/plain"]);
+        }
       } catch (error) {
         writeStream("stderr", `Could not display the value: ${error && error.message}\n`);
       }
