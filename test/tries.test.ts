@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkSetting, Tries } from "../lib/display/tries";
+import { checkChoice, checkKnobs, checkSetting, Tries } from "../lib/display/tries";
 
 describe("try-it cells (lib/display/tries)", () => {
   it("a setting tried again replaces its row and curve; a new one adds both", () => {
@@ -30,5 +30,21 @@ describe("try-it cells (lib/display/tries)", () => {
     );
     expect(() => checkSetting("epochs", 2.5, { min: 1, integer: true })).toThrow(/whole number/);
     expect(() => checkSetting("lr", NaN, { above: 0 })).toThrow(/got NaN/);
+  });
+
+  it("an exclusive upper bound, a choice from a list, and only known knobs", () => {
+    expect(checkSetting("dropout", 0.5, { min: 0, below: 1 })).toBe(0.5);
+    expect(() => checkSetting("dropout", 1, { min: 0, below: 1 })).toThrow(
+      "dropout must be a number, at least 0 and less than 1; got 1.",
+    );
+    expect(checkChoice("pseudo", "soft", ["none", "soft", "hard"])).toBe("soft");
+    expect(() => checkChoice("pseudo", "Soft", ["none", "soft"])).toThrow(
+      'pseudo must be one of "none", "soft"; got "Soft".',
+    );
+    expect(checkKnobs({ lr: 1 }, ["lr", "epochs"], "{ lr: 0.1 }")).toEqual({ lr: 1 });
+    expect(() => checkKnobs({ lr: 1, epoch: 3 }, ["lr", "epochs"], "{ lr: 0.1 }")).toThrow(
+      'unknown setting "epoch": the settings are lr, epochs.',
+    );
+    expect(() => checkKnobs(3, ["lr"], "{ lr: 0.1 }")).toThrow(/must be an object like \{ lr: 0.1 \}; got 3/);
   });
 });

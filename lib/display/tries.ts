@@ -16,11 +16,15 @@ export interface Try {
   results: Record<string, number>;
 }
 
-/** The range a try-it setting must be in: inclusive bounds, `above` for an exclusive lower one. */
+/**
+ * The range a try-it setting must be in: `min`/`max` inclusive, `above`/`below` exclusive (a
+ * dropout rate or a beta below 1: at 1 nothing is kept or nothing forgotten).
+ */
 export interface Range {
   min?: number;
   above?: number;
   max?: number;
+  below?: number;
   integer?: boolean;
 }
 
@@ -29,7 +33,45 @@ function describeRange(range: Range): string {
   if (range.above !== undefined) parts.push(`greater than ${range.above}`);
   if (range.min !== undefined) parts.push(`at least ${range.min}`);
   if (range.max !== undefined) parts.push(`at most ${range.max}`);
+  if (range.below !== undefined) parts.push(`less than ${range.below}`);
   return parts.join(", ").replace(/, (?=[^,]*$)/, parts.length > 2 ? " and " : ", ");
+}
+
+/** A value as an error message shows it: a string in quotes, so "0.01" differs from 0.01. */
+export function shown(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * `setting` if it is an object that names only `knobs`, else a RangeError with `example`: a
+ * misspelt knob would otherwise be ignored without a word.
+ */
+export function checkKnobs(
+  setting: unknown,
+  knobs: readonly string[],
+  example: string,
+): Record<string, unknown> {
+  if (setting === null || typeof setting !== "object" || Array.isArray(setting)) {
+    throw new RangeError(`the setting must be an object like ${example}; got ${shown(setting)}.`);
+  }
+  const unknown = Object.keys(setting).filter((k) => !knobs.includes(k));
+  if (unknown.length > 0) {
+    const known = knobs.join(", ");
+    throw new RangeError(`unknown setting ${shown(unknown[0])}: the settings are ${known}.`);
+  }
+  return setting as Record<string, unknown>;
+}
+
+/** `value` if it is one of `allowed`, else a RangeError naming the setting and every choice. */
+export function checkChoice<T extends string>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+): T {
+  const ok = typeof value === "string" && (allowed as readonly string[]).includes(value);
+  if (ok) return value as T;
+  const choices = allowed.map((a) => JSON.stringify(a)).join(", ");
+  throw new RangeError(`${name} must be one of ${choices}; got ${shown(value)}.`);
 }
 
 /** `value` if it is a number in `range`, else a RangeError naming the setting and its range. */
@@ -40,10 +82,10 @@ export function checkSetting(name: string, value: unknown, range: Range): number
     (!range.integer || Number.isInteger(value)) &&
     (range.above === undefined || value > range.above) &&
     (range.min === undefined || value >= range.min) &&
-    (range.max === undefined || value <= range.max);
+    (range.max === undefined || value <= range.max) &&
+    (range.below === undefined || value < range.below);
   if (ok) return value as number;
-  const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
-  throw new RangeError(`${name} must be ${describeRange(range)}; got ${shown}.`);
+  throw new RangeError(`${name} must be ${describeRange(range)}; got ${shown(value)}.`);
 }
 
 export class Tries {

@@ -5,34 +5,16 @@
  * try in view (check, train from the same start, record, show); this is the reusable part.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Tries, checkSetting, type Setting } from "../display/tries";
+import { Tries, checkChoice, checkSetting, shown, type Setting } from "../display/tries";
 import type { Figure } from "../display/plot";
 import { Eve } from "./tf-eve";
 
-function shown(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
+export { checkChoice } from "../display/tries";
 
-/** `value` if it is one of `allowed`, else a RangeError naming the setting and every choice. */
-export function checkChoice<T extends string>(
-  name: string,
-  value: unknown,
-  allowed: readonly T[],
-): T {
-  const ok = typeof value === "string" && (allowed as readonly string[]).includes(value);
-  if (ok) return value as T;
-  const choices = allowed.map((a) => JSON.stringify(a)).join(", ");
-  throw new RangeError(`${name} must be one of ${choices}; got ${shown(value)}.`);
-}
-
-/**
- * `value` if it is a decay rate in [0, 1) (a beta, a momentum), else a RangeError naming it.
- * checkSetting's ranges have no open upper end, and a decay of 1 would never forget anything.
- */
+/** `value` if it is a decay rate in [0, 1) (a beta, a momentum), else a RangeError naming it. */
 export function checkDecay(name: string, value: unknown): number {
-  if (typeof value === "number" && Number.isFinite(value) && value >= 0 && value < 1) return value;
-  const range = "a number, at least 0 and less than 1";
-  throw new RangeError(`${name} must be ${range}; got ${shown(value)}.`);
+  // A decay of 1 would never forget anything.
+  return checkSetting(name, value, { min: 0, below: 1 });
 }
 
 export interface LogScaleTriesOptions {

@@ -3,7 +3,7 @@
  * epochs, dropout, and whether pseudo-labelled test photos join the training rows), checked before
  * anything trains and turned into the label of its row and curve (lib/display/tries).
  */
-import { checkSetting, type Setting } from "../display/tries";
+import { checkChoice, checkKnobs, checkSetting, type Setting } from "../display/tries";
 import type { PseudoMode } from "./pseudo";
 
 /** `{ lr, epochs, dropout?, pseudo? }`, any values: checkHeadTry names a wrong one. */
@@ -27,36 +27,21 @@ export interface HeadTry {
   setting: Setting;
 }
 
-function shown(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
 /**
  * Checks a try's setting: lr in (0, 1], epochs a whole number 1-50, dropout in [0, 1) (left out:
  * 0), pseudo one of "none", "soft", "hard" (left out: "none"). Throws a RangeError naming the
  * first bad argument and its range.
  */
-export function checkHeadTry(setting: HeadTrySetting): HeadTry {
-  if (setting === null || typeof setting !== "object" || Array.isArray(setting)) {
-    const example = '{ lr: 0.001, epochs: 8, dropout: 0.8, pseudo: "soft" }';
-    throw new RangeError(`the setting must be an object like ${example}; got ${shown(setting)}.`);
-  }
-  const unknown = Object.keys(setting).filter((k) => !KNOBS.includes(k));
-  if (unknown.length > 0) {
-    throw new RangeError(`unknown setting ${shown(unknown[0])}: the settings are ${KNOBS.join(", ")}.`);
-  }
+export function checkHeadTry(given: HeadTrySetting): HeadTry {
+  const example = '{ lr: 0.001, epochs: 8, dropout: 0.8, pseudo: "soft" }';
+  const setting = checkKnobs(given, KNOBS, example);
   const lr = checkSetting("lr", setting.lr, { above: 0, max: 1 });
   const epochs = checkSetting("epochs", setting.epochs, { min: 1, max: 50, integer: true });
-  const dropout = setting.dropout === undefined ? 0 : setting.dropout;
-  // checkSetting's ranges have no exclusive upper bound; a rate of 1 would drop every unit.
-  if (typeof dropout !== "number" || !(dropout >= 0 && dropout < 1)) {
-    throw new RangeError(`dropout must be a number, at least 0 and less than 1; got ${shown(dropout)}.`);
-  }
-  const pseudo = setting.pseudo === undefined ? "none" : setting.pseudo;
-  if (typeof pseudo !== "string" || !HEAD_TRY_PSEUDO.includes(pseudo as HeadTryPseudo)) {
-    const allowed = HEAD_TRY_PSEUDO.map((p) => `"${p}"`).join(", ");
-    throw new RangeError(`pseudo must be one of ${allowed}; got ${shown(pseudo)}.`);
-  }
-  const mode = pseudo as HeadTryPseudo;
-  return { lr, epochs, dropout, pseudo: mode, setting: { lr, epochs, dropout, pseudo: mode } };
+  // Below 1: a rate of 1 would drop every unit.
+  // Left out means none; null is a value, and a wrong one.
+  const dropoutGiven = setting.dropout === undefined ? 0 : setting.dropout;
+  const dropout = checkSetting("dropout", dropoutGiven, { min: 0, below: 1 });
+  const pseudoGiven = setting.pseudo === undefined ? "none" : setting.pseudo;
+  const pseudo = checkChoice("pseudo", pseudoGiven, HEAD_TRY_PSEUDO);
+  return { lr, epochs, dropout, pseudo, setting: { lr, epochs, dropout, pseudo } };
 }

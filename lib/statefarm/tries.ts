@@ -3,7 +3,7 @@
  * epochs, dropout, augmentation), checked before anything trains and turned into the label of its
  * row and curve (lib/display/tries).
  */
-import { checkSetting, type Setting } from "../display/tries";
+import { checkKnobs, checkSetting, type Setting } from "../display/tries";
 import type { AugmentOptions } from "../vision/augment";
 import { AUGMENT_LEVELS } from "./lesson";
 
@@ -37,33 +37,19 @@ export interface CnnTry {
   setting: Setting;
 }
 
-function shown(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
 /**
  * Checks a try's setting: lr in (0, 1], epochs a whole number 1-50, dropout in [0, 1) (left out:
  * 0), each augmentation from 0 to TRY_AUGMENT_MAX (left out: none). Throws a RangeError naming the
  * first bad argument and its range.
  */
-export function checkCnnTry(setting: CnnTrySetting): CnnTry {
-  if (setting === null || typeof setting !== "object" || Array.isArray(setting)) {
-    const example = "{ lr: 0.001, epochs: 3 }";
-    throw new RangeError(`the setting must be an object like ${example}; got ${shown(setting)}.`);
-  }
-  const unknown = Object.keys(setting).filter((k) => !KNOBS.includes(k));
-  if (unknown.length > 0) {
-    const known = KNOBS.join(", ");
-    throw new RangeError(`unknown setting ${shown(unknown[0])}: the settings are ${known}.`);
-  }
+export function checkCnnTry(given: CnnTrySetting): CnnTry {
+  const setting = checkKnobs(given, KNOBS, "{ lr: 0.001, epochs: 3 }");
   const lr = checkSetting("lr", setting.lr, { above: 0, max: 1 });
   const epochs = checkSetting("epochs", setting.epochs, { min: 1, max: 50, integer: true });
-  const dropout = setting.dropout ?? 0;
-  // checkSetting's ranges have no exclusive upper bound; a rate of 1 would drop every unit.
-  if (typeof dropout !== "number" || !(dropout >= 0 && dropout < 1)) {
-    const range = "a number, at least 0 and less than 1";
-    throw new RangeError(`dropout must be ${range}; got ${shown(dropout)}.`);
-  }
+  // Below 1: a rate of 1 would drop every unit.
+  // Left out means none; null is a value, and a wrong one.
+  const dropoutGiven = setting.dropout === undefined ? 0 : setting.dropout;
+  const dropout = checkSetting("dropout", dropoutGiven, { min: 0, below: 1 });
   const levels: Array<[string, number]> = [];
   for (const name of Object.keys(AUGMENT_LEVELS)) {
     if (setting[name] === undefined) continue;
