@@ -46,8 +46,9 @@ function pythonWith(modules, candidates) {
   }
   return null;
 }
-const candidates = [process.env.LESSON4_PYTHON, venvPython, "python3", "/usr/bin/python3"];
-let python = pythonWith(JUPYTER_CHECK, candidates);
+// LESSON4_PYTHON, else the project's .venv (made below with pip); a system Jupyter (Debian's classic
+// Notebook) only where PyPI cannot be reached, so JupyterLab is what learners get wherever pip works.
+let python = pythonWith(JUPYTER_CHECK, [process.env.LESSON4_PYTHON, venvPython]);
 
 function pipInstall(packages) {
   // A project-local virtual environment; pip fails fast where PyPI is unreachable.
@@ -72,9 +73,11 @@ function aptInstall(packages) {
 }
 
 if (!python) {
-  log("Jupyter (nbclient/nbconvert) not found; installing it ...");
+  log("Jupyter (nbclient/nbconvert) not found in .venv; installing it ...");
   if (pipInstall(JUPYTER_PACKAGES)) python = venvPython;
-  else if (aptInstall(["jupyter-notebook", "jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"])) python = pythonWith(JUPYTER_CHECK, ["/usr/bin/python3"]);
+  else python = pythonWith(JUPYTER_CHECK, ["python3", "/usr/bin/python3"]);
+  if (python && python !== venvPython) log(`pip could not install JupyterLab; using the Jupyter of ${python}`);
+  else if (!python && aptInstall(["jupyter-notebook", "jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"])) python = pythonWith(JUPYTER_CHECK, ["/usr/bin/python3"]);
   if (!python) fail("Could not install Jupyter. Install it yourself, then re-run: `pip install jupyterlab nbconvert nbclient` "
     + "(or on Debian/Ubuntu: `sudo apt-get install jupyter-notebook jupyter-nbconvert python3-nbclient`), "
     + "or point LESSON4_PYTHON at a python that has them.");

@@ -106,12 +106,10 @@ export const classicNotebook: FrontEndDriver = {
     await page.hover("#all_outputs");
     await page.click("#clear_all_output");
   },
-  exportHtml: (page, dir) =>
-    downloadFrom(page, async () => {
-      await page.click("#filelink");
-      await page.hover("#download_menu");
-      await page.click("#download_html");
-    }, dir),
+  async exportHtml() {
+    // The tests export from JupyterLab, the front end set-up installs wherever pip works.
+    throw new Error("exporting from the classic Notebook's menu is not driven by these tests");
+  },
   async interrupt(page) {
     await page.click("#kernellink");
     await page.click("#int_kernel");
