@@ -3,7 +3,7 @@
  * classic Notebook, each using the menus, toolbar and keyboard a person would.
  */
 import * as path from "path";
-import type { Download, Locator, Page } from "playwright-core";
+import type { Locator, Page } from "playwright-core";
 
 export interface FrontEndDriver {
   name: "lab" | "notebook";
@@ -55,24 +55,15 @@ async function poll(what: string, timeoutMs: number, check: () => Promise<boolea
 }
 
 /**
- * A download the page starts, whether in the page itself or in the tab it opens for it (both
- * front ends open the export's address in a new tab, which the server answers as an attachment).
+ * The file a menu action makes the page download (JupyterLab 4 answers its export in the page
+ * itself, an attachment from the server), saved into `dir`.
  */
 async function downloadFrom(page: Page, start: () => Promise<void>, dir: string): Promise<string> {
-  const context = page.context();
-  let opened: Page | undefined;
-  const download = new Promise<Download>((resolve) => {
-    page.once("download", resolve);
-    context.once("page", (tab) => {
-      opened = tab;
-      tab.once("download", resolve);
-    });
-  });
+  const download = page.waitForEvent("download", { timeout: 120_000 });
   await start();
   const file = await download;
   const saved = path.join(dir, file.suggestedFilename());
   await file.saveAs(saved);
-  await opened?.close();
   return saved;
 }
 
