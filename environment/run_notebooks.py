@@ -53,13 +53,16 @@ def describe_error(cell, index, reply, rerunning=False):
 
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+# The widgets' renderer the template embeds (environment/setup.mjs fetches it).
+VENDOR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "build", "vendor")
 
 
 def export_html(nb, path):
     """Writes the notebook as a self-contained HTML page: environment/templates/lesson4 (nbconvert's
     "lab" template without the CDN/system MathJax and require.js), images and plotly.js embedded."""
     name = os.path.splitext(os.path.basename(path))[0]
-    exporter = HTMLExporter(template_name="lesson4", extra_template_basedirs=[TEMPLATES])
+    exporter = HTMLExporter(template_name="lesson4", extra_template_basedirs=[TEMPLATES],
+                            extra_template_paths=[VENDOR])
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": name}})
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
@@ -115,6 +118,7 @@ async def execute_and_rerun(client, nb):
         for index, cell in enumerate(nb.cells):
             await client.async_execute_cell(cell, index, execution_count=client.code_cells_executed + 1)
         after_rerun = await tensors_alive(client, len(nb.cells))
+        client.set_widgets_metadata()  # as client.execute() does: the widgets' state for the HTML
     return {"tensors_after_run": after_first, "tensors_after_rerun": after_rerun}
 
 

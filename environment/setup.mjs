@@ -36,7 +36,11 @@ if (stale) {
 // 2. Jupyter --------------------------------------------------------------------------------
 const JUPYTER_CHECK = "import nbclient, nbconvert, nbformat, jupyter_client";
 // Pinned: the browser tests drive JupyterLab's own page, which changes between releases.
-const JUPYTER_PACKAGES = ["jupyterlab==4.6.6", "notebook==7.6.5", "nbconvert==7.17.2", "nbclient==0.11.0", "jupyter_kernel_test==0.7.0"];
+// jupyterlab_widgets draws the lessons' widgets in JupyterLab (ipywidgets brings the classic
+// Notebook's side and the protocol version the kernel's widgets speak: ipywidgets 8, 2.1.0).
+const WIDGET_PACKAGES = ["ipywidgets==8.1.8", "jupyterlab_widgets==3.0.17"];
+const JUPYTER_PACKAGES = ["jupyterlab==4.6.6", "notebook==7.6.5", "nbconvert==7.17.2", "nbclient==0.11.0",
+  "jupyter_kernel_test==0.7.0", ...WIDGET_PACKAGES];
 const venvPython = path.join(root, ".venv", "bin", "python");
 function pythonWith(modules, candidates) {
   for (const python of candidates) {
@@ -82,8 +86,37 @@ if (!python) {
     + "(or on Debian/Ubuntu: `sudo apt-get install jupyter-notebook jupyter-nbconvert python3-nbclient`), "
     + "or point LESSON4_PYTHON at a python that has them.");
 }
+// A .venv made before the lessons had widgets: add them (a front end without them shows the
+// widgets' text instead, so elsewhere this is only a note).
+if (!run(python, ["-c", "import jupyterlab_widgets"], { capture: true }).ok) {
+  if (!(python === venvPython && pipInstall(WIDGET_PACKAGES))) {
+    log("jupyterlab_widgets is not installed: JupyterLab will show the lessons' widgets as text (`pip install jupyterlab_widgets`).");
+  }
+}
 const frontEnd = run(python, ["-c", "import jupyterlab"], { capture: true }).ok ? "lab"
   : run(python, ["-c", "import notebook"], { capture: true }).ok ? "notebook" : null;
+
+// The widgets' renderer for exported HTML pages: @jupyter-widgets/html-manager's standalone bundle,
+// which the lessons' template embeds (environment/templates/lesson4). Only its dist/embed.js is needed,
+// so `npm pack` fetches the package alone (its npm dependencies would add ~130 MB). Without it the
+// pages show the widgets' text.
+const HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15";
+const widgetEmbed = path.join(root, "build", "vendor", "html-manager", "embed.js");
+if (!fs.existsSync(widgetEmbed)) {
+  fs.mkdirSync(path.join(root, "build"), { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(root, "build", ".html-manager-"));
+  try {
+    const packed = run("npm", ["pack", HTML_MANAGER, "--pack-destination", tmp, "--silent"], { capture: true });
+    const tarball = packed.ok ? fs.readdirSync(tmp).find((f) => f.endsWith(".tgz")) : undefined;
+    if (tarball && run("tar", ["-xzf", path.join(tmp, tarball), "-C", tmp], { capture: true }).ok) {
+      fs.mkdirSync(path.dirname(widgetEmbed), { recursive: true });
+      fs.copyFileSync(path.join(tmp, "package", "dist", "embed.js"), `${widgetEmbed}.tmp`);
+      fs.renameSync(`${widgetEmbed}.tmp`, widgetEmbed);
+    } else log(`could not fetch ${HTML_MANAGER} (npm pack): exported pages will show widgets as text.`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
 
 // 3. The kernelspec: committed in environment/jupyter, found through JUPYTER_PATH -------------
 const kernelDir = path.join(root, "environment", "jupyter", "kernels", "lesson4-ts");

@@ -67,7 +67,12 @@ export async function startJupyter(options: JupyterOptions = {}): Promise<Jupyte
   // File > Save and Export Notebook As > HTML uses the lessons' template: a page that opens
   // offline (no require.js or MathJax from a CDN), as `npm run lessons` writes them.
   const templates = path.join(ROOT, "environment", "templates");
+  const vendor = path.join(ROOT, "build", "vendor"); // the widgets' renderer (environment/setup.mjs)
   args.push("--HTMLExporter.template_name=lesson4", `--HTMLExporter.extra_template_basedirs=${templates}`);
+  args.push(`--HTMLExporter.extra_template_paths=${vendor}`);
+  // The widgets' state is saved with the notebook (environment/jupyter/lab-settings), so a page
+  // exported from Lab shows the controls where the learner left them.
+  if (frontEnd === "lab") args.push(`--LabApp.app_settings_dir=${path.join(ROOT, "environment", "jupyter", "lab-settings")}`);
   if (process.getuid?.() === 0) args.push("--allow-root"); // containers run as root; Jupyter refuses without this
   const child = spawn(env.python, args, { cwd: notebookDir, env: jupyterEnv(), stdio: ["ignore", "pipe", "pipe"] });
 

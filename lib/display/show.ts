@@ -3,6 +3,7 @@
  * so every front end (JupyterLab, the classic Notebook, nbconvert's HTML) shows it natively.
  */
 import { randomBytes } from "crypto";
+import { AsyncLocalStorage } from "async_hooks";
 
 /** A Jupyter MIME bundle: MIME type -> content (strings, or JSON for `application/*+json`). */
 export type MimeBundle = Record<string, unknown>;
@@ -12,13 +13,29 @@ export interface Displayable {
   toMimeBundle(): MimeBundle;
 }
 
-type Writer = (bundle: MimeBundle, options: { displayId?: string; update: boolean }) => void;
+export type Writer = (bundle: MimeBundle, options: { displayId?: string; update: boolean }) => void;
 
 let testSink: Writer | null = null;
 
 /** Routes displays to `sink` instead of the kernel (tests, scripts); `null` restores the default. */
 export function setDisplaySink(sink: Writer | null): void {
   testSink = sink;
+}
+
+// On globalThis: notebooks load lib through ./lib and the kernel through its real path, and a
+// display made by either must reach the output area that captures it.
+const CAPTURE = Symbol.for("lesson4-ts.display-capture");
+function captures(): AsyncLocalStorage<Writer> {
+  const g = globalThis as Record<symbol, unknown>;
+  return (g[CAPTURE] ??= new AsyncLocalStorage<Writer>()) as AsyncLocalStorage<Writer>;
+}
+
+/**
+ * Runs `fn` with every display it (and the work it starts) makes sent to `sink` instead: how an
+ * output widget collects what a callback shows.
+ */
+export function captureDisplays<T>(sink: Writer, fn: () => T): T {
+  return captures().run(sink, fn);
 }
 
 type KernelWrite = (content: { data: MimeBundle; metadata: object; transient: object }, update: boolean) => void;
@@ -35,6 +52,8 @@ function kernelWriter(): KernelWrite | null {
 }
 
 function write(bundle: MimeBundle, displayId: string | undefined, update: boolean): void {
+  const captured = captures().getStore();
+  if (captured) return captured(bundle, { displayId, update });
   if (testSink) return testSink(bundle, { displayId, update });
   const kernel = kernelWriter();
   if (kernel) return kernel({ data: bundle, metadata: {}, transient: displayId ? { display_id: displayId } : {} }, update);
