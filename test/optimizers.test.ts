@@ -1,6 +1,6 @@
 /** The from-scratch rules and the workbook simulator's interface (no workbook needed). */
 import { describe, expect, it } from "vitest";
-import { SHEET_NAMES, simulateSheet, WorkbookSheet, calculateSheet, savedState, resetState, momentumStep, adamStep, eveFeedback } from "../lib/optimizers/index";
+import { SHEET_NAMES, simulateSheet, WorkbookSheet, calculateSheet, savedState, resetState, momentumStep, adamStep, eveFeedback, sheetConstants } from "../lib/optimizers/index";
 
 describe("simulateSheet", () => {
   it("rejects unknown sheets, bad epoch counts and non-finite learning rates, listing valid values", () => {
@@ -71,5 +71,19 @@ describe("rules", () => {
   it("Eve's feedback is the relative change of the last two losses", () => {
     expect(eveFeedback(3, 2, 1, 0.9).r).toBeCloseTo(0.5, 12);
     expect(eveFeedback(3, 2, 1, 0.9).d).toBeCloseTo(0.9 + 0.05, 12);
+  });
+});
+
+describe("simulateSheet with other betas", () => {
+  it("uses the betas given instead of the workbook's, and checks them", () => {
+    const saved = simulateSheet("adam", { epochs: 5 });
+    const { beta1, beta2 } = sheetConstants("adam"); // the workbook's: 0.7 and 0.9
+    const same = simulateSheet("adam", { epochs: 5, constants: { beta1, beta2 } });
+    const other = simulateSheet("adam", { epochs: 5, constants: { beta1: 0.5 } });
+    expect(same.epochs.map((e) => e.loss)).toEqual(saved.epochs.map((e) => e.loss));
+    expect(other.epochs.at(-1)!.loss).not.toBe(saved.epochs.at(-1)!.loss);
+    expect(() => simulateSheet("adam", { epochs: 1, constants: { beta2: 1 } })).toThrow(
+      /beta2 must be a number in \[0, 1\)/,
+    );
   });
 });

@@ -7,7 +7,7 @@ import { onestep, resetState, savedState } from "./buttons";
 import { calculateSheet, SHEET_NAMES, type CalcOptions, type SheetCalc, type SheetName, type SheetState } from "./workbook";
 
 export * from "./rules";
-export { SHEET_NAMES, sheetColumns, sheetConstants, calculateSheet, type SheetName, type SheetState, type SheetCalc, type Column, type Pair, type CalcOptions } from "./workbook";
+export { SHEET_NAMES, sheetColumns, sheetConstants, calculateSheet, type SheetName, type SheetState, type SheetCalc, type Column, type Pair, type CalcOptions, type SheetConstants } from "./workbook";
 export { savedState, resetState, onestep, type StepResult } from "./buttons";
 export { GRADDESC_XY } from "./workbook-fixture";
 export { Eve, eve, type EveConfig } from "./tf-eve";

@@ -69,7 +69,15 @@ export interface CalcOptions {
    * of F5, so row 5's b-momentum averages in 0 instead of de/db). Default false: the intended formula.
    */
   workbookTypo?: boolean;
+  /**
+   * Betas to use instead of the sheet's saved ones (widgets and try-it cells explore them); each
+   * must lie in [0, 1).
+   */
+  constants?: SheetConstants;
 }
+
+/** A sheet's decay rates: momentum/rmsprop's beta, Adam's beta1 and beta2, Eve's beta3. */
+export type SheetConstants = { beta?: number; beta1?: number; beta2?: number; beta3?: number };
 
 const COLS: Record<SheetName, string[]> = {
   "basic SGD": ["x", "y", "intercept", "slope", "y_pred", "err^2", "errb1", "est de/db", "erra1", "est de/da", "de/db", "de/da", "new a", "new b"],
@@ -88,8 +96,19 @@ export function sheetColumns(sheet: SheetName): Column[] {
 }
 
 /** The sheets' fixed hyper-parameters (betas), as saved in the workbook. */
-export function sheetConstants(sheet: SheetName): { beta?: number; beta1?: number; beta2?: number; beta3?: number } {
-  return GRADDESC_SAVED[sheet].constants as { beta?: number; beta1?: number; beta2?: number; beta3?: number };
+export function sheetConstants(sheet: SheetName): SheetConstants {
+  return GRADDESC_SAVED[sheet].constants as SheetConstants;
+}
+
+/** The sheet's saved betas with `overrides` on top, each checked to lie in [0, 1). */
+function constantsOf(sheet: SheetName, overrides: SheetConstants = {}): SheetConstants {
+  for (const [name, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    if (!(Number.isFinite(value) && value >= 0 && value < 1)) {
+      throw new RangeError(`${name} must be a number in [0, 1) (e.g. 0.9), not ${value}.`);
+    }
+  }
+  return { ...sheetConstants(sheet), ...overrides };
 }
 
 function need<T>(value: T | undefined, what: string, sheet: SheetName): T {
@@ -115,7 +134,7 @@ function averagedStep(sheet: "momentum" | "rmsprop", b: number, a: number, db: n
 /** Recalculates a sheet from its state: every row of the table and the cells below it. */
 export function calculateSheet(sheet: SheetName, state: SheetState, options: CalcOptions = {}): SheetCalc {
   const { x: xs, y: ys } = GRADDESC_XY;
-  const k = sheetConstants(sheet);
+  const k = constantsOf(sheet, options.constants);
   const rows: number[][] = [];
   let b = state.b;
   let a = state.a;

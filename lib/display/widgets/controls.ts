@@ -134,9 +134,9 @@ class NumberWidget extends ValueWidget<number> {
     return this.model.get("value") as number;
   }
 
-  setValue(value: number): Promise<void> {
+  async setValue(value: number): Promise<void> {
     checkRange(this.kind, value, ...this.limits(this.model));
-    return this.model.set({ value });
+    await this.model.set({ value });
   }
 
   onChange(handler: Change<number>): () => void {
@@ -260,8 +260,8 @@ class Dropdown<T> extends ValueWidget<T> {
     return this.values[this.model.get("index") as number]!;
   }
 
-  setValue(value: T): Promise<void> {
-    return this.model.set({ index: this.indexOf(value) });
+  async setValue(value: T): Promise<void> {
+    await this.model.set({ index: this.indexOf(value) });
   }
 
   onChange(handler: Change<T>): () => void {
