@@ -47,8 +47,10 @@ export function clearOutputs(notebook: { cells: Cell[]; metadata: Record<string,
     cell.outputs = [];
     cell.execution_count = null;
   }
-  if ("lesson4" in notebook.metadata) {
-    delete notebook.metadata.lesson4;
+  // A run's record, and the widgets' state JupyterLab saves with a notebook (npm start asks it to).
+  for (const key of ["lesson4", "widgets"]) {
+    if (!(key in notebook.metadata)) continue;
+    delete notebook.metadata[key];
     changed = true;
   }
   return changed;
