@@ -77,6 +77,7 @@ const protocol = require("./protocol.cjs");
 const { History } = require("./history.cjs");
 const { installComms } = require("./comms.cjs");
 const { installStdin } = require("./stdin.cjs");
+const { installOutput } = require("./output.cjs");
 const { isComplete } = require("./complete.cjs");
 
 let richBundle = null;
@@ -345,6 +346,8 @@ class LessonServer extends ZmqServer {
     // Comm messages go out with the parent of the code that sends them (protocol.cjs).
     this.comms = installComms((type, content, metadata, buffers) =>
       this.publishFor(protocol.currentRequest(), type, content, metadata, buffers));
+    this.takePayload = installOutput((type, content) =>
+      this.publishFor(protocol.currentRequest(), type, content));
     this.userInput = installStdin(
       (request, content) => this.sendInputRequest(request, content),
       () => this.iopub.outbox.drained(),
@@ -494,7 +497,8 @@ class LessonServer extends ZmqServer {
     await this.iopub.outbox.drained();
     const reply = msg.createReply();
     reply.header.msg_type = "execute_reply";
-    reply.content = { user_expressions: {}, payload: [], ...content };
+    const payload = this.takePayload(msg.header.msg_id);
+    reply.content = { user_expressions: {}, ...content, payload: [...(content.payload || []), ...payload] };
     reply.signAndSend(this.connInfo.key, sock);
   }
 

@@ -1,10 +1,10 @@
 """Jupyter's kernel test suite (jupyter_kernel_test) against the project's kernelspec.
 
 Run: JUPYTER_PATH=environment/jupyter python3 -m unittest kernel/tests/test_kernel_suite.py
-Features the kernel does not offer are left out of the class attributes, which the suite
-skips with its own reason: the pager (code_page_something) and clear_output, which the kernel has
-no way to produce. jupyter_kernel_test 0.7.0 has no comm tests; test/kernel-protocol.test.ts
-covers comms, input and more of history and is_complete.
+Every feature the suite tests has a sample, so none is skipped: the pager and clear_output go
+through the kernel's output API (kernel/output.cjs), which lib/display's page and clearOutput
+wrap. jupyter_kernel_test 0.7.0 has no comm tests; test/kernel-protocol.test.ts covers comms,
+input and more of history and is_complete, test/kernel-widgets.test.ts widgets.
 """
 import unittest
 
@@ -27,6 +27,9 @@ class LessonKernelTests(jupyter_kernel_test.KernelTests):
     code_display_data = [{"code": 'require("tslab").display.html("<b>hi</b>")', "mime": "text/html"},
                          {"code": 'require("tslab").display.text("plain")', "mime": "text/plain"}]
     code_inspect_sample = "Math.max"
+    output = '(globalThis as any)[Symbol.for("lesson4-ts.output")]'
+    code_page_something = output + '.page("Math.max returns the largest of its arguments.")'
+    code_clear_output = 'console.log("a line drawn again");\n' + output + ".clearOutput()"
     # test_history runs code_execute_result's cells and reads them back; the pattern matches
     # only the first of them (a glob over the whole input).
     supported_history_operations = ("tail", "range", "search")

@@ -4,6 +4,7 @@ export { show, DisplayHandle, setDisplaySink, escapeHtml, type MimeBundle, type 
 export { plot, figureBundle, resetPlotlyEmbedding, type Figure } from "./plot";
 export { table, tableBundle, toTableData, isDataFrame, isSeries, type TableOptions } from "./table";
 export { image, imageGrid, imageBundle, tensorToPng, type ImageOptions } from "./image";
+export { clearOutput, page } from "./output";
 export { trainingProgress, TrainingProgress, type ProgressOptions, type Logs } from "./progress";
 
 /** Shows Markdown text (for headings and numbers computed by the run). */
