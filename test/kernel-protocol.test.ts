@@ -27,6 +27,7 @@ interface Results {
   after_interrupt: Executed;
   is_complete: Record<string, { status: string; indent?: string }>;
   import: Executed; inspect_lib: Request; inspect_same_cell: Request; inspect_in_call: Request;
+  inspect_class: Request; inspect_constructor: Request;
 }
 
 function drive(): Promise<Results> {
@@ -187,5 +188,13 @@ describe("inspect_request on a lib function imported through notebooks/lib", () 
       expect(shown).toMatch(/\(ratings: RatingsInput, options\?: CollabOptions\): Promise<CollabResult>/);
       expect(shown).toContain("Trains a dot / bias / nn model on ratings with MovieLens ids.");
     }
+  });
+
+  it("a class shows its doc comment, and inside `new C(` its constructor's signature", () => {
+    const shown = (q: Request) => String(q.reply.content.data?.["text/plain"] ?? "");
+    expect(shown(r.inspect_class)).toMatch(/^\(alias\) class ImageDataGenerator/);
+    expect(shown(r.inspect_class)).toContain("Keras-style ImageDataGenerator");
+    const constructor = shown(r.inspect_constructor);
+    expect(constructor).toMatch(/new ImageDataGenerator\(options\?: AugmentOptions\): ImageDataGenerator/);
   });
 });

@@ -178,6 +178,10 @@ def main():
         r["inspect_same_cell"] = request(kc, kc.inspect(code, len(code)))
         code = "const r = await fitCollab(\n  [], "
         r["inspect_in_call"] = request(kc, kc.inspect(code, len(code)))
+        execute(kc, 'import { ImageDataGenerator } from "./lib/vision/augment";')
+        r["inspect_class"] = request(kc, kc.inspect("ImageDataGenerator", len("ImageDataGenerator")))
+        code = "const g = new ImageDataGenerator("
+        r["inspect_constructor"] = request(kc, kc.inspect(code, len(code)))
     finally:
         km.shutdown_kernel(now=True)
     with open(out, "w", encoding="utf-8") as f:
