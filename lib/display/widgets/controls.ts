@@ -216,9 +216,12 @@ export function logSlider(options: LogSliderOptions): ValueWidget<number> {
   return new NumberWidget("logSlider", "FloatLogSliderModel", state, false, limits);
 }
 
-/** A dropdown's options: labels, or [label, value] pairs; `value` is one of the values. */
+/**
+ * A dropdown's options: values shown as themselves (strings), or [label, value] pairs; `value` is
+ * one of the values (default: the first).
+ */
 export interface DropdownOptions<T> extends LabelOptions {
-  options: ReadonlyArray<T extends string ? T | readonly [string, T] : readonly [string, T]>;
+  options: ReadonlyArray<T | readonly [string, T]>;
   value?: T;
 }
 
@@ -276,7 +279,7 @@ class Dropdown<T> extends ValueWidget<T> {
 }
 
 /** A choice among a few options (ipywidgets' Dropdown). */
-export function dropdown<T>(options: DropdownOptions<T>): ValueWidget<T> {
+export function dropdown<const T>(options: DropdownOptions<T>): ValueWidget<T> {
   return new Dropdown(options);
 }
 
