@@ -251,3 +251,25 @@ describe("outside the kernel", () => {
     expect(String(s)).toBe("floatSlider(lr = 0.75)");
   });
 });
+
+describe("a cell run again", () => {
+  it("closes the widgets of the interact it showed before, layouts and styles included", async () => {
+    const cellKey = Symbol.for("lesson4-ts.running-cell");
+    const g = globalThis as Record<symbol, unknown>;
+    g[cellKey] = { cellId: "cell-a", execution: 1, deletedCells: [] };
+    setDisplaySink(() => undefined);
+    try {
+      const { interact } = await import("../lib/display/widgets/index");
+      await interact(({ n }) => n, { n: [0, 4] });
+      const first = comms.sent.filter((m) => m.kind === "open").map((m) => m.comm);
+      await interact(({ n }) => n, { n: [0, 4] });
+      const closed = comms.sent.filter((m) => m.kind === "close").map((m) => m.comm);
+      expect(closed.sort()).toEqual([...first].sort());
+      g[cellKey] = { cellId: "cell-b", execution: 2, deletedCells: [] };
+      await interact(({ n }) => n, { n: [0, 4] });
+      expect(comms.sent.filter((m) => m.kind === "close")).toHaveLength(first.length);
+    } finally {
+      delete g[cellKey];
+    }
+  });
+});

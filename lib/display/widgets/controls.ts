@@ -39,16 +39,19 @@ export abstract class Widget implements Displayable {
 
 /** A DOM widget's model: the classes, a layout, a style, and its own attributes. */
 function domModel(name: string, state: Json, style: WidgetModel | null, accept?: Accept) {
+  const layout = layoutModel();
   const base: Json = {
     _dom_classes: [],
-    layout: ref(layoutModel()),
+    layout: ref(layout),
     tabbable: null,
     tooltip: null,
     ...(style ? { style: ref(style) } : {}),
     ...state,
   };
   const view = name.replace(/Model$/, "View");
-  return new WidgetModel({ ...CONTROLS, name }, { ...CONTROLS, name: view }, base, accept);
+  const model = new WidgetModel({ ...CONTROLS, name }, { ...CONTROLS, name: view }, base, accept);
+  model.parts.push(layout, ...(style ? [style] : []));
+  return model;
 }
 
 type Change<T> = (value: T, old: T) => void | Promise<void>;
@@ -373,11 +376,13 @@ export class Output extends Widget {
   constructor() {
     super();
     const state = { msg_id: "", outputs: [] };
+    const layout = layoutModel();
     this.model = new WidgetModel(
       { ...OUTPUT, name: "OutputModel" },
       { ...OUTPUT, name: "OutputView" },
-      { _dom_classes: [], layout: ref(layoutModel()), tabbable: null, tooltip: null, ...state },
+      { _dom_classes: [], layout: ref(layout), tabbable: null, tooltip: null, ...state },
     );
+    this.model.parts.push(layout);
   }
 
   /** The outputs shown now. */

@@ -137,6 +137,13 @@ export class Interactive<C extends Record<string, Control>> extends Widget {
     return this.drawing;
   }
 
+  /** Closes the controls, the output area and the column: their views stop working. */
+  close(): void {
+    for (const control of Object.values(this.controls) as Widget[]) control.close();
+    this.output.close();
+    this.model.close();
+  }
+
   toString(): string {
     const values = Object.entries(this.values).map(([k, v]) => `${k} = ${String(v)}`);
     return `interact(${values.join(", ")})`;
@@ -162,6 +169,25 @@ export async function interact<C extends Record<string, Control>>(
   controls: C,
 ): Promise<void> {
   const ui = new Interactive(fn, controls);
+  replaceInCell(ui);
   await ui.draw();
   show(ui);
+}
+
+// The interact each notebook cell showed last, by cell id (JupyterLab sends it with each run), on
+// globalThis as the widget registry is.
+const BY_CELL = Symbol.for("lesson4-ts.interact-by-cell");
+
+/**
+ * A cell run again replaces its output, and with it the last interact's widgets: close those, so
+ * re-running a cell while tweaking leaves no models behind (in the kernel, or in the widget state
+ * JupyterLab saves with the notebook).
+ */
+function replaceInCell(ui: { close(): void }): void {
+  const g = globalThis as Record<symbol, unknown>;
+  const cell = g[Symbol.for("lesson4-ts.running-cell")] as { cellId: string | null } | undefined;
+  if (!cell?.cellId) return;
+  const byCell = (g[BY_CELL] ??= new Map()) as Map<string, { close(): void }>;
+  byCell.get(cell.cellId)?.close();
+  byCell.set(cell.cellId, ui);
 }

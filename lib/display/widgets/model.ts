@@ -139,8 +139,12 @@ export class WidgetModel {
     return () => void this.customHandlers.delete(handler);
   }
 
-  /** Closes the model's comm; its views in the front end stop working. */
+  /** Models this one refers to and that live and die with it (a control's layout and style). */
+  readonly parts: WidgetModel[] = [];
+
+  /** Closes the model's comm, and its parts'; its views in the front end stop working. */
   close(): void {
+    for (const part of this.parts) part.close();
     registry().delete(this.id);
     this.comm?.close();
   }
