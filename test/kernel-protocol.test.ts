@@ -4,11 +4,7 @@
  * opened by the front end and by a cell, input on the stdin channel, is_complete, inspect.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { jupyterEnv, projectEnv, ROOT, NOTEBOOK_DIR } from "../scripts/lessons";
+import { driveKernel } from "./support/kernel-driver";
 
 interface Msg { type: string; content: Record<string, any>; parent_id?: string; parent_type?: string }
 interface Reply { type: string; content: Record<string, any> }
@@ -30,17 +26,7 @@ interface Results {
   inspect_class: Request; inspect_constructor: Request;
 }
 
-function drive(): Promise<Results> {
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "lesson4-protocol-")), "results.json");
-  const script = path.join(ROOT, "kernel", "tests", "protocol.py");
-  const child = spawn(projectEnv().python, [script, NOTEBOOK_DIR, out], { cwd: NOTEBOOK_DIR, env: jupyterEnv(), stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => child.on("close", (code) => {
-    if (code !== 0) reject(new Error(`protocol.py failed (${code}): ${stderr}`));
-    else resolve(JSON.parse(fs.readFileSync(out, "utf8")) as Results);
-  }));
-}
+const drive = () => driveKernel<Results>("protocol.py");
 
 const text = (r: Executed, name = "stdout") =>
   r.iopub.filter((m) => m.type === "stream" && m.content.name === name).map((m) => m.content.text).join("");

@@ -3,11 +3,7 @@
  * plays JupyterLab's widget manager (jupyter_client) and this file checks what came back.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { jupyterEnv, projectEnv, ROOT, NOTEBOOK_DIR } from "../scripts/lessons";
+import { driveKernel } from "./support/kernel-driver";
 
 interface Msg {
   type: string;
@@ -23,24 +19,7 @@ interface Step {
 }
 type Results = Record<string, Step>;
 
-function drive(): Promise<Results> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lesson4-widgets-"));
-  const out = path.join(dir, "results.json");
-  const script = path.join(ROOT, "kernel", "tests", "widgets.py");
-  const child = spawn(projectEnv().python, [script, NOTEBOOK_DIR, out], {
-    cwd: NOTEBOOK_DIR,
-    env: jupyterEnv(),
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) =>
-    child.on("close", (code) => {
-      if (code !== 0) reject(new Error(`widgets.py failed (${code}): ${stderr}`));
-      else resolve(JSON.parse(fs.readFileSync(out, "utf8")) as Results);
-    }),
-  );
-}
+const drive = () => driveKernel<Results>("widgets.py");
 
 const opens = (step: Step) => step.iopub.filter((m) => m.type === "comm_open");
 const modelOf = (m: Msg) => m.content.data.state._model_name as string;
