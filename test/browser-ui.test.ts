@@ -170,8 +170,34 @@ describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" 
     await page.keyboard.press("Shift+Enter");
   }
 
+  /**
+   * 06's widget: its learning-rate slider moved with the keyboard, as a person can; the kernel
+   * runs the gradient descent again and the chart below the controls redraws. Returns the rate
+   * the slider shows.
+   */
+  async function moveTheSlider(page: Page): Promise<string> {
+    const sources = await driver.codeCells(page).locator(".jp-InputArea-editor").allInnerTexts();
+    const cell = sources.findIndex((text) => text.includes("await interact("));
+    expect(cell, "06's widget cell").toBeGreaterThan(0);
+    const area = driver.outputs(page, cell);
+    const readout = area.locator(".widget-readout").first();
+    const chart = area.locator(".widget-output .lesson4-plot").first();
+    const curve = () => chart.evaluate((el) => JSON.stringify((el as unknown as { data?: Array<{ y?: unknown }> }).data?.[0]?.y ?? null));
+    await expect.poll(curve, { timeout: 30_000 }).not.toBe("null");
+    const [rateBefore, curveBefore] = [await readout.innerText(), await curve()];
+    await area.locator(".noUi-handle").first().focus();
+    for (let i = 0; i < 3; i++) await page.keyboard.press("ArrowRight");
+    await expect.poll(() => readout.innerText()).not.toBe(rateBefore);
+    // The kernel re-ran the gradient descent: another curve, and the text names the new rate.
+    await expect.poll(curve, { timeout: 60_000 }).not.toBe(curveBefore);
+    const rate = await readout.innerText();
+    await expect.poll(() => area.locator(".widget-output").innerText(), { timeout: 30_000 }).toContain(rate);
+    expect(await driver.errorOutputs(page).count()).toBe(0);
+    return rate;
+  }
+
   /** Opens an exported page offline (only its own file: URL allowed) and checks its charts drew. */
-  async function expectOfflinePage(file: string): Promise<void> {
+  async function expectOfflinePage(file: string, more?: (page: Page) => Promise<void>): Promise<void> {
     const offline = await isolatedContext(browser!, [`file://${path.dirname(file)}/`]);
     const page = await offline.context.newPage();
     const problems = watch(page, offline.outside);
@@ -179,6 +205,7 @@ describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" 
       await page.goto(`file://${file}`, { waitUntil: "load" });
       expect(await expectDrawnCharts(page)).toBeGreaterThan(0);
       expect(await page.locator("table.dataframe tbody tr").count()).toBeGreaterThan(0);
+      await more?.(page);
       expect(problems.pageErrors).toEqual([]);
       expect(problems.consoleErrors).toEqual([]);
       expect(offline.outside).toEqual([]);
@@ -198,8 +225,16 @@ describe.runIf(ready)(`notebooks in the ${env.frontEnd === "lab" ? "JupyterLab" 
       const first = await driver.textOutputs(page).allInnerTexts();
       expect(first.length).toBeGreaterThan(3);
 
-      // The learner's own copy of the lesson, as the server exports it (the lessons' template).
-      if (driver.name === "lab") await expectOfflinePage(await driver.exportHtml(page, EXPORTS));
+      // The learner moves the learning rate's slider, then exports the lesson (the lessons'
+      // template, the widgets' state saved with it): the page shows the slider where it was left.
+      if (driver.name === "lab") {
+        const rate = await moveTheSlider(page);
+        const exported = await driver.exportHtml(page, EXPORTS);
+        await expectOfflinePage(exported, async (offline) => {
+          const readouts = offline.locator(".widget-readout");
+          await expect.poll(() => readouts.allInnerTexts(), { timeout: 30_000 }).toContain(rate);
+        });
+      }
 
       await driver.clearAllOutputs(page);
       await expect.poll(() => driver.textOutputs(page).count()).toBe(0);
