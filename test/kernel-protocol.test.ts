@@ -180,7 +180,7 @@ describe("inspect_request on a lib function imported through notebooks/lib", () 
     const shown = (q: Request) => String(q.reply.content.data?.["text/plain"] ?? "");
     expect(shown(r.inspect_class)).toMatch(/^\(alias\) class ImageDataGenerator/);
     expect(shown(r.inspect_class)).toContain("Keras-style ImageDataGenerator");
-    const constructor = shown(r.inspect_constructor);
-    expect(constructor).toMatch(/new ImageDataGenerator\(options\?: AugmentOptions\): ImageDataGenerator/);
+    const signature = shown(r.inspect_constructor);
+    expect(signature).toMatch(/new ImageDataGenerator\(options\?: AugmentOptions\): ImageDataGenerator/);
   });
 });

@@ -122,7 +122,7 @@ describe("rich results, errors and interrupts", () => {
   it("shows any other value as util.inspect text, and keeps tslab's display helpers", () => {
     expect(results(other)[0].data).toEqual({ "text/plain": "Map(1) { 'rain' => [ 0.5, 1.25 ] }" });
     const shown = displayed.outputs.find((o) => o.type === "display_data");
-    expect(shown?.data!["text/html"]).toBe("<b>shown by tslab.display</b>");
+    expect(shown?.data?.["text/html"]).toBe("<b>shown by tslab.display</b>");
   });
 
   it("reports a type error with its line and column in the cell", () => {

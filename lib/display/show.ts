@@ -52,13 +52,13 @@ function kernelWriter(): KernelWrite | null {
 }
 
 function write(bundle: MimeBundle, displayId: string | undefined, update: boolean): void {
-  const captured = captures().getStore();
-  if (captured) return captured(bundle, { displayId, update });
-  if (testSink) return testSink(bundle, { displayId, update });
+  const sink = captures().getStore() ?? testSink;
   const kernel = kernelWriter();
-  if (kernel) return kernel({ data: bundle, metadata: {}, transient: displayId ? { display_id: displayId } : {} }, update);
+  const transient = displayId ? { display_id: displayId } : {};
   const text = bundle["text/plain"];
-  if (typeof text === "string") console.log(text);
+  if (sink) sink(bundle, { displayId, update });
+  else if (kernel) kernel({ data: bundle, metadata: {}, transient }, update);
+  else if (typeof text === "string") console.log(text);
 }
 
 /** Displays a MIME bundle (or a Displayable) as a new output. */
