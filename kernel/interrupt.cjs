@@ -103,7 +103,9 @@ function patchLayers(layers) {
           if (!run.interrupted) throw error; // else: a callback's tf.nextFrame() saw the interrupt first
         }
         if (run.interrupted) {
-          throw new KeyboardInterrupt(`${method} stopped by the interrupt after ${epochsDone} of ${config.epochs ?? "?"} epochs; the model keeps the weights it had reached`);
+          // Counted as fit counts them: from initialEpoch, up to epochs (an absolute epoch number).
+          const done = (config.initialEpoch ?? 0) + epochsDone;
+          throw new KeyboardInterrupt(`${method} stopped by the interrupt after ${done} of ${config.epochs ?? "?"} epochs; the model keeps the weights it had reached`);
         }
         return history;
       } finally {

@@ -5,6 +5,7 @@ import { initBackend } from "../lib/engine/backend";
 import { generateRatings, randomSplit, toDataFrame } from "../lib/datasets/movielens";
 import * as tf from "@tensorflow/tfjs";
 import { activityL2, CentredL2, fitBiasBaseline, fitCollab, rmse, type CollabKind } from "../lib/collab/index";
+import { KeyboardInterrupt } from "../lib/engine/interrupt";
 
 const NOISE = 0.3;
 const data = generateRatings({ users: 150, movies: 200, factors: 2, density: 0.5, noise: NOISE, seed: 11 });
@@ -115,5 +116,29 @@ describe("centred penalties (a prior centred on the vectors' learned mean)", () 
     const mean = [0, 1].map((c) => rows.reduce((s, r) => s + weights[r][c], 0) / 3);
     const spread = rows.reduce((s, r) => s + (weights[r][0] - mean[0]) ** 2 + (weights[r][1] - mean[1]) ** 2, 0) / 3;
     expect(loss).toBeCloseTo(rate * spread, 5);
+  });
+});
+
+describe("fitCollab interrupted", () => {
+  it("ends with its own epoch count and frees every tensor it made", async () => {
+    const ratings = data.ratings.slice(0, 600);
+    const before = tf.memory().numTensors;
+    let batches = 0;
+    // As the kernel's interrupt ends a fit: an error out of a callback (here, as epoch 2 begins).
+    const stopInSecondEpoch = {
+      onEpochBegin: async (epoch: number) => {
+        if (epoch === 1) throw new KeyboardInterrupt("stop");
+      },
+      onBatchEnd: async () => void batches++,
+    };
+    const training = fitCollab(ratings, {
+      model: "bias",
+      factors: 4,
+      schedule: [{ lr: 0.01, epochs: 3 }],
+      callbacks: stopInSecondEpoch,
+    });
+    await expect(training).rejects.toThrow(/^fitCollab stopped by the interrupt in epoch 2 of 3/);
+    expect(batches).toBeGreaterThan(0);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -6,6 +6,7 @@ import { toColumns, rmse, type RatingsInput } from "./data";
 import { buildCollabModel, LAYERS, type CollabKind } from "./model";
 import { createAdam } from "../engine/fused-adam";
 import { ensureBackend } from "../engine/backend";
+import { KeyboardInterrupt } from "../engine/interrupt";
 
 export interface ScheduleStep {
   lr: number;
@@ -203,7 +204,19 @@ export async function fitCollab(ratings: RatingsInput, options: CollabOptions = 
       const [xu, xm] = indexTensors(tu, tm, order);
       const y = tf.tensor2d(Float32Array.from(order, (i) => target[i]), [order.length, 1]);
       const started = Date.now();
-      const h = await model.fit([xu, xm], y, { batchSize: o.batchSize, epochs: epoch + 1, initialEpoch: epoch, shuffle: false, verbose: 0, callbacks: options.callbacks });
+      let h: tf.History;
+      try {
+        h = await model.fit([xu, xm], y, { batchSize: o.batchSize, epochs: epoch + 1, initialEpoch: epoch, shuffle: false, verbose: 0, callbacks: options.callbacks });
+      } catch (error) {
+        // Nothing is returned, so nothing made here may outlive the call.
+        tf.dispose([xu, xm, y]);
+        best.weights?.forEach((w) => w.dispose());
+        model.dispose();
+        optimizer.dispose();
+        // model.fit sees one epoch per call; the learner wants fitCollab's count.
+        if ((error as Error).name !== "KeyboardInterrupt") throw error;
+        throw new KeyboardInterrupt(`fitCollab stopped by the interrupt in epoch ${epoch + 1} of ${totalEpochs}; nothing was returned, and its tensors are freed`);
+      }
       const seconds = (Date.now() - started) / 1000;
       tf.dispose([xu, xm, y]);
       const record: EpochRecord = { epoch, lr: step.lr, seconds, loss: Number(h.history.loss[0]) };
