@@ -35,6 +35,11 @@ export interface Config {
   cellTimeout: number;
   /** The project's root folder (the one holding package.json). */
   projectRoot: string;
+  /**
+   * The engine's switches (ENGINE_SWITCHES) as they were when the configuration was read; the engine reads them
+   * again when it uses them (engineSwitch), since tests and benchmarks flip them.
+   */
+  switches: Record<EngineSwitch, boolean>;
 }
 
 /** A configuration value that is not one of the allowed values. */
@@ -103,6 +108,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wasmThreads,
     cellTimeout,
     projectRoot,
+    switches: engineSwitches(env),
   };
 }
 
@@ -117,12 +123,55 @@ export function bySize<T>(config: Pick<Config, "mode">, sizes: { fast: T; full: 
 }
 
 /**
- * An engine switch, `LESSON4_<NAME>=0` or `1` (to compare a fast path with the plain one), read
- * when asked, since tests and benchmarks flip them at run time; any other value fails, naming it.
+ * The engine's switches: each turns one fast path off ("0") or on ("1"), so it can be compared with the plain one
+ * (same results within float32 rounding, unless said). Defaults in `on`. Not lesson settings: they exist to measure
+ * and to test, and so live here, outside the lessons' functions.
  */
-export function engineSwitch(name: string, fallback = true, env: NodeJS.ProcessEnv = process.env): boolean {
+export const ENGINE_SWITCHES = {
+  /** tf.train.adam's rule as one in-place SIMD pass per variable (lib/engine/fused-adam.ts' createAdam). */
+  LESSON4_FUSED_ADAM: { on: true },
+  /** The fused Adam's large steps finish while the next batch starts (lib/engine/deferred-step.ts). */
+  LESSON4_DEFER_STEP: { on: true },
+  /** A second thread for the SIMD module's long passes on the threaded backend (lib/engine/simd-helper.ts). */
+  LESSON4_SIMD_HELPER: { on: true },
+  /** The collaborative-filtering models' whole training step in one pass (lib/engine/lessons/embedding-step.ts). */
+  LESSON4_FAST_STEP: { on: true },
+  /** The collaborative-filtering models' L2 penalties as FastL2 (one-op gradient) instead of tf.regularizers.l2. */
+  LESSON4_FUSED_L2: { on: true },
+  /** BatchNormalization's training pass as one fused kernel (lib/engine/fused-batchnorm.ts). */
+  LESSON4_FUSED_BN: { on: true },
+  /** ReLU's gradient in the SIMD module (lib/engine/relu-grad.ts). */
+  LESSON4_FAST_RELU_GRAD: { on: true },
+  /** The image kernels of lib/engine/wasm-image-kernels.ts and the augmenter's one-kernel warp and channel shift. */
+  LESSON4_FAST_IMAGE_KERNELS: { on: true },
+  /** A frozen MobileNet's batch norms folded into its convolutions (lib/vision/pretrained.ts). */
+  LESSON4_FOLD_BN: { on: true },
+  /** The collaborative-filtering benchmark with lazy Embedding updates (faster, different results); off by default. */
+  LESSON4_LAZY_ADAM: { on: false },
+} as const satisfies Record<string, { on: boolean }>;
+
+/** The name of one of ENGINE_SWITCHES. */
+export type EngineSwitch = keyof typeof ENGINE_SWITCHES;
+
+/**
+ * An engine switch's value, read when asked (tests and benchmarks flip them at run time): unset or empty gives
+ * `fallback` (default: the switch's own default), "0" off, "1" on; any other value fails, naming the variable.
+ */
+export function engineSwitch(
+  name: EngineSwitch,
+  fallback: boolean = ENGINE_SWITCHES[name]?.on,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  if (!(name in ENGINE_SWITCHES)) throw new Error(`${name} is not an engine switch (ENGINE_SWITCHES in lib/config.ts)`);
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   if (raw === "0" || raw === "1") return raw === "1";
   throw new ConfigError(name, raw, '"0" (off) or "1" (on)');
+}
+
+/** Every engine switch's value from `env`, so a bad value fails when the configuration is read, not mid-training. */
+export function engineSwitches(env: NodeJS.ProcessEnv = process.env): Record<EngineSwitch, boolean> {
+  const names = Object.keys(ENGINE_SWITCHES) as EngineSwitch[];
+  const values = names.map((name) => [name, engineSwitch(name, ENGINE_SWITCHES[name].on, env)]);
+  return Object.fromEntries(values) as Record<EngineSwitch, boolean>;
 }

@@ -1,4 +1,7 @@
-/** Small seeded random numbers (mulberry32), so generated data, splits and augmentation repeat exactly for a seed. */
+/**
+ * Small seeded random numbers (mulberry32), so generated data, splits, augmentation and training repeat exactly for
+ * a seed. Generic: the engine (seeded training) and every lesson draw from it.
+ */
 
 /** A seeded source of random numbers. */
 export class Rng {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import * as path from "path";
-import { ConfigError, readConfig, bySize, engineSwitch } from "../lib/config";
+import { ConfigError, ENGINE_SWITCHES, readConfig, bySize, engineSwitch, engineSwitches } from "../lib/config";
 
 describe("readConfig", () => {
   it("has documented defaults", () => {
@@ -42,5 +42,43 @@ describe("engine switches (LESSON4_FUSED_BN=0 and the like)", () => {
     expect(() => engineSwitch("LESSON4_FUSED_BN", true, { LESSON4_FUSED_BN: "off" })).toThrow(
       'LESSON4_FUSED_BN="off" is not valid: LESSON4_FUSED_BN must be "0" (off) or "1" (on).',
     );
+  });
+});
+
+describe("the engine switches' registry (ENGINE_SWITCHES)", () => {
+  it("gives every switch its default, read with the configuration", () => {
+    const all = engineSwitches({});
+    expect(Object.keys(all).sort()).toEqual(Object.keys(ENGINE_SWITCHES).sort());
+    expect(all.LESSON4_FUSED_ADAM).toBe(true);
+    expect(all.LESSON4_LAZY_ADAM).toBe(false);
+    expect(readConfig({ LESSON4_FAST_STEP: "0" }).switches.LESSON4_FAST_STEP).toBe(false);
+    expect(engineSwitch("LESSON4_FUSED_L2", undefined, { LESSON4_FUSED_L2: "0" })).toBe(false);
+  });
+
+  it("fails at readConfig on a bad value of any switch, naming the variable and the allowed values", () => {
+    for (const name of Object.keys(ENGINE_SWITCHES)) {
+      expect(() => readConfig({ [name]: "yes" })).toThrow(ConfigError);
+      expect(() => readConfig({ [name]: "yes" })).toThrow(`${name}="yes" is not valid: ${name} must be "0" (off) or "1" (on).`);
+    }
+  });
+
+  it("refuses a name that is not a switch (a typo would otherwise read as the default)", () => {
+    expect(() => engineSwitch("LESSON4_FUSED_ADM" as keyof typeof ENGINE_SWITCHES, true, {})).toThrow(/not an engine switch/);
+  });
+
+  it("is where lib reads the environment: no other module under lib/ reads process.env", () => {
+    const fs = require("fs") as typeof import("fs");
+    const root = path.join(__dirname, "..", "lib");
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (/\.(ts|cjs|mjs|js)$/.test(entry.name)) files.push(full);
+      }
+    };
+    walk(root);
+    const readers = files.filter((f) => /process\.env\b/.test(fs.readFileSync(f, "utf8"))).map((f) => path.relative(root, f));
+    expect(readers).toEqual(["config.ts"]);
   });
 });

@@ -1,8 +1,9 @@
 /** The lesson's three Keras-style collaborative-filtering models as tfjs-layers functional models. */
 import * as tf from "@tensorflow/tfjs";
 import { fastL2 } from "../engine/fused-l2";
-import { useEmbeddingStep } from "../engine/embedding-step";
+import { useEmbeddingStep } from "../engine/lessons/embedding-step";
 import { SeededDropout } from "../engine/seeded";
+import { engineSwitch } from "../config";
 import { activityL2 } from "./activity-l2";
 import { CentredL2 } from "./centred-l2";
 
@@ -34,8 +35,6 @@ export interface ModelSpec {
    * L2 and the per-occurrence L2: a Gaussian prior centred on a learned mean, as in Bayesian PMF. Default "none".
    */
   centredFactors?: "none" | "movies" | "both";
-  /** How the L2 penalty is computed: "fused" (same penalty, one-op gradient; default) or tfjs's own "tfjs". */
-  regularizer?: "fused" | "tfjs";
 }
 
 /** Layer names other code reads weights from. */
@@ -46,7 +45,9 @@ export function buildCollabModel(spec: ModelSpec): tf.LayersModel {
   const seed = spec.seed ?? 42;
   const init = (offset: number, scale = 0.05) => tf.initializers.randomUniform({ minval: -scale, maxval: scale, seed: seed + offset });
   const centred = (name: string) => spec.centredFactors === "both" || (spec.centredFactors === "movies" && name === LAYERS.movieFactors);
-  const reg = (l2: number, name: string) => (l2 > 0 ? (centred(name) ? new CentredL2({ l2 }) : spec.regularizer === "tfjs" ? tf.regularizers.l2({ l2 }) : fastL2(l2)) : undefined);
+  // FastL2: the same penalty as tf.regularizers.l2 with a one-op gradient (LESSON4_FUSED_L2=0 compares the two)
+  const plainL2 = !engineSwitch("LESSON4_FUSED_L2");
+  const reg = (l2: number, name: string) => (l2 > 0 ? (centred(name) ? new CentredL2({ l2 }) : plainL2 ? tf.regularizers.l2({ l2 }) : fastL2(l2)) : undefined);
   const user = tf.input({ shape: [1], dtype: "int32", name: "user" });
   const movie = tf.input({ shape: [1], dtype: "int32", name: "movie" });
   const embed = (input: tf.SymbolicTensor, rows: number, dim: number, name: string, l2: number, offset: number, scale?: number) =>

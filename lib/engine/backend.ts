@@ -6,6 +6,8 @@ import * as tf from "@tensorflow/tfjs";
 import { allWasmThreads, readConfig, type BackendChoice } from "../config";
 import * as os from "os";
 import { registerFasterWasmKernels, registerMissingWasmKernels } from "./wasm-kernels";
+import { prepareSimdKernels } from "./wasm-simd";
+import { wasmBackendFactory } from "./tfjs-patches";
 import { disableWasmThreads, wasmSharedMemory, wasmThreadsInUse, wasmThreadsPossible, withThreadedWasm } from "./wasm-threads";
 import { finishPendingStep } from "./deferred-step";
 
@@ -80,7 +82,7 @@ async function tryWasm({ threads, shared }: WasmStart): Promise<string | null> {
  * Options for initBackend. `threads`: XNNPACK threads on wasm when LESSON4_WASM_THREADS is unset. "all" (the CPU
  * count, at most 4) suits image models, whose convolutions and large products split well across cores; 1, the
  * default, suits small models (collaborative filtering, the optimizer lessons), where handing each tiny op to a
- * thread pool costs more than it saves (the bias model's batches took about 25% longer with 2 threads). Either way,
+ * thread pool costs more than it saves (docs/performance-engine.md has the numbers). Either way,
  * on a multi-core machine the threaded build runs, so that the fused Adam can use a second core for large weights;
  * LESSON4_WASM_THREADS=1 asks for the single-threaded build instead.
  */
@@ -97,7 +99,7 @@ function wantedStart(options: BackendOptions): WasmStart {
 
 /** Starts the wasm backend again with another thread count (its tensors are lost; kernels stay registered). */
 async function restartWasm(start: WasmStart): Promise<void> {
-  const registered = (tf.engine() as unknown as { registryFactory: Record<string, { factory: () => tf.KernelBackend | Promise<tf.KernelBackend>; priority: number }> }).registryFactory.wasm;
+  const registered = wasmBackendFactory();
   tf.removeBackend("wasm");
   tf.registerBackend("wasm", registered.factory, registered.priority);
   const failure = await tryWasm(start);
@@ -137,6 +139,7 @@ export async function initBackend(choice: BackendChoice = readConfig().backend, 
       skipped.push(failure);
       continue;
     }
+    if (name === "wasm") await prepareSimdKernels(); // assembles kernels/*.wat once, before their first use
     const addedKernels = name === "wasm" ? [...registerMissingWasmKernels(), ...registerFasterWasmKernels()] : [];
     const why = choice === "auto" ? (skipped.length ? `fastest available; ${skipped.join("; ")}` : "fastest available") : "chosen by LESSON4_BACKEND";
     current = { name, reason: why, addedKernels };

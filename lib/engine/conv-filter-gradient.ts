@@ -1,8 +1,8 @@
 /**
  * A valid, stride-1 convolution's filter gradient as one matrix product: the input's patches laid out as rows, one
  * per filter tap and channel ([kh * kw * c, n * oh * ow]), times dy as [n * oh * ow, filters]. The wasm backend has
- * no Conv2DBackpropFilter; the forward convolution with the images as channels that stood in for it took XNNPACK
- * 22 ms (plus two transposes) for the small CNN's first layer, where the product takes about 4 ms.
+ * no Conv2DBackpropFilter, and the other way to get it, a forward convolution with the images as channels (plus two
+ * transposes), is several times slower than this product for the small CNN's first layer.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
@@ -28,7 +28,7 @@ function patchRows(args: KernelArgs): tf.TensorInfo {
   const dst = backend.typedArrayFromHeap(out) as Float32Array;
   const kernels = patchRowsChoice.simd ? backendSimd(backend) : null;
   if (kernels) {
-    // each row in the SIMD module's patchRow loop (a wasm loop without JS's bounds checks: ~2.5x faster)
+    // each row in the SIMD module's patchRow loop (a wasm loop, without JS's bounds checks)
     for (let i = 0, r = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
         for (let ch = 0; ch < c; ch++, r++) kernels.patchRow(src.byteOffset + 4 * ((i * w + j) * c + ch), dst.byteOffset + 4 * r * pixels, n, oh, ow, 4 * h * w * c, 4 * w * c, 4 * c);

@@ -246,7 +246,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
 
   /**
    * applyGradients with FastL2 gradients folded in, l2 (2 * rate) by variable name, as minimize folds them: for steps
-   * that compute their loss and gradients themselves (embedding-step.ts).
+   * that compute their loss and gradients themselves (lessons/embedding-step.ts).
    */
   applyGradientsFoldingL2(variableGradients: tf.NamedTensorMap, l2: Map<string, number>): void {
     this.pendingL2 = l2;
@@ -311,14 +311,15 @@ export function embeddingRows(): TouchedRows {
 }
 
 /**
- * Adam for training: on wasm, tf.train.adam's rule as one in-place SIMD pass per variable (same values within float32
- * rounding, same state, config and class name; a plain JS pass where SIMD is missing); `lazy: true` also leaves the Embedding rows a batch did not use
- * untouched, weights and moments (TensorFlow's LazyAdam: faster, different results). `fused: false`, other backends,
- * or LESSON4_FUSED_ADAM=0 in the environment (to compare): tf.train.adam itself. The fused optimizer also folds FastL2 penalties' gradients into its step (see
- * FusedAdamOptimizer.minimize): for losses that add the penalty with weight 1, as model.fit does.
+ * Adam for training: on wasm, tf.train.adam's rule as one in-place SIMD pass per variable (same values within
+ * float32 rounding, same state, config and class name; a plain JS pass where SIMD is missing); `lazy: true` also
+ * leaves the Embedding rows a batch did not use untouched, weights and moments (TensorFlow's LazyAdam: faster,
+ * different results). Other backends, or LESSON4_FUSED_ADAM=0 (lib/config.ts, to compare): tf.train.adam itself.
+ * The fused optimizer also folds FastL2 penalties' gradients into its step (see FusedAdamOptimizer.minimize): for
+ * losses that add the penalty with weight 1, as model.fit does.
  */
-export function createAdam(learningRate: number, options: { lazy?: boolean; fused?: boolean } = {}): tf.AdamOptimizer {
-  const fused = options.fused ?? engineSwitch("LESSON4_FUSED_ADAM");
+export function createAdam(learningRate: number, options: { lazy?: boolean } = {}): tf.AdamOptimizer {
+  const fused = engineSwitch("LESSON4_FUSED_ADAM");
   if (!fused || tf.getBackend() !== "wasm" || !fusedAdamAvailable()) return tf.train.adam(learningRate);
   return new FusedAdamOptimizer(learningRate, 0.9, 0.999, null, options.lazy ? embeddingRows() : null, true);
 }

@@ -1,7 +1,6 @@
 /**
  * Keras' BatchNormalization with its training pass fused on wasm: tfjs-layers computes it as moments, then batchNorm,
- * and the gradient tape replays ~25 full-size elementwise kernels backwards (a quarter of the small CNN's training
- * step went to its first BatchNormalization). Here the forward pass is two passes over the input (float64 sums and
+ * and the gradient tape replays ~25 full-size elementwise kernels backwards, each a pass over memory. Here the forward pass is two passes over the input (float64 sums and
  * sums of squares, then the normalisation) and the backward pass two more (float64 sums of dy and dy*x, then
  * dx = A dy + B x + C per channel), the usual batch-norm gradient with the terms through the batch mean and variance.
  * Same layer, weights, config and moving averages; where the fused kernels are not registered (other backends) the

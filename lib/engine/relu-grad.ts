@@ -1,6 +1,6 @@
 /**
  * ReLU's gradient in one pass on wasm: tfjs writes it as dy * cast(step(x)), three kernels and two full-size
- * temporaries per ReLU layer (7.6 ms of the small CNN's training step for its first convolution's ReLU). The same
+ * temporaries per ReLU layer, where one pass does. The same
  * values, dy * step(x), from the SIMD module's reluGrad; other backends keep tfjs's own gradient.
  */
 import * as tf from "@tensorflow/tfjs";

@@ -5,7 +5,7 @@
  * repeats one mask on every step).
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../vision/random";
+import { Rng } from "../random";
 
 let stream = new Rng("training/42");
 
@@ -73,7 +73,7 @@ export class SeededDropout extends tf.layers.Layer {
   }
   /**
    * The seed of the next training call's mask, tf.randomUniform(shape, 0, 1, "float32", seed) >= rate, advancing the
-   * stream: for code that runs this layer's training step itself (lib/engine/embedding-step.ts).
+   * stream: for code that runs this layer's training step itself (lib/engine/lessons/embedding-step.ts).
    */
   nextMaskSeed(): number {
     return this.masks.int(0, 2 ** 31 - 1);

@@ -7,6 +7,7 @@
  * which thread made them).
  */
 import * as os from "os";
+import * as path from "path";
 import { Worker } from "worker_threads";
 import { simdModuleBytes } from "./wasm-simd";
 import { engineSwitch } from "../config";
@@ -26,43 +27,10 @@ const WARP_SHARE_STEP = 0.03;
 /** How long the caller waits for the worker before giving up with an error, in ms. */
 const WAIT_MS = 30_000;
 
-// Runs in the worker: waits for a request (control[0] changes), does it, reports it done (control[1]).
-const WORKER_SOURCE = `
-const { workerData } = require("worker_threads");
-const { memory, control, params, sums, matrices, bytes } = workerData;
-const k = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports;
-const c = new Int32Array(control), p = new Float64Array(params), s = new Float64Array(sums), w = new Float64Array(matrices);
-// wasm-image-kernels.ts' shiftClip: an image's channel shift, clipped to its own range, by the same operations
-function shiftClip(heap, start, n, shift) {
-  const bulk = n >= 16 ? n - (n % 4) : 0, at = 4 * start;
-  let [lo, hi] = bulk ? k.blockRange(at, bulk) : [heap[start], heap[start]];
-  for (let i = start + bulk; i < start + n; i++) (lo = Math.min(lo, heap[i])), (hi = Math.max(hi, heap[i]));
-  if (bulk) k.addClamp(at, at, bulk, shift, lo, hi);
-  for (let i = start + bulk; i < start + n; i++) heap[i] = Math.min(Math.max(Math.fround(heap[i] + shift), lo), hi);
-}
-let seen = 0;
-for (;;) {
-  Atomics.wait(c, 0, seen);
-  seen = Atomics.load(c, 0);
-  const op = c[2];
-  if (op < 0) break;
-  if (op === 3) {
-    const [src, dst, inH, inW, ch, outH, outW, clamp, count, srcStride, dstStride, shifted] = c.subarray(3, 15);
-    for (let i = 0, j = 0; i < count; i++, j += 7) {
-      k.warp(src + i * srcStride, dst + i * dstStride, inH, inW, ch, outH, outW, clamp, w[j], w[j + 1], w[j + 2], w[j + 3], w[j + 4], w[j + 5], p[0]);
-      if (shifted) shiftClip(new Float32Array(memory.buffer), (dst + i * dstStride) >> 2, outH * outW * ch, w[j + 6]);
-    }
-    Atomics.store(c, 1, seen);
-    Atomics.notify(c, 1);
-    continue;
-  }
-  const x = c[3], g = c[4], m = c[5], v = c[6], n = c[7], chunk = c[8];
-  if (op === 1) k.adam(x, g, m, v, n, p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7]);
-  else for (let i = 0, j = 0; i < n; i += chunk, j++) s[j] = k.adamL2(x + 4 * i, g + 4 * i, m + 4 * i, v + 4 * i, Math.min(chunk, n - i), p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]);
-  Atomics.store(c, 1, seen);
-  Atomics.notify(c, 1);
-}
-`;
+/** The worker's script: plain JavaScript beside this file, which instantiates the same kernel module. */
+const WORKER_SCRIPT = path.join(__dirname, "simd-helper-worker.cjs");
+/** Operation numbers in control[2], as the worker reads them. */
+const Op = { stop: -1, adam: 1, adamL2: 2, warp: 3 } as const;
 
 /** One warp request's integer arguments (byte addresses and sizes), as the SIMD module's warp takes them. */
 export interface WarpJob {
@@ -99,10 +67,8 @@ export class SimdHelper {
   warpShare = 0.5;
 
   constructor(memory: WebAssembly.Memory) {
-    this.worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { memory, control: this.control.buffer, params: this.params.buffer, sums: this.sums.buffer, matrices: this.matrices.buffer, bytes: simdModuleBytes(true) },
-    });
+    const buffers = { control: this.control.buffer, params: this.params.buffer, sums: this.sums.buffer, matrices: this.matrices.buffer };
+    this.worker = new Worker(WORKER_SCRIPT, { workerData: { memory, bytes: simdModuleBytes(true), ...buffers } });
     this.worker.on("error", (error) => (this.failure = error));
     this.worker.unref();
   }
@@ -121,7 +87,7 @@ export class SimdHelper {
     this.params.set(constants);
     this.params[8] = l2 ?? 0;
     const c = this.control;
-    c[2] = l2 ? 2 : 1;
+    c[2] = l2 ? Op.adamL2 : Op.adam;
     c.set([x, g, m, v, n, chunk], 3);
     Atomics.store(c, 0, ++this.seq);
     Atomics.notify(c, 0);
@@ -130,7 +96,7 @@ export class SimdHelper {
   /**
    * Starts the worker warping `count` images (warp's arguments in `job`; image i at src + i * srcStride and dst +
    * i * dstStride bytes) with `matrices` (a0, a1, a2, b0, b1, b2 for each image, at most MAX_WARP_IMAGES), each
-   * followed by its channel shift (wasm-image-kernels.ts' shiftClip) when `shifts` are given; finishWarp waits.
+   * followed by its channel shift (the module's shiftClip) when `shifts` are given; finishWarp waits.
    */
   startWarp(job: WarpJob, matrices: ArrayLike<number>, shifts?: ArrayLike<number>): void {
     if (this.failure) throw new Error(`the SIMD helper thread failed: ${this.failure.message}`);
@@ -143,7 +109,7 @@ export class SimdHelper {
     }
     this.params[0] = job.fill;
     const c = this.control;
-    c[2] = 3;
+    c[2] = Op.warp;
     c.set([job.src, job.dst, job.inH, job.inW, job.ch, job.outH, job.outW, job.clamp, job.count, job.srcStride, job.dstStride, shifts ? 1 : 0], 3);
     Atomics.store(c, 0, ++this.seq);
     Atomics.notify(c, 0);
@@ -174,7 +140,7 @@ export class SimdHelper {
   }
 
   dispose(): void {
-    this.control[2] = -1;
+    this.control[2] = Op.stop;
     Atomics.store(this.control, 0, ++this.seq);
     Atomics.notify(this.control, 0);
   }

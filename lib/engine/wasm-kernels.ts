@@ -7,11 +7,13 @@ import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { backendSimd, zeroHeap } from "./wasm-simd";
-import { IMAGE_KERNELS, registerShiftedTransform } from "./wasm-image-kernels";
+import { IMAGE_KERNELS } from "./wasm-image-kernels";
+import { registerShiftedTransform } from "./lessons/channel-shift";
 import { registerFusedBatchNorm } from "./fused-batchnorm";
 import { registerPatchRows } from "./conv-filter-gradient";
 import { registerReluGrad } from "./relu-grad";
 import { TRAINING_KERNELS } from "./wasm-training-kernels";
+import { quietCpuBackend, shareData } from "./tfjs-patches";
 import { engineSwitch } from "../config";
 
 type TensorInfo = tf.TensorInfo;
@@ -90,8 +92,7 @@ export const touchedRows = {
 let cpuBackend: MathBackendCPU | null = null;
 function sharedCpuBackend(): MathBackendCPU {
   if (!cpuBackend) {
-    cpuBackend = new MathBackendCPU();
-    (cpuBackend as unknown as { firstUse: boolean }).firstUse = false; // no "install tfjs-node" banner for a helper
+    cpuBackend = quietCpuBackend();
   }
   return cpuBackend;
 }
@@ -127,11 +128,9 @@ function bridgeToCpu(kernelName: string): tf.KernelFunc {
   };
 }
 
-type SharingBackend = BackendWasm & { incRef(dataId: unknown): void };
-
 /**
- * GatherV2 (Embedding lookups, and fit's batch slicing) on the wasm heap in JS: the backend's own kernel costs
- * ~0.2 ms for 64 rows of a 9724x50 matrix, as much as the rest of the forward pass. Same output and the same
+ * GatherV2 (Embedding lookups, and fit's batch slicing) on the wasm heap in JS: the backend's own kernel costs as
+ * much as the rest of a small model's forward pass for a batch's rows of an Embedding. Same output and the same
  * out-of-range error; 4-byte dtypes with batchDims 0 only, anything else goes to the backend's kernel.
  */
 function fastGather(original: tf.KernelFunc): tf.KernelFunc {
@@ -151,7 +150,7 @@ function fastGather(original: tf.KernelFunc): tf.KernelFunc {
     const out = backend.makeOutput(info.outputShape, x.dtype);
     if (!tf.util.sizeFromShape(x.shape)) return out;
     // Every view after makeOutput, which can grow the heap: a view taken before is then detached (length 0), and the
-    // gather would leave its output unwritten (this happened to the first epoch on each larger training set).
+    // gather would leave its output unwritten.
     const ids = backend.typedArrayFromHeap(indices) as Int32Array;
     const from = backend.typedArrayFromHeap(x);
     const to = backend.typedArrayFromHeap(out);
@@ -176,8 +175,7 @@ function sharingTranspose(original: tf.KernelFunc): tf.KernelFunc {
     const perm = (args.attrs as unknown as { perm: number[] }).perm;
     const moved = perm.filter((p) => x.shape[p] !== 1);
     if (moved.some((p, i) => i > 0 && p < moved[i - 1])) return original(args);
-    (args.backend as unknown as SharingBackend).incRef(x.dataId);
-    return { dataId: x.dataId, shape: perm.map((p) => x.shape[p]), dtype: x.dtype };
+    return shareData(args.backend, x, perm.map((p) => x.shape[p]));
   };
 }
 
@@ -190,8 +188,7 @@ function sharingIdentity(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const x = args.inputs.x as TensorInfo;
     if (x.dtype === "string") return original(args);
-    (args.backend as unknown as SharingBackend).incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    return shareData(args.backend, x, x.shape);
   };
 }
 
@@ -221,8 +218,8 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     const rb = b.shape.length;
     const plain = !transposeA && !transposeB && Math.max(batchA, batchB) === 1;
     // The plain product goes to XNNPACK, which caches its packing of B by tensor; but a weight the fused Adam has
-    // just rewritten must be packed again, which cost 31 ms of a 35 ms [32, 9216] x [9216, 128] product (a feature
-    // head's training forward), where the SIMD loop takes 8 ms. So for a few rows times a weight rewritten since its
+    // just rewritten must be packed again, which for a few rows costs far more than the product itself (a feature
+    // head's training forward; docs/performance-engine.md). So for a few rows times a weight rewritten since its
     // last product, the SIMD loop; once the weight stops changing (predicting after training), XNNPACK again.
     if (plain && !(a.shape[ra - 2] <= FRESH_WEIGHT_ROWS && rewrittenInPlace.delete(b.dataId as object))) return original(args);
     const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];

@@ -4,13 +4,14 @@
  * `blob:` URLs, which Node's worker_threads refuses. Here the worker script is written to a file once, and while the
  * backend starts, URL.createObjectURL hands that file's path to the glue. The backend sizes XNNPACK's thread pool
  * as half the logical CPUs (it assumes two hyperthreads per core) whatever setThreadsCount says, so for that moment
- * os.cpus() reports twice the threads wanted.
+ * os.cpus() reports twice the threads wanted (both patches: tfjs-patches.ts).
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { wasmMemoryOf } from "./wasm-simd";
+import { withThreadedStartPatches } from "./tfjs-patches";
 
 const THREADED_MAIN = "@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js";
 const THREADED_WORKER = "@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js";
@@ -57,39 +58,10 @@ export function threadedWorkerScript(dir = path.join(os.tmpdir(), `lesson4-tfjs-
 
 /**
  * Runs `start` (which must start the wasm backend) with the threaded build enabled for `threads` threads; returns
- * what it returns. Everything patched is restored afterwards, whether the start worked or not.
+ * what it returns. tfjs-patches.ts says what is patched for that moment, and restores it afterwards.
  */
-export async function withThreadedWasm<T>(threads: number, start: () => Promise<T>): Promise<T> {
-  const worker = threadedWorkerScript();
-  const realCreate = URL.createObjectURL;
-  // The glue calls require("os").cpus(): patch that module object (an `import * as` namespace is read-only).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const osModule: { cpus: typeof os.cpus } = require("os");
-  const realCpus = osModule.cpus;
-  const flags = tf.env();
-  flags.set("WASM_HAS_MULTITHREAD_SUPPORT", true);
-  URL.createObjectURL = ((blob: Blob) => (blob?.type === "application/javascript" ? worker : realCreate(blob))) as typeof URL.createObjectURL;
-  osModule.cpus = () => {
-    const cpus = realCpus();
-    return Array.from({ length: 2 * threads }, (_, i) => cpus[i % cpus.length]);
-  };
-  try {
-    const started = await start();
-    unrefWorkers();
-    return started;
-  } finally {
-    URL.createObjectURL = realCreate;
-    osModule.cpus = realCpus;
-  }
-}
-
-/**
- * Lets Node exit while XNNPACK's threads wait for work: the glue keeps a reference on each running pthread's worker,
- * and the thread pool's threads run (blocked, waiting) for as long as the backend lives.
- */
-function unrefWorkers(): void {
-  const pthreads = (tf.backend() as unknown as { wasm?: { PThread?: { unusedWorkers: Array<{ unref(): void }>; runningWorkers: Array<{ unref(): void }> } } }).wasm?.PThread;
-  for (const worker of [...(pthreads?.unusedWorkers ?? []), ...(pthreads?.runningWorkers ?? [])]) worker.unref();
+export function withThreadedWasm<T>(threads: number, start: () => Promise<T>): Promise<T> {
+  return withThreadedStartPatches(threads, threadedWorkerScript(), start);
 }
 
 /** Turns the threaded build off again (for a fallback start after a failed threaded one). */

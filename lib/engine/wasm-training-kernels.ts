@@ -1,9 +1,9 @@
 /**
  * Faster versions of the wasm kernels a small CNN's training step leans on: Tile (a BatchNormalization layer's
  * gradient broadcasts the per-channel statistics to the whole batch), Sum/Mean over the leading axes (the per-channel
- * statistics themselves) and MaxPoolGrad. The backend's Tile indexes every output value through a generic loop
- * (~80 ns each: a quarter of the training step), its Sum/Mean first transpose the reduced axes to the end, and its
- * MaxPoolGrad took ~10x this one's time on a [64, 34, 46, 32] input. Also Slice, which model.fit calls every batch.
+ * statistics themselves) and MaxPoolGrad. The backend's Tile indexes every output value through a generic loop, its
+ * Sum/Mean first transpose the reduced axes to the end, and its MaxPoolGrad searches each window once per channel.
+ * Also Slice, which model.fit calls every batch.
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";

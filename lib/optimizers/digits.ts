@@ -3,7 +3,7 @@
  * 10-class task small enough for comparing optimizers in a notebook.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../vision/random";
+import { Rng } from "../random";
 
 type Seg = [number, number, number, number];
 

@@ -8,7 +8,7 @@ import * as path from "path";
 import sharp from "sharp";
 import { Canvas, type Rgb } from "./draw";
 import { CLASSES } from "./classes";
-import { Rng } from "../vision/random";
+import { Rng } from "../random";
 
 export interface GenerateOptions {
   /** Number of drivers in the labelled set (default 8). */

@@ -5,7 +5,7 @@
  */
 import { bySize, type Config } from "../config";
 import type { AugmentOptions } from "../vision/augment";
-import { Rng } from "../vision/random";
+import { Rng } from "../random";
 import type { LabelledImage, StateFarmData } from "./reader";
 
 /**

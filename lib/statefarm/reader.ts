@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import Papa from "papaparse";
 import { CLASSES } from "./classes";
-import { Rng } from "../vision/random";
+import { Rng } from "../random";
 import { extractZip } from "./zip";
 
 /** One labelled photo. */

@@ -9,7 +9,7 @@ import type { ImageDataGenerator } from "../vision/augment";
 import { trainingProgress } from "../display/progress";
 import type { LabelledImage } from "./reader";
 import { nextSeed } from "../engine/seeded";
-import { Rng } from "../vision/random";
+import { Rng } from "../random";
 import { createAdam } from "../engine/fused-adam";
 import { ensureBackend } from "../engine/backend";
 

@@ -1,0 +1,80 @@
+;; Pieces of convolution and pooling gradients that the backend lacks or runs value by value.
+
+;; One max-pooling window's first maximum per channel, for MaxPoolGrad: the window is rows x cols
+;; pixels from byte address src (rows rowBytes apart, pixels pixBytes apart) of cBytes / 4 channels
+;; (a multiple of 4). For each group of 4 channels, a running maximum with f32x4.gt, strictly
+;; greater, so ties keep the first in row-major window order and NaN or a window of -Infinity is
+;; never taken, and the byte address it was read from; those addresses go to idx (a uint32 per
+;; channel, 0xffffffff where none was taken).
+(func $poolArgmax (export "poolArgmax")
+  (param $src i32) (param $rowBytes i32) (param $pixBytes i32) (param $rows i32) (param $cols i32)
+  (param $cBytes i32) (param $idx i32)
+  (local $ch i32) (local $y i32) (local $x i32) (local $rowAddr i32) (local $addr i32)
+  (local $best v128) (local $bestAt v128) (local $value v128) (local $greater v128)
+  (local $laneBytes v128)
+  (local.set $laneBytes (v128.const i32x4 0 4 8 12))
+  (block $groupsDone
+    (loop $groups
+      (br_if $groupsDone (i32.ge_u (local.get $ch) (local.get $cBytes)))
+      (local.set $best (v128.const f32x4 -inf -inf -inf -inf))
+      (local.set $bestAt (v128.const i32x4 -1 -1 -1 -1))
+      (local.set $rowAddr (i32.add (local.get $src) (local.get $ch)))
+      (local.set $y (i32.const 0))
+      (block $rowsDone
+        (loop $rowsNext
+          (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $rows)))
+          (local.set $addr (local.get $rowAddr))
+          (local.set $x (i32.const 0))
+          (block $pixelsDone
+            (loop $pixels
+              (br_if $pixelsDone (i32.ge_u (local.get $x) (local.get $cols)))
+              (local.set $value (v128.load (local.get $addr)))
+              (local.set $greater (f32x4.gt (local.get $value) (local.get $best)))
+              (local.set $best
+                (v128.bitselect (local.get $value) (local.get $best) (local.get $greater)))
+              ;; each lane's own address: addr + 4 * lane
+              (local.set $bestAt
+                (v128.bitselect
+                  (i32x4.add (i32x4.splat (local.get $addr)) (local.get $laneBytes))
+                  (local.get $bestAt)
+                  (local.get $greater)))
+              (local.set $addr (i32.add (local.get $addr) (local.get $pixBytes)))
+              (local.set $x (i32.add (local.get $x) (i32.const 1)))
+              (br $pixels)))
+          (local.set $rowAddr (i32.add (local.get $rowAddr) (local.get $rowBytes)))
+          (local.set $y (i32.add (local.get $y) (i32.const 1)))
+          (br $rowsNext)))
+      (v128.store (i32.add (local.get $idx) (local.get $ch)) (local.get $bestAt))
+      (local.set $ch (i32.add (local.get $ch) (i32.const 16)))
+      (br $groups))))
+
+;; One row of a convolution's patch rows (conv-filter-gradient.ts): for each image b < n and output
+;; row y < oh, the ow values cBytes apart from src + b * imageBytes + y * rowBytes, stored one after
+;; another from dst.
+(func $patchRow (export "patchRow")
+  (param $src i32) (param $dst i32) (param $n i32) (param $oh i32) (param $ow i32)
+  (param $imageBytes i32) (param $rowBytes i32) (param $cBytes i32)
+  (local $b i32) (local $y i32) (local $x i32) (local $from i32) (local $to i32) (local $image i32)
+  (local.set $to (local.get $dst))
+  (block $imagesDone
+    (loop $images
+      (br_if $imagesDone (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $image (i32.add (local.get $src) (i32.mul (local.get $b) (local.get $imageBytes))))
+      (local.set $y (i32.const 0))
+      (block $rowsDone
+        (loop $rowsNext
+          (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $oh)))
+          (local.set $from (i32.add (local.get $image) (i32.mul (local.get $y) (local.get $rowBytes))))
+          (local.set $x (i32.const 0))
+          (block $valuesDone
+            (loop $values
+              (br_if $valuesDone (i32.ge_u (local.get $x) (local.get $ow)))
+              (f32.store (local.get $to) (f32.load (local.get $from)))
+              (local.set $from (i32.add (local.get $from) (local.get $cBytes)))
+              (local.set $to (i32.add (local.get $to) (i32.const 4)))
+              (local.set $x (i32.add (local.get $x) (i32.const 1)))
+              (br $values)))
+          (local.set $y (i32.add (local.get $y) (i32.const 1)))
+          (br $rowsNext)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $images))))
