@@ -7,4 +7,14 @@ import { readConfig } from "../lib/config";
 import { collabBenchmark } from "./peers/collab";
 
 const sources = readConfig().sourcesDir;
-export default collabBenchmark("collab-bias-lazy", "bias", sources ? path.join(sources, "peer", "collab_torch.py") : "(LESSON4_SOURCES_DIR not set: no peer/collab_torch.py)", { lazyAdam: true });
+const peer = sources
+  ? path.join(sources, "peer", "collab_torch.py")
+  : "(LESSON4_SOURCES_DIR not set: no peer/collab_torch.py)";
+export default collabBenchmark(
+  "collab-bias-lazy",
+  "bias",
+  peer,
+  { lazyAdam: true },
+  "ours updates only the Embedding rows a batch used (lazy Adam); " +
+    "both peers run the lesson's dense Adam",
+);

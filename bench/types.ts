@@ -14,7 +14,7 @@ export interface Measurement {
   extra?: Record<string, number | string>;
 }
 
-/** A peer measured in the same run (PyTorch), or why it was skipped. */
+/** A peer measured in the same run (PyTorch or Keras), or why it was skipped. */
 export type PeerResult = { skipped: string } | Measurement;
 
 export interface Benchmark {
@@ -26,8 +26,15 @@ export interface Benchmark {
   setup?(): Promise<void>;
   /** One timed repetition on this project's engine. */
   run(): Promise<Measurement>;
-  /** The peer's measurements for the same work; the peer runs its own warm-up and repetitions. */
+  /** The PyTorch peer's measurements of the same work (it runs its own warm-up and repetitions). */
   peer?(repetitions: number): Promise<PeerResult[] | { skipped: string }>;
+  /** The same work in Keras (the lesson was taught in Keras), run after the PyTorch peer. */
+  keras?(repetitions: number): Promise<PeerResult[] | { skipped: string }>;
+  /**
+   * Where the work differs between ours and a peer (a different model cut, weights, optimizer
+   * variant, ...), so the table says so beside the row; absent when all three do the same work.
+   */
+  note?: string;
   /** XNNPACK threads on wasm (initBackend's option; LESSON4_WASM_THREADS overrides): "all" for image models, default 1. */
   threads?: "all" | number;
   /** Which tfjs backend ran (filled from lib/engine/backend.ts by default). */

@@ -135,17 +135,50 @@ if (withTests) {
 }
 
 // 5. Benchmark peers (npm run bench): PyTorch, torchvision and pandas for the peer scripts -------
+// What pip installs for them goes into .venv-bench, a virtual environment of the benchmarks' own,
+// so the lessons' .venv never carries torch or TensorFlow (over 1 GB); nothing else uses it.
+const benchVenv = path.join(root, ".venv-bench");
+const benchPython = path.join(benchVenv, "bin", "python");
+function benchPip(packages) {
+  if (!fs.existsSync(benchPython)) {
+    const base = pythonWith("import venv, ensurepip", ["python3", "/usr/bin/python3"]);
+    if (!base || !run(base, ["-m", "venv", benchVenv], { capture: true }).ok) return false;
+  }
+  const names = packages.filter((p) => !p.startsWith("-") && !p.includes("://"));
+  log(`pip install ${names.join(" ")} (into .venv-bench, for the benchmark peers) ...`);
+  // The wheels are large: a longer timeout than the lessons' installs, and retries.
+  const pip = run(benchPython, ["-m", "pip", "install", "--disable-pip-version-check",
+    "--retries", "2", "--timeout", "30", ...packages], { capture: true, timeout: 1_800_000 });
+  if (!pip.ok) log(`pip could not install ${names.join(", ")} into .venv-bench: ${pip.out.trim().split("\n").pop()}`);
+  return pip.ok;
+}
 // Without --with-bench keep what an earlier run found (importing torch costs seconds).
 const envFile = path.join(root, "build", "env.json");
 let peerPython = fs.existsSync(envFile) ? (JSON.parse(fs.readFileSync(envFile, "utf8")).peerPython ?? null) : null;
 if (withBench) {
   const PEER = "import torch, torchvision, pandas";
-  const candidates = [process.env.LESSON4_PEER_PYTHON, venvPython, "/usr/bin/python3", "python3"].filter(Boolean);
+  const candidates = [process.env.LESSON4_PEER_PYTHON, venvPython, benchPython, "/usr/bin/python3", "python3"].filter(Boolean);
   peerPython = pythonWith(PEER, candidates);
   if (!peerPython && aptInstall(["python3-torch", "python3-torchvision", "python3-pandas"])) peerPython = pythonWith(PEER, ["/usr/bin/python3"]);
-  if (!peerPython && python === venvPython
-      && pipInstall(["torch", "torchvision", "--index-url", "https://download.pytorch.org/whl/cpu", "--extra-index-url", "https://pypi.org/simple", "pandas"])) peerPython = pythonWith(PEER, [venvPython]);
+  // The wheels go into the benchmark-only .venv-bench, never into the lessons' .venv.
+  if (!peerPython
+      && benchPip(["torch", "torchvision", "--index-url", "https://download.pytorch.org/whl/cpu", "--extra-index-url", "https://pypi.org/simple", "pandas"])) peerPython = pythonWith(PEER, [benchPython]);
   if (!peerPython) log("no Python with torch, torchvision and pandas: benchmarks will skip their PyTorch peers (on Debian: `apt-get install python3-torch python3-torchvision python3-pandas`, or set LESSON4_PEER_PYTHON).");
+}
+
+// 6. The Keras peer (npm run bench): tensorflow-cpu and keras, in .venv-bench as well.
+let kerasPython = fs.existsSync(envFile)
+  ? (JSON.parse(fs.readFileSync(envFile, "utf8")).kerasPython ?? null) : null;
+if (withBench) {
+  const KERAS = "import tensorflow, keras, numpy, pandas, PIL, scipy";
+  kerasPython = pythonWith(KERAS, [process.env.LESSON4_KERAS_PYTHON, benchPython].filter(Boolean));
+  if (!kerasPython && benchPip(["tensorflow-cpu", "keras", "pandas", "pillow", "scipy"])) {
+    kerasPython = pythonWith(KERAS, [benchPython]);
+  }
+  if (!kerasPython) {
+    log("no Python with tensorflow and keras: benchmarks will skip their Keras peers (`pip install "
+      + "tensorflow-cpu keras pandas pillow scipy` into a venv, and set LESSON4_KERAS_PYTHON).");
+  }
 }
 
 const env = {
@@ -155,8 +188,11 @@ const env = {
   chromium: process.env.LESSON4_CHROMIUM ?? chromium,
   kernelTests: run(python, ["-c", "import jupyter_kernel_test"], { capture: true }).ok,
   peerPython: process.env.LESSON4_PEER_PYTHON ?? peerPython,
+  kerasPython: process.env.LESSON4_KERAS_PYTHON ?? kerasPython,
 };
 fs.mkdirSync(path.join(root, "build"), { recursive: true });
 fs.writeFileSync(`${envFile}.tmp`, JSON.stringify(env, null, 2));
 fs.renameSync(`${envFile}.tmp`, envFile);
-log(`ready: python ${python}, Jupyter front end ${frontEnd ?? "none (nbclient only)"}${withTests ? `, chromium ${env.chromium ?? "none"}` : ""}${withBench ? `, peer python ${env.peerPython ?? "none"}` : ""}`);
+const benchReady = withBench
+  ? `, peer python ${env.peerPython ?? "none"}, keras python ${env.kerasPython ?? "none"}` : "";
+log(`ready: python ${python}, Jupyter front end ${frontEnd ?? "none (nbclient only)"}${withTests ? `, chromium ${env.chromium ?? "none"}` : ""}${benchReady}`);

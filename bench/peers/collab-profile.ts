@@ -17,7 +17,9 @@ function cpuMs(start: NodeJS.CpuUsage): number {
 }
 
 /** Wraps every kernel registered for the backend with a CPU-time counter. */
-function instrumentKernels(backend: string): Map<string, { ms: number; calls: number; floats: number }> {
+function instrumentKernels(
+  backend: string,
+): Map<string, { ms: number; calls: number; floats: number }> {
   const stats = new Map<string, { ms: number; calls: number; floats: number }>();
   for (const k of tf.getKernelsForBackend(backend)) {
     const inner = k.kernelFunc;
@@ -29,7 +31,8 @@ function instrumentKernels(backend: string): Map<string, { ms: number; calls: nu
         const s = stats.get(k.kernelName) ?? { ms: 0, calls: 0, floats: 0 };
         s.ms += Number(process.hrtime.bigint() - t) / 1e6;
         s.calls++;
-        for (const x of Object.values(args.inputs)) if (x) s.floats += x.shape.reduce((a, b) => a * b, 1);
+        for (const x of Object.values(args.inputs))
+          if (x) s.floats += x.shape.reduce((a, b) => a * b, 1);
         stats.set(k.kernelName, s);
       }
     }) as tf.KernelFunc;
@@ -46,23 +49,45 @@ function data(n: number) {
     m[i] = (i * 104729) % N_MOVIES;
     y[i] = ((i * 31) % 9) / 2 + 0.5;
   }
-  return { u: tf.tensor2d(u, [n, 1], "int32"), m: tf.tensor2d(m, [n, 1], "int32"), y: tf.tensor2d(y, [n, 1]) };
+  return {
+    u: tf.tensor2d(u, [n, 1], "int32"),
+    m: tf.tensor2d(m, [n, 1], "int32"),
+    y: tf.tensor2d(y, [n, 1]),
+  };
 }
 
 async function main() {
   const info = await initBackend(process.env.LESSON4_BACKEND === "cpu" ? "cpu" : "wasm");
   const variant = process.env.PROFILE_OPT ?? "tfjs";
   const make = () => {
-    const model = buildCollabModel({ kind: (process.env.PROFILE_MODEL as "bias" | "nn") ?? "bias", nUsers: N_USERS, nMovies: N_MOVIES, factors: 50, l2: 1e-4, biasL2: 0, seed: 42 });
-    model.compile({ optimizer: variant === "tfjs" ? tf.train.adam(1e-3) : createAdam(1e-3, { lazy: variant === "lazy" }), loss: "meanSquaredError" });
+    const model = buildCollabModel({
+      kind: (process.env.PROFILE_MODEL as "bias" | "nn") ?? "bias",
+      nUsers: N_USERS,
+      nMovies: N_MOVIES,
+      factors: 50,
+      l2: 1e-4,
+      biasL2: 0,
+      seed: 42,
+    });
+    model.compile({
+      optimizer:
+        variant === "tfjs" ? tf.train.adam(1e-3) : createAdam(1e-3, { lazy: variant === "lazy" }),
+      loss: "meanSquaredError",
+    });
     return model;
   };
   const { u, m, y } = data(batches * BATCH);
-  const report = (label: string, ms: number) => console.log(`${label.padEnd(46)} ${(ms / batches).toFixed(3)} ms/batch`);
+  const report = (label: string, ms: number) =>
+    console.log(`${label.padEnd(46)} ${(ms / batches).toFixed(3)} ms/batch`);
 
   // 1. model.fit as fitCollab calls it.
   let model = make();
-  await model.fit([u.slice(0, 64 * 20), m.slice(0, 64 * 20)], y.slice(0, 64 * 20), { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 });
+  await model.fit([u.slice(0, 64 * 20), m.slice(0, 64 * 20)], y.slice(0, 64 * 20), {
+    batchSize: BATCH,
+    epochs: 1,
+    shuffle: false,
+    verbose: 0,
+  });
   let t = process.cpuUsage();
   let w = Date.now();
   await model.fit([u, m], y, { batchSize: BATCH, epochs: 1, shuffle: false, verbose: 0 });
@@ -74,10 +99,13 @@ async function main() {
   const lossFn = (xs: tf.Tensor[], ys: tf.Tensor) => {
     const out = model.apply(xs, { training: true }) as tf.Tensor;
     let loss = tf.losses.meanSquaredError(ys, out) as tf.Scalar;
-    for (const l of model.losses as unknown as Array<() => tf.Scalar>) loss = tf.add(loss, l()) as tf.Scalar;
+    for (const l of model.losses as unknown as Array<() => tf.Scalar>)
+      loss = tf.add(loss, l()) as tf.Scalar;
     return loss;
   };
-  let tSlice = 0, tGrad = 0, tOpt = 0;
+  let tSlice = 0,
+    tGrad = 0,
+    tOpt = 0;
   for (let b = 0; b < batches; b++) {
     let s = process.cpuUsage();
     const idx = tf.range(b * BATCH, (b + 1) * BATCH, 1, "int32");
@@ -106,7 +134,10 @@ async function main() {
   for (const [, s] of rows) inKernels += s.ms;
   report("model.fit instrumented, total", total);
   report("  of which inside kernels", inKernels);
-  for (const [name, s] of rows.slice(0, 25)) console.log(`    ${name.padEnd(28)} ${(s.ms / batches).toFixed(3)} ms/batch  ${(s.calls / batches).toFixed(1)} calls/batch  ${(s.floats / batches / 1e3).toFixed(0)}k input floats/batch`);
+  for (const [name, s] of rows.slice(0, 25))
+    console.log(
+      `    ${name.padEnd(28)} ${(s.ms / batches).toFixed(3)} ms/batch  ${(s.calls / batches).toFixed(1)} calls/batch  ${(s.floats / batches / 1e3).toFixed(0)}k input floats/batch`,
+    );
   console.log(`tensors alive: ${tf.memory().numTensors}`);
 }
 

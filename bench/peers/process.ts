@@ -1,4 +1,7 @@
-/** Running a peer script under with_rss.py and reading back its JSON lines, shared by every benchmark with a PyTorch peer. */
+/**
+ * Running a peer script under with_rss.py and reading back its JSON lines, shared by every
+ * benchmark's PyTorch and Keras peers.
+ */
 import * as path from "path";
 import { spawn } from "child_process";
 import { PEER_PYTHON } from "./collab";
@@ -13,10 +16,20 @@ export interface PeerRun {
   maxRssMb: number | null;
 }
 
-/** Runs `script args...` with the peers' Python, measuring its peak RSS. */
-export async function runPeerScript(script: string, args: string[]): Promise<PeerRun> {
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(PEER_PYTHON, [path.join(__dirname, "with_rss.py"), script, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+/** Runs `script args...` with `python` (default the PyTorch peers'), measuring its peak RSS. */
+export async function runPeerScript(
+  script: string,
+  args: string[],
+  python: string = PEER_PYTHON,
+): Promise<PeerRun> {
+  const { code, stdout, stderr } = await new Promise<{
+    code: number | null;
+    stdout: string;
+    stderr: string;
+  }>((resolve) => {
+    const child = spawn(python, [path.join(__dirname, "with_rss.py"), script, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
@@ -24,7 +37,15 @@ export async function runPeerScript(script: string, args: string[]): Promise<Pee
     child.on("error", (e) => resolve({ code: -1, stdout: out, stderr: String(e) }));
     child.on("close", (c) => resolve({ code: c, stdout: out, stderr: err }));
   });
-  const lines = stdout.split("\n").filter((l) => l.trim().startsWith("{")).map((l) => JSON.parse(l) as Record<string, number | string>);
+  const lines = stdout
+    .split("\n")
+    .filter((l) => l.trim().startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, number | string>);
   const rssKb = lines.find((l) => "max_rss_kb" in l)?.max_rss_kb;
-  return { code, lines, error: stderr.trim().split("\n").slice(-2).join(" "), maxRssMb: typeof rssKb === "number" ? rssKb / 1024 : null };
+  return {
+    code,
+    lines,
+    error: stderr.trim().split("\n").slice(-2).join(" "),
+    maxRssMb: typeof rssKb === "number" ? rssKb / 1024 : null,
+  };
 }
