@@ -128,7 +128,10 @@ class CommManager {
   async handle(msg) {
     const content = msg.content || {};
     const event = {
-      data: content.data || {}, metadata: msg.metadata, buffers: msg.buffers, header: msg.header,
+      data: content.data || {},
+      metadata: msg.metadata,
+      buffers: msg.buffers,
+      header: msg.header,
     };
     switch (msg.header.msg_type) {
       case "comm_open": {
@@ -154,7 +157,12 @@ class CommManager {
       case "comm_msg": {
         const comm = this.comms.get(content.comm_id);
         if (!comm) return;
-        await callAll(comm.msgHandlers, `comm ${comm.targetName} message handler`, event.data, event);
+        await callAll(
+          comm.msgHandlers,
+          `comm ${comm.targetName} message handler`,
+          event.data,
+          event,
+        );
         return;
       }
       case "comm_close": {

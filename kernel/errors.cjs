@@ -3,12 +3,14 @@
 // the cells and imported files (kernel/sourcemap.cjs) and kernel internals left out.
 "use strict";
 
-const INTERNAL = /tslab[\\/]dist|node:vm|node:internal|node:async_hooks|kernel[\\/][\w-]+\.cjs|runInThisContext|evalmachine\.<anonymous>/;
+const INTERNAL =
+  /tslab[\\/]dist|node:vm|node:internal|node:async_hooks|kernel[\\/][\w-]+\.cjs|runInThisContext|evalmachine\.<anonymous>/;
 const FRAME_POSITION = /(\(?)((?:cell\[\d+\])|(?:[^\s():]+)):(\d+):(\d+)(\)?)$/;
 
 /** Errors meaning "the user interrupted the cell", whatever raised them. */
 function interruptMessage(error) {
-  if (error && error.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") return "the cell was interrupted while it ran";
+  if (error && error.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED")
+    return "the cell was interrupted while it ran";
   if (error && error.message === "Interrupted asynchronously") {
     return "the cell was interrupted while it awaited; the awaited work did not stop by itself and may still be running in the background";
   }
@@ -30,21 +32,42 @@ function mapFrame(line, locate) {
     const where = `Cell In[${pos.cell}], line ${pos.line}, column ${pos.column}`;
     const head = line.slice(0, m.index) + m[1] + where + m[5];
     const source = String(pos.code || "").split("\n")[pos.line - 1];
-    return { lines: source === undefined ? [head] : [head, `        ${source.trim()}`], project: true };
+    return {
+      lines: source === undefined ? [head] : [head, `        ${source.trim()}`],
+      project: true,
+    };
   }
-  if (pos && pos.file) return { lines: [line.slice(0, m.index) + `${m[1]}${pos.file}:${pos.line}:${pos.column}${m[5]}`], project: true };
+  if (pos && pos.file)
+    return {
+      lines: [line.slice(0, m.index) + `${m[1]}${pos.file}:${pos.line}:${pos.column}${m[5]}`],
+      project: true,
+    };
   if (INTERNAL.test(line)) return null;
   return { lines: [line], project: false };
 }
 
 /** Jupyter error content for a thrown value; `locate(file, line, column)` maps stack positions. */
 function describeError(error, locate) {
-  if (error == null) return { ename: "Error", evalue: "the cell failed without an error value", traceback: ["Error: the cell failed"] };
+  if (error == null)
+    return {
+      ename: "Error",
+      evalue: "the cell failed without an error value",
+      traceback: ["Error: the cell failed"],
+    };
   if (!(error instanceof Error) && typeof error !== "object") {
-    return { ename: "Error", evalue: `thrown: ${String(error)}`, traceback: [`Uncaught ${String(error)}`] };
+    return {
+      ename: "Error",
+      evalue: `thrown: ${String(error)}`,
+      traceback: [`Uncaught ${String(error)}`],
+    };
   }
   const interrupted = interruptMessage(error);
-  if (interrupted) return { ename: "KeyboardInterrupt", evalue: interrupted, traceback: [`KeyboardInterrupt: ${interrupted}`] };
+  if (interrupted)
+    return {
+      ename: "KeyboardInterrupt",
+      evalue: interrupted,
+      traceback: [`KeyboardInterrupt: ${interrupted}`],
+    };
   const ename = error.name || (error.constructor && error.constructor.name) || "Error";
   const evalue = error.message != null ? String(error.message) : String(error);
   const frames = [];
@@ -54,7 +77,9 @@ function describeError(error, locate) {
     if (hidden) frames.push(`    … ${hidden} more library frame${hidden > 1 ? "s" : ""}`);
     hidden = 0;
   };
-  for (const line of String(error.stack || "").split("\n").slice(1)) {
+  for (const line of String(error.stack || "")
+    .split("\n")
+    .slice(1)) {
     const mapped = mapFrame(line, locate);
     if (!mapped) continue;
     if (!mapped.project && inLibrary) {

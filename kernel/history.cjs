@@ -43,7 +43,7 @@ class History {
 
   select(request) {
     const last = (list, n) =>
-      (Number.isInteger(n) && n >= 0 ? list.slice(Math.max(0, list.length - n)) : list);
+      Number.isInteger(n) && n >= 0 ? list.slice(Math.max(0, list.length - n)) : list;
     switch (request.hist_access_type) {
       case "tail":
         return last(this.entries, request.n == null ? 10 : request.n);

@@ -50,7 +50,10 @@ async function interruptCurrent(graceMs) {
   run.interrupted = true;
   for (const [model, owner] of fitting) if (owner === run) model.stopTraining = true;
   let timer;
-  await Promise.race([run.done.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+  await Promise.race([
+    run.done.catch(() => {}),
+    new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+  ]);
   clearTimeout(timer);
 }
 
@@ -68,7 +71,8 @@ const patched = new WeakSet();
 
 /** Wraps LayersModel.fit/fitDataset so that an interrupt stops the training. */
 function patchLayers(layers) {
-  if (!layers || !layers.LayersModel || !layers.CustomCallback || patched.has(layers.LayersModel)) return;
+  if (!layers || !layers.LayersModel || !layers.CustomCallback || patched.has(layers.LayersModel))
+    return;
   patched.add(layers.LayersModel);
   const proto = layers.LayersModel.prototype;
   for (const method of ["fit", "fitDataset"]) {
@@ -80,17 +84,20 @@ function patchLayers(layers) {
       const config = args[at] || {};
       const model = this;
       let epochsDone = 0;
-      const watch = new layers.CustomCallback({
-        onBatchEnd: () => {
-          if (run.interrupted) model.stopTraining = true;
-          return yieldSometimes();
+      const watch = new layers.CustomCallback(
+        {
+          onBatchEnd: () => {
+            if (run.interrupted) model.stopTraining = true;
+            return yieldSometimes();
+          },
+          onEpochEnd: () => {
+            epochsDone++;
+            if (run.interrupted) model.stopTraining = true;
+            return yieldSometimes();
+          },
         },
-        onEpochEnd: () => {
-          epochsDone++;
-          if (run.interrupted) model.stopTraining = true;
-          return yieldSometimes();
-        },
-      }, "never");
+        "never",
+      );
       const callbacks = withCallback(layers, config.callbacks, config.yieldEvery, watch);
       const newArgs = args.slice();
       newArgs[at] = { ...config, callbacks };
@@ -105,7 +112,9 @@ function patchLayers(layers) {
         if (run.interrupted) {
           // Counted as fit counts them: from initialEpoch, up to epochs (an absolute epoch number).
           const done = (config.initialEpoch ?? 0) + epochsDone;
-          throw new KeyboardInterrupt(`${method} stopped by the interrupt after ${done} of ${config.epochs ?? "?"} epochs; the model keeps the weights it had reached`);
+          throw new KeyboardInterrupt(
+            `${method} stopped by the interrupt after ${done} of ${config.epochs ?? "?"} epochs; the model keeps the weights it had reached`,
+          );
         }
         return history;
       } finally {
@@ -119,7 +128,14 @@ function patchLayers(layers) {
 function withCallback(layers, callbacks, yieldEvery, extra) {
   if (callbacks == null) return [extra];
   const list = Array.isArray(callbacks) ? callbacks : [callbacks];
-  return [...list.map((c) => (c instanceof layers.CustomCallback || typeof c.setModel === "function" ? c : new layers.CustomCallback(c, yieldEvery))), extra];
+  return [
+    ...list.map((c) =>
+      c instanceof layers.CustomCallback || typeof c.setModel === "function"
+        ? c
+        : new layers.CustomCallback(c, yieldEvery),
+    ),
+    extra,
+  ];
 }
 
 /** tf.nextFrame rejects with KeyboardInterrupt inside an interrupted cell. */
@@ -146,4 +162,10 @@ function onModuleLoaded(request, exports) {
   else if (request === "@tensorflow/tfjs-core") patchCore(exports);
 }
 
-module.exports = { KeyboardInterrupt, runCell, interruptCurrent, isInterrupted: interruptedHere, onModuleLoaded };
+module.exports = {
+  KeyboardInterrupt,
+  runCell,
+  interruptCurrent,
+  isInterrupted: interruptedHere,
+  onModuleLoaded,
+};

@@ -27,19 +27,25 @@ const patchedTs = new Proxy(ts, {
   get(target, key) {
     if (key === "createWatchCompilerHost") {
       return (rootFiles, options, ...rest) =>
-        target.createWatchCompilerHost(rootFiles, { ...options, preserveSymlinks: true, inlineSourceMap: true }, ...rest);
+        target.createWatchCompilerHost(
+          rootFiles,
+          { ...options, preserveSymlinks: true, inlineSourceMap: true },
+          ...rest,
+        );
     }
     if (key === "transpileModule") {
-      return (input, options) => options && options.fileName === "custom.js"
-        ? sourcemap.transpileWithMaps(target.transpileModule, input, options)
-        : target.transpileModule(input, options);
+      return (input, options) =>
+        options && options.fileName === "custom.js"
+          ? sourcemap.transpileWithMaps(target.transpileModule, input, options)
+          : target.transpileModule(input, options);
     }
     return target[key];
   },
 });
 const originalLoad = Module._load;
 Module._load = function (request, parent, isMain) {
-  if (request === "@tslab/typescript-for-tslab" && parent && /tslab[\\/]dist/.test(parent.filename)) return patchedTs;
+  if (request === "@tslab/typescript-for-tslab" && parent && /tslab[\\/]dist/.test(parent.filename))
+    return patchedTs;
   const exports = originalLoad.call(this, request, parent, isMain);
   interrupts.onModuleLoaded(request, exports);
   return exports;
@@ -58,7 +64,10 @@ vm.runInThisContext = function (code, options) {
 
 // 4. Only the kernel decides what an uncaught error does: the wasm backend (emscripten) adds
 //    listeners that rethrow, which would end the kernel at the first error thrown in a timer.
-const kernelOnly = { events: new Set(["uncaughtException", "unhandledRejection"]), listeners: new Set() };
+const kernelOnly = {
+  events: new Set(["uncaughtException", "unhandledRejection"]),
+  listeners: new Set(),
+};
 for (const method of ["on", "addListener", "prependListener", "once", "prependOnceListener"]) {
   const original = process[method];
   process[method] = function (event, listener) {
@@ -131,21 +140,42 @@ function startKernel(connectionFile) {
     compiled = null;
     const expanded = expandShorthand(src);
     const converted = convert.call(node, prevDecl, expanded.code);
-    sourcemap.claim(converted, { name: `cell[${cell.count}]`, count: cell.count, code: src, originalColumn: expanded.originalColumn });
+    sourcemap.claim(converted, {
+      name: `cell[${cell.count}]`,
+      count: cell.count,
+      code: src,
+      originalColumn: expanded.originalColumn,
+    });
     for (const d of converted.diagnostics || []) {
-      if (!d.fileName && d.start) d.start = { ...d.start, character: expanded.originalColumn(d.start.line, d.start.character) };
+      if (!d.fileName && d.start)
+        d.start = {
+          ...d.start,
+          character: expanded.originalColumn(d.start.line, d.start.character),
+        };
     }
     // Take the last expression away from tslab (which would console.log it) and return it ourselves.
     cell.lastVar = converted.lastExpressionVar || null;
-    if (converted.diagnostics && converted.diagnostics.length) cell.diagnostics = converted.diagnostics;
+    if (converted.diagnostics && converted.diagnostics.length)
+      cell.diagnostics = converted.diagnostics;
     return (lastConverted = { ...converted, lastExpressionVar: undefined });
   };
-  const convs = { node, get browser() { return createConverter({ isJS: false, isBrowser: true }); }, close: () => node.close() };
+  const convs = {
+    node,
+    get browser() {
+      return createConverter({ isJS: false, isBrowser: true });
+    },
+    close: () => node.close(),
+  };
   const executorConsole = {
     log: (...args) => console.log(...args),
     error: (...args) => {
-      if (args[0] instanceof Error || (args[0] && typeof args[0] === "object" && "stack" in args[0])) cell.error = args[0];
-      else if (typeof args[0] === "string" && args[0].startsWith("%s%d:%d - ")) return; // diagnostics: reported as an error message
+      if (
+        args[0] instanceof Error ||
+        (args[0] && typeof args[0] === "object" && "stack" in args[0])
+      )
+        cell.error = args[0];
+      else if (typeof args[0] === "string" && args[0].startsWith("%s%d:%d - "))
+        return; // diagnostics: reported as an error message
       else if (args.length === 1 && !(typeof args[0] === "string")) cell.error = args[0];
       else console.error(...args);
     },
@@ -165,7 +195,9 @@ function startKernel(connectionFile) {
       .runCell(cell.count, async () => {
         lastConverted = null;
         if (await interruptedWhileCompiling(src)) {
-          cell.error = new interrupts.KeyboardInterrupt("interrupted while the cell was being compiled; none of it ran");
+          cell.error = new interrupts.KeyboardInterrupt(
+            "interrupted while the cell was being compiled; none of it ran",
+          );
           return false;
         }
         const ok = await execute(src);
@@ -187,7 +219,9 @@ function startKernel(connectionFile) {
   // of the latest cell, with TypeScript positions, and the kernel goes on.
   const report = (what) => (error) => {
     if (error && error.name === "KeyboardInterrupt") return; // work of an interrupted cell, ending
-    console.error(`${what}:\n${describeError(error, sourcemap.originalPosition).traceback.join("\n")}`);
+    console.error(
+      `${what}:\n${describeError(error, sourcemap.originalPosition).traceback.join("\n")}`,
+    );
   };
   const onUncaught = report("Uncaught exception");
   const onUnhandled = report("Unhandled promise rejection");
@@ -304,7 +338,11 @@ function queuedSocket(socket, name) {
     };
   };
   const send = (frames) => (binding ? binding.then(() => send(frames)) : socket.send(frames));
-  const report = (error) => require("fs").writeSync(2, `lesson4-ts kernel: a ${name} message was not sent: ${error && error.message}\n`);
+  const report = (error) =>
+    require("fs").writeSync(
+      2,
+      `lesson4-ts kernel: a ${name} message was not sent: ${error && error.message}\n`,
+    );
   const outbox = new Outbox({ send }, report);
   const queued = (frames) => {
     outbox.sendFrames(frames);
@@ -331,7 +369,11 @@ let executions = 0;
 
 /** Shell messages the layer answers itself; tslab handles the others. */
 const OWN_MESSAGES = new Set([
-  "history_request", "comm_info_request", "comm_open", "comm_msg", "comm_close",
+  "history_request",
+  "comm_info_request",
+  "comm_open",
+  "comm_msg",
+  "comm_close",
 ]);
 
 class LessonServer extends ZmqServer {
@@ -345,9 +387,11 @@ class LessonServer extends ZmqServer {
     };
     // Comm messages go out with the parent of the code that sends them (protocol.cjs).
     this.comms = installComms((type, content, metadata, buffers) =>
-      this.publishFor(protocol.currentRequest(), type, content, metadata, buffers));
+      this.publishFor(protocol.currentRequest(), type, content, metadata, buffers),
+    );
     this.takePayload = installOutput((type, content) =>
-      this.publishFor(protocol.currentRequest(), type, content));
+      this.publishFor(protocol.currentRequest(), type, content),
+    );
     this.userInput = installStdin(
       (request, content) => this.sendInputRequest(request, content),
       () => this.iopub.outbox.drained(),
@@ -460,8 +504,10 @@ class LessonServer extends ZmqServer {
       out.content = content;
       return framesOf(out, key);
     };
-    const publish = (type, content, mergeKey = null) => this.iopub.outbox.publish(type, mergeKey, content, build(type));
-    const writeStream = (name, text) => publish("stream", { name, text }, `stream:${parent}:${name}`);
+    const publish = (type, content, mergeKey = null) =>
+      this.iopub.outbox.publish(type, mergeKey, content, build(type));
+    const writeStream = (name, text) =>
+      publish("stream", { name, text }, `stream:${parent}:${name}`);
     const writeDisplayData = (data, update) => {
       const id = data && data.transient && data.transient.display_id;
       if (update) publish("update_display_data", data, id ? `update:${parent}:${id}` : null);
@@ -477,16 +523,20 @@ class LessonServer extends ZmqServer {
         if (bundle) {
           const count = content.execution_count;
           publish("execute_result", { execution_count: count, data: bundle, metadata: {} });
-          if (typeof bundle["text/plain"] === "string") history.setOutput(count, bundle["text/plain"]);
+          if (typeof bundle["text/plain"] === "string")
+            history.setOutput(count, bundle["text/plain"]);
         }
       } catch (error) {
         writeStream("stderr", `Could not display the value: ${error && error.message}\n`);
       }
     }
     if (content.status === "error") {
-      const err = cell.diagnostics.length ? describeDiagnostics(cell.diagnostics, msg.content.code) : describeError(cell.error, sourcemap.originalPosition);
+      const err = cell.diagnostics.length
+        ? describeDiagnostics(cell.diagnostics, msg.content.code)
+        : describeError(cell.error, sourcemap.originalPosition);
       // The error's first line in red, as IPython shows it (front ends and nbconvert render ANSI).
-      if (err.traceback.length) err.traceback = [`\x1b[0;31m${err.traceback[0]}\x1b[0m`, ...err.traceback.slice(1)];
+      if (err.traceback.length)
+        err.traceback = [`\x1b[0;31m${err.traceback[0]}\x1b[0m`, ...err.traceback.slice(1)];
       Object.assign(content, err);
       publish("error", err);
       // tslab aborts the requests that arrive in the 200 ms after an error (those queued behind the
@@ -498,13 +548,19 @@ class LessonServer extends ZmqServer {
     const reply = msg.createReply();
     reply.header.msg_type = "execute_reply";
     const payload = this.takePayload(msg.header.msg_id);
-    reply.content = { user_expressions: {}, ...content, payload: [...(content.payload || []), ...payload] };
+    reply.content = {
+      user_expressions: {},
+      ...content,
+      payload: [...(content.payload || []), ...payload],
+    };
     reply.signAndSend(this.connInfo.key, sock);
   }
 
   /** A shutdown's reply and last status are sent before the sockets close. */
   async close() {
-    await Promise.all(["shell", "control", "iopub"].map((n) => this[n] && this[n].outbox.drained()));
+    await Promise.all(
+      ["shell", "control", "iopub"].map((n) => this[n] && this[n].outbox.drained()),
+    );
     super.close();
   }
 }

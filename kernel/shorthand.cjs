@@ -11,10 +11,17 @@ const ts = require("@tslab/typescript-for-tslab");
 function expandShorthand(src) {
   const same = { code: src, originalColumn: (_line, column) => column };
   if (!src.includes("{")) return same;
-  const file = ts.createSourceFile("cell.tsx", src, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS);
+  const file = ts.createSourceFile(
+    "cell.tsx",
+    src,
+    ts.ScriptTarget.Latest,
+    false,
+    ts.ScriptKind.TS,
+  );
   const inserts = [];
   const visit = (node) => {
-    if (ts.isShorthandPropertyAssignment(node)) inserts.push({ at: node.name.getEnd(), text: `: ${node.name.text}` });
+    if (ts.isShorthandPropertyAssignment(node))
+      inserts.push({ at: node.name.getEnd(), text: `: ${node.name.text}` });
     ts.forEachChild(node, visit);
   };
   visit(file);
@@ -26,7 +33,10 @@ function expandShorthand(src) {
     out += src.slice(from, at);
     const { line, character } = file.getLineAndCharacterOfPosition(at);
     const shifted = (byLine.get(line) || []).reduce((sum, i) => sum + i.length, 0);
-    byLine.set(line, [...(byLine.get(line) || []), { column: character + shifted, length: text.length }]);
+    byLine.set(line, [
+      ...(byLine.get(line) || []),
+      { column: character + shifted, length: text.length },
+    ]);
     out += text;
     from = at;
   }

@@ -22,9 +22,14 @@ const modules = new Map();
  */
 function transpileWithMaps(transpileModule, input, options) {
   const inline = INLINE_MAP.exec(input);
-  const first = inline ? safeMap(JSON.parse(Buffer.from(inline[1], "base64").toString("utf8"))) : null;
+  const first = inline
+    ? safeMap(JSON.parse(Buffer.from(inline[1], "base64").toString("utf8")))
+    : null;
   const js = inline ? input.slice(0, inline.index) + "\n" : input;
-  const out = transpileModule(js, { ...options, compilerOptions: { ...options.compilerOptions, sourceMap: true } });
+  const out = transpileModule(js, {
+    ...options,
+    compilerOptions: { ...options.compilerOptions, sourceMap: true },
+  });
   const outputText = out.outputText.replace(FILE_MAP, "\n");
   const second = out.sourceMapText ? safeMap(JSON.parse(out.sourceMapText)) : null;
   if (first && second) pending.set(outputText, [second, first]);
@@ -41,9 +46,14 @@ function safeMap(payload) {
 
 /** Claims the maps of a converted cell and of the imported files compiled with it. */
 function claim(converted, cellInfo) {
-  if (converted.output && pending.has(converted.output)) cells.set(cellInfo.name, { prefixLength: 0, ...cellInfo, maps: pending.get(converted.output) });
+  if (converted.output && pending.has(converted.output))
+    cells.set(cellInfo.name, { prefixLength: 0, ...cellInfo, maps: pending.get(converted.output) });
   for (const side of converted.sideOutputs || []) {
-    if (pending.has(side.data)) modules.set(side.path, { tsPath: side.path.replace(/\.js$/, ".ts"), maps: pending.get(side.data) });
+    if (pending.has(side.data))
+      modules.set(side.path, {
+        tsPath: side.path.replace(/\.js$/, ".ts"),
+        maps: pending.get(side.data),
+      });
   }
   pending.clear();
 }

@@ -35,9 +35,11 @@ class Stdin {
       throw new StdinNotImplementedError("input can only be asked for while a cell runs");
     }
     if (!request.content.allow_stdin) {
-      throw new StdinNotImplementedError("this front end does not accept input (its "
-        + "execute_request has allow_stdin false), so the cell cannot ask for any; "
-        + "give the value in the code instead");
+      throw new StdinNotImplementedError(
+        "this front end does not accept input (its " +
+          "execute_request has allow_stdin false), so the cell cannot ask for any; " +
+          "give the value in the code instead",
+      );
     }
     if (this.pending) throw new Error("another input request is still waiting for its reply");
     // What the cell printed so far (often the question) reaches the front end before the prompt.

@@ -55,14 +55,20 @@ export function findProjectRoot(start: string = __dirname): string {
   let dir = path.resolve(start);
   for (;;) {
     const pkg = path.join(dir, "package.json");
-    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, "utf8")).name === "lesson4-ts") return dir;
+    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, "utf8")).name === "lesson4-ts")
+      return dir;
     const parent = path.dirname(dir);
     if (parent === dir) return process.cwd();
     dir = parent;
   }
 }
 
-function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+function oneOf<T extends string>(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  allowed: readonly T[],
+  fallback: T,
+): T {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   if ((allowed as readonly string[]).includes(raw)) return raw as T;
@@ -74,7 +80,11 @@ function existingFolder(env: NodeJS.ProcessEnv, name: string, root: string): str
   if (raw === undefined || raw === "") return null;
   const resolved = path.resolve(root, raw);
   if (!fs.existsSync(resolved) || !fs.statSync(resolved).isDirectory()) {
-    throw new ConfigError(name, raw, `an existing folder (resolved to ${resolved}, which does not exist)`);
+    throw new ConfigError(
+      name,
+      raw,
+      `an existing folder (resolved to ${resolved}, which does not exist)`,
+    );
   }
   return resolved;
 }
@@ -89,15 +99,23 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const threadsText = env.LESSON4_WASM_THREADS ?? "";
   const wasmThreads = threadsText === "" ? null : Number(threadsText);
-  if (wasmThreads !== null && (!Number.isInteger(wasmThreads) || wasmThreads < 1 || wasmThreads > 16)) {
+  if (
+    wasmThreads !== null &&
+    (!Number.isInteger(wasmThreads) || wasmThreads < 1 || wasmThreads > 16)
+  ) {
     throw new ConfigError("LESSON4_WASM_THREADS", threadsText, "a whole number from 1 to 16");
   }
   const dataDirText = env.LESSON4_DATA_DIR;
   const mode = oneOf(env, "LESSON4_MODE", ["fast", "full"] as const, "full");
   const timeoutText = env.LESSON4_CELL_TIMEOUT ?? "";
-  const cellTimeout = timeoutText === "" ? bySize({ mode }, { fast: 300, full: 1800 }) : Number(timeoutText);
+  const cellTimeout =
+    timeoutText === "" ? bySize({ mode }, { fast: 300, full: 1800 }) : Number(timeoutText);
   if (!Number.isInteger(cellTimeout) || cellTimeout < 10 || cellTimeout > 86400) {
-    throw new ConfigError("LESSON4_CELL_TIMEOUT", timeoutText, "a whole number of seconds from 10 to 86400");
+    throw new ConfigError(
+      "LESSON4_CELL_TIMEOUT",
+      timeoutText,
+      "a whole number of seconds from 10 to 86400",
+    );
   }
   return {
     mode,
@@ -162,7 +180,8 @@ export function engineSwitch(
   fallback: boolean = ENGINE_SWITCHES[name]?.on,
   env: NodeJS.ProcessEnv = process.env,
 ): boolean {
-  if (!(name in ENGINE_SWITCHES)) throw new Error(`${name} is not an engine switch (ENGINE_SWITCHES in lib/config.ts)`);
+  if (!(name in ENGINE_SWITCHES))
+    throw new Error(`${name} is not an engine switch (ENGINE_SWITCHES in lib/config.ts)`);
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   if (raw === "0" || raw === "1") return raw === "1";
@@ -170,7 +189,9 @@ export function engineSwitch(
 }
 
 /** Every engine switch's value from `env`, so a bad value fails when the configuration is read, not mid-training. */
-export function engineSwitches(env: NodeJS.ProcessEnv = process.env): Record<EngineSwitch, boolean> {
+export function engineSwitches(
+  env: NodeJS.ProcessEnv = process.env,
+): Record<EngineSwitch, boolean> {
   const names = Object.keys(ENGINE_SWITCHES) as EngineSwitch[];
   const values = names.map((name) => [name, engineSwitch(name, ENGINE_SWITCHES[name].on, env)]);
   return Object.fromEntries(values) as Record<EngineSwitch, boolean>;

@@ -18,7 +18,8 @@ function limitMb(argv: string[]): number {
   const i = argv.indexOf("--limit-mb");
   if (i < 0) return 4096;
   const n = Number(argv[i + 1]);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--limit-mb needs a positive number of megabytes, not "${argv[i + 1] ?? ""}"`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new Error(`--limit-mb needs a positive number of megabytes, not "${argv[i + 1] ?? ""}"`);
   return n;
 }
 
@@ -38,16 +39,27 @@ async function main(): Promise<void> {
       ["train", data.train.map((it) => it.path), {}],
       ["valid", data.valid.map((it) => it.path), {}],
       ["test", data.test, {}],
-      ["train-augmented", data.train.map((it) => it.path), { augment: FEATURE_AUGMENT, epochs: sizes.augmentedFeatureEpochs }],
+      [
+        "train-augmented",
+        data.train.map((it) => it.path),
+        { augment: FEATURE_AUGMENT, epochs: sizes.augmentedFeatureEpochs },
+      ],
     ];
     for (const [name, files, options] of jobs) {
       const result = await stateFarmFeatures(files, mobilenet, name, { ...options, cacheDir });
       kept.push(result.features);
-      console.log(`${name}: ${files.length} photos -> ${JSON.stringify(result.features.shape)}; peak RSS so far ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+      console.log(
+        `${name}: ${files.length} photos -> ${JSON.stringify(result.features.shape)}; peak RSS so far ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+      );
     }
     const peakMb = process.resourceUsage().maxRSS / 1024;
-    const photos = jobs.reduce((n, [, files, options]) => n + files.length * ((options as { epochs?: number }).epochs ?? 1), 0);
-    console.log(`${config.mode} mode: ${photos} photos through MobileNet at ${mobilenet.inputSize} px in ${((Date.now() - started) / 1000).toFixed(0)} s; peak RSS ${peakMb.toFixed(0)} MB (limit ${limit} MB)`);
+    const photos = jobs.reduce(
+      (n, [, files, options]) => n + files.length * ((options as { epochs?: number }).epochs ?? 1),
+      0,
+    );
+    console.log(
+      `${config.mode} mode: ${photos} photos through MobileNet at ${mobilenet.inputSize} px in ${((Date.now() - started) / 1000).toFixed(0)} s; peak RSS ${peakMb.toFixed(0)} MB (limit ${limit} MB)`,
+    );
     tf.dispose(kept);
     if (peakMb > limit) {
       console.error(`peak RSS ${peakMb.toFixed(0)} MB is above the ${limit} MB limit`);

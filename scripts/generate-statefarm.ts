@@ -10,15 +10,23 @@ async function main(): Promise<void> {
   let t = Date.now();
   const source = await ensureStateFarm();
   const data = await readStateFarm(source.dir);
-  console.log(`${data.train.length} train / ${data.valid.length} valid / ${data.test.length} test images (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  console.log(
+    `${data.train.length} train / ${data.valid.length} valid / ${data.test.length} test images (${((Date.now() - t) / 1000).toFixed(1)} s)`,
+  );
   if (!process.argv.includes("--features")) return;
   const backend = await initBackend();
   console.log(`backend: ${backend.name}`);
   t = Date.now();
   const mobilenet = await stateFarmMobileNet();
-  for (const [name, files] of [["train", data.train.map((x) => x.path)], ["valid", data.valid.map((x) => x.path)], ["test", data.test]] as const) {
+  for (const [name, files] of [
+    ["train", data.train.map((x) => x.path)],
+    ["valid", data.valid.map((x) => x.path)],
+    ["test", data.test],
+  ] as const) {
     const f = await stateFarmFeatures([...files], mobilenet, name);
-    console.log(`${name}: features ${JSON.stringify(f.features.shape)} ${f.cached ? "from cache" : "computed"} -> ${f.file} (${((Date.now() - t) / 1000).toFixed(1)} s so far)`);
+    console.log(
+      `${name}: features ${JSON.stringify(f.features.shape)} ${f.cached ? "from cache" : "computed"} -> ${f.file} (${((Date.now() - t) / 1000).toFixed(1)} s so far)`,
+    );
     f.features.dispose();
   }
 }

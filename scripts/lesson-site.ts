@@ -7,10 +7,25 @@ import * as path from "path";
 import { escapeHtml } from "../lib/display/show";
 
 type Source = string[] | string;
-interface Output { output_type: string; text?: Source; data?: Record<string, unknown> }
-interface Cell { cell_type: string; source: Source; outputs?: Output[] }
-interface RunMetadata { seconds?: number; status?: "ok" | "failed"; error?: { cell: number | null; ename: string; evalue?: string } | null }
-export interface ExecutedNotebook { cells: Cell[]; metadata?: { lesson4?: RunMetadata } }
+interface Output {
+  output_type: string;
+  text?: Source;
+  data?: Record<string, unknown>;
+}
+interface Cell {
+  cell_type: string;
+  source: Source;
+  outputs?: Output[];
+}
+interface RunMetadata {
+  seconds?: number;
+  status?: "ok" | "failed";
+  error?: { cell: number | null; ename: string; evalue?: string } | null;
+}
+export interface ExecutedNotebook {
+  cells: Cell[];
+  metadata?: { lesson4?: RunMetadata };
+}
 
 /** One lesson as the index shows it. */
 export interface Lesson {
@@ -24,9 +39,14 @@ export interface Lesson {
   error: RunMetadata["error"];
 }
 
-export interface Heading { level: number; id: string; html: string }
+export interface Heading {
+  level: number;
+  id: string;
+  html: string;
+}
 
-const text = (source: Source | undefined): string => (Array.isArray(source) ? source.join("") : source ?? "");
+const text = (source: Source | undefined): string =>
+  Array.isArray(source) ? source.join("") : (source ?? "");
 
 /** Markdown reduced to one line of plain text (links keep their words, emphasis and code marks go). */
 export function plainText(markdown: string): string {
@@ -53,7 +73,11 @@ const DATA_PREFIX = "**Data:** ";
 export function dataLine(cells: Cell[]): string | null {
   for (const cell of cells) {
     for (const output of cell.outputs ?? []) {
-      const candidates = [output.data?.["text/markdown"], output.data?.["text/plain"], output.text].map((v) => text(v as Source | undefined));
+      const candidates = [
+        output.data?.["text/markdown"],
+        output.data?.["text/plain"],
+        output.text,
+      ].map((v) => text(v as Source | undefined));
       for (const candidate of candidates) {
         const line = candidate.split("\n").find((l) => l.startsWith(DATA_PREFIX));
         if (line) return plainText(line.slice(DATA_PREFIX.length)) || null;
@@ -64,10 +88,17 @@ export function dataLine(cells: Cell[]): string | null {
 }
 
 /** Title (the first `#` heading), one-line summary (the first paragraph after it) and data line of an executed notebook. */
-export function describeNotebook(nb: ExecutedNotebook, fallbackTitle: string): Pick<Lesson, "title" | "summary" | "data"> {
+export function describeNotebook(
+  nb: ExecutedNotebook,
+  fallbackTitle: string,
+): Pick<Lesson, "title" | "summary" | "data"> {
   const first = text(nb.cells.find((c) => c.cell_type === "markdown")?.source);
   const title = plainText(/^#\s+(.+)$/m.exec(first)?.[1] ?? "") || fallbackTitle;
-  const paragraphs = first.replace(/^#{1,6}\s.*$/gm, "").split(/\n\s*\n/).map(plainText).filter(Boolean);
+  const paragraphs = first
+    .replace(/^#{1,6}\s.*$/gm, "")
+    .split(/\n\s*\n/)
+    .map(plainText)
+    .filter(Boolean);
   return { title, summary: paragraphs[0] ? oneLine(paragraphs[0]) : "", data: dataLine(nb.cells) };
 }
 
@@ -81,7 +112,10 @@ export function headings(html: string): Heading[] {
   const re = /<h([1-3])\s[^>]*?id="([^"]+)"[^>]*>([^]*?)<\/h\1>/g;
   const page = html.replace(injected, "");
   for (let m = re.exec(page); m; m = re.exec(page)) {
-    const inner = m[3].replace(/<a\s[^>]*class="anchor-link"[^>]*>[^]*?<\/a>/g, "").replace(/<[^>]+>/g, "").trim();
+    const inner = m[3]
+      .replace(/<a\s[^>]*class="anchor-link"[^>]*>[^]*?<\/a>/g, "")
+      .replace(/<[^>]+>/g, "")
+      .trim();
     if (inner) found.push({ level: Number(m[1]), id: m[2], html: inner });
   }
   const titleIndex = found.findIndex((h) => h.level === 1);
@@ -97,13 +131,17 @@ const STYLE = `<style>
 
 function navBar(lessons: Lesson[], i: number, where: "top" | "bottom"): string {
   const link = (l: Lesson | undefined, label: string, rel: string) =>
-    l ? `<a rel="${rel}" class="lesson4-${rel}" href="${encodeURIComponent(l.name)}.html">${label}: ${escapeHtml(l.title)}</a>` : `<span></span>`;
+    l
+      ? `<a rel="${rel}" class="lesson4-${rel}" href="${encodeURIComponent(l.name)}.html">${label}: ${escapeHtml(l.title)}</a>`
+      : `<span></span>`;
   return `<nav class="lesson4-nav ${where}">${link(lessons[i - 1], "← Previous", "prev")}<a href="index.html" class="lesson4-index">All lessons</a>${link(lessons[i + 1], "Next →", "next")}</nav>`;
 }
 
 function tocBox(list: Heading[]): string {
   if (!list.length) return "";
-  const items = list.map((h) => `<li class="level-${h.level}"><a href="#${h.id}">${h.html}</a></li>`).join("");
+  const items = list
+    .map((h) => `<li class="level-${h.level}"><a href="#${h.id}">${h.html}</a></li>`)
+    .join("");
   return `<nav class="lesson4-toc" aria-label="Contents"><strong>Contents</strong><ol>${items}</ol></nav>`;
 }
 
@@ -134,14 +172,28 @@ export function readLessons(dir: string): Lesson[] {
       const run = nb.metadata?.lesson4;
       if (!run?.status) return [];
       const name = file.replace(/\.ipynb$/, "");
-      return [{ name, ...describeNotebook(nb, name), status: run.status, seconds: run.seconds ?? null, error: run.error ?? null }];
+      return [
+        {
+          name,
+          ...describeNotebook(nb, name),
+          status: run.status,
+          seconds: run.seconds ?? null,
+          error: run.error ?? null,
+        },
+      ];
     });
 }
 
 function indexPage(lessons: Lesson[]): string {
-  const status = (l: Lesson) => (l.status === "ok" ? "ran" : `failed at cell ${l.error?.cell ?? "?"}: ${escapeHtml(l.error?.ename ?? "")}`);
+  const status = (l: Lesson) =>
+    l.status === "ok"
+      ? "ran"
+      : `failed at cell ${l.error?.cell ?? "?"}: ${escapeHtml(l.error?.ename ?? "")}`;
   const rows = lessons
-    .map((l) => `<tr><td><a href="${encodeURIComponent(l.name)}.html">${escapeHtml(l.title)}</a><div class="summary">${escapeHtml(l.summary)}</div></td><td class="data">${escapeHtml(l.data ?? "—")}</td><td class="status ${l.status}">${status(l)}</td><td class="seconds">${l.seconds === null ? "—" : `${l.seconds.toFixed(1)} s`}</td></tr>`)
+    .map(
+      (l) =>
+        `<tr><td><a href="${encodeURIComponent(l.name)}.html">${escapeHtml(l.title)}</a><div class="summary">${escapeHtml(l.summary)}</div></td><td class="data">${escapeHtml(l.data ?? "—")}</td><td class="status ${l.status}">${status(l)}</td><td class="seconds">${l.seconds === null ? "—" : `${l.seconds.toFixed(1)} s`}</td></tr>`,
+    )
     .join("\n");
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>lesson4-ts: the lessons</title>
 <style>body{font:15px/1.5 sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:6px;text-align:left;vertical-align:top}.summary,.data{color:#555;font-size:13px}.failed{color:#b00}.ok{color:#070}.seconds{white-space:nowrap}</style></head>
@@ -157,7 +209,8 @@ export function buildSite(dir: string): string {
   const lessons = readLessons(dir);
   lessons.forEach((lesson, i) => {
     const file = path.join(dir, `${lesson.name}.html`);
-    if (fs.existsSync(file)) writeAtomically(file, decoratePage(fs.readFileSync(file, "utf8"), lessons, i));
+    if (fs.existsSync(file))
+      writeAtomically(file, decoratePage(fs.readFileSync(file, "utf8"), lessons, i));
   });
   const indexFile = path.join(dir, "index.html");
   writeAtomically(indexFile, indexPage(lessons));

@@ -9,7 +9,14 @@ import * as fs from "fs";
 import * as path from "path";
 import { listNotebooks, KERNELSPEC } from "./lessons";
 
-interface Cell { id?: string; cell_type: "code" | "markdown"; source: string[]; metadata: object; outputs?: unknown[]; execution_count?: number | null }
+interface Cell {
+  id?: string;
+  cell_type: "code" | "markdown";
+  source: string[];
+  metadata: object;
+  outputs?: unknown[];
+  execution_count?: number | null;
+}
 
 function lines(text: string): string[] {
   const parts = text.replace(/\s+$/, "").split("\n");
@@ -22,7 +29,18 @@ export function fromPercent(source: string): object {
   const flush = () => {
     if (!current) return;
     const text = current.body.join("\n").trim();
-    if (text) cells.push(current.kind === "code" ? { cell_type: "code", source: lines(text), metadata: {}, outputs: [], execution_count: null } : { cell_type: "markdown", source: lines(text), metadata: {} });
+    if (text)
+      cells.push(
+        current.kind === "code"
+          ? {
+              cell_type: "code",
+              source: lines(text),
+              metadata: {},
+              outputs: [],
+              execution_count: null,
+            }
+          : { cell_type: "markdown", source: lines(text), metadata: {} },
+      );
   };
   for (const line of source.split("\n")) {
     const marker = /^\/\/ %%(.*)$/.exec(line);
@@ -36,10 +54,21 @@ export function fromPercent(source: string): object {
   }
   flush();
   cells.forEach((cell, i) => (cell.id = `cell-${String(i).padStart(3, "0")}`));
-  return { cells, metadata: { kernelspec: KERNELSPEC, language_info: { name: "typescript", file_extension: ".ts", mimetype: "text/typescript" } }, nbformat: 4, nbformat_minor: 5 };
+  return {
+    cells,
+    metadata: {
+      kernelspec: KERNELSPEC,
+      language_info: { name: "typescript", file_extension: ".ts", mimetype: "text/typescript" },
+    },
+    nbformat: 4,
+    nbformat_minor: 5,
+  };
 }
 
-export function clearOutputs(notebook: { cells: Cell[]; metadata: Record<string, unknown> }): boolean {
+export function clearOutputs(notebook: {
+  cells: Cell[];
+  metadata: Record<string, unknown>;
+}): boolean {
   let changed = false;
   for (const cell of notebook.cells) {
     if (cell.cell_type !== "code") continue;
@@ -78,12 +107,18 @@ function main(): void {
       }
     }
     if (command === "check" && dirty.length) {
-      console.error(`These notebooks have outputs; run \`npx tsx scripts/notebook-tools.ts clear\`:\n  ${dirty.join("\n  ")}`);
+      console.error(
+        `These notebooks have outputs; run \`npx tsx scripts/notebook-tools.ts clear\`:\n  ${dirty.join("\n  ")}`,
+      );
       process.exit(1);
     }
-    console.log(command === "clear" ? `cleared ${dirty.length} notebook(s)` : "all notebooks are clear");
+    console.log(
+      command === "clear" ? `cleared ${dirty.length} notebook(s)` : "all notebooks are clear",
+    );
   } else {
-    console.error("usage: notebook-tools.ts from-percent SOURCE.ts OUT.ipynb | clear [NB...] | check");
+    console.error(
+      "usage: notebook-tools.ts from-percent SOURCE.ts OUT.ipynb | clear [NB...] | check",
+    );
     process.exit(2);
   }
 }

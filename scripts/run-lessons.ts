@@ -25,7 +25,13 @@ export interface NotebookResult {
   name: string;
   status: "ok" | "failed";
   seconds: number;
-  error: null | { cell: number | null; rerun?: boolean; ename: string; evalue: string; traceback?: string };
+  error: null | {
+    cell: number | null;
+    rerun?: boolean;
+    ename: string;
+    evalue: string;
+    traceback?: string;
+  };
   /** With `rerun`: live tfjs tensors after the first run and after the re-run. */
   rerun: null | { tensors_after_run: number | null; tensors_after_rerun: number | null };
 }
@@ -38,13 +44,27 @@ export function runNotebooks(options: RunOptions): Promise<{ status: number; out
   const env = projectEnv();
   const child = spawn(
     env.python,
-    [path.join(__dirname, "..", "environment", "run_notebooks.py"), "--out", options.outDir, "--timeout", String(options.timeoutSeconds ?? readConfig({ ...process.env, ...options.env }).cellTimeout), ...(options.rerun ? ["--rerun"] : []), ...options.notebooks],
-    { cwd: NOTEBOOK_DIR, env: jupyterEnv(options.env), stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"] },
+    [
+      path.join(__dirname, "..", "environment", "run_notebooks.py"),
+      "--out",
+      options.outDir,
+      "--timeout",
+      String(options.timeoutSeconds ?? readConfig({ ...process.env, ...options.env }).cellTimeout),
+      ...(options.rerun ? ["--rerun"] : []),
+      ...options.notebooks,
+    ],
+    {
+      cwd: NOTEBOOK_DIR,
+      env: jupyterEnv(options.env),
+      stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
+    },
   );
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ status: code ?? 1, output })));
+  return new Promise((resolve) =>
+    child.on("close", (code) => resolve({ status: code ?? 1, output })),
+  );
 }
 
 async function main(): Promise<void> {
@@ -62,9 +82,17 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const where = path.relative(process.cwd(), LESSONS_DIR) || LESSONS_DIR;
-  console.log(`Running ${notebooks.length} notebook(s) in ${config.mode} mode -> ${where} (at most ${config.cellTimeout} s a cell)`);
+  console.log(
+    `Running ${notebooks.length} notebook(s) in ${config.mode} mode -> ${where} (at most ${config.cellTimeout} s a cell)`,
+  );
   const timeoutSeconds = config.cellTimeout;
-  const { status } = await runNotebooks({ notebooks, outDir: LESSONS_DIR, env, timeoutSeconds, rerun });
+  const { status } = await runNotebooks({
+    notebooks,
+    outDir: LESSONS_DIR,
+    env,
+    timeoutSeconds,
+    rerun,
+  });
   const index = buildSite(LESSONS_DIR);
   console.log(`Lessons index: ${index}`);
   process.exit(status);

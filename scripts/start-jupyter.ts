@@ -53,28 +53,53 @@ export class JupyterMissingError extends Error {
 /** Starts the project's Jupyter server and resolves once it answers HTTP requests. */
 export async function startJupyter(options: JupyterOptions = {}): Promise<JupyterServer> {
   const env = options.env ?? projectEnv();
-  if (!env.frontEnd) throw new JupyterMissingError(`No Jupyter front end (JupyterLab or Notebook) was found for ${env.python}.`);
+  if (!env.frontEnd)
+    throw new JupyterMissingError(
+      `No Jupyter front end (JupyterLab or Notebook) was found for ${env.python}.`,
+    );
   const frontEnd = env.frontEnd;
   const ip = options.ip ?? process.env.LESSON4_IP ?? "127.0.0.1";
   const port = options.port ?? Number(process.env.LESSON4_PORT ?? 8888);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`LESSON4_PORT must be a port number (0-65535); got "${process.env.LESSON4_PORT}".`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(
+      `LESSON4_PORT must be a port number (0-65535); got "${process.env.LESSON4_PORT}".`,
+    );
   const token = options.token ?? process.env.LESSON4_TOKEN ?? randomBytes(16).toString("hex");
   const notebookDir = options.notebookDir ?? NOTEBOOK_DIR;
   const log = options.log ?? ((text: string) => process.stderr.write(text));
   const app = frontEnd === "lab" ? "jupyterlab" : "notebook";
   const settings = frontEnd === "lab" ? "ServerApp" : "NotebookApp";
-  const args = ["-m", app, "--no-browser", `--ip=${ip}`, `--port=${port}`, `--notebook-dir=${notebookDir}`, `--${settings}.token=${token}`, "--MappingKernelManager.default_kernel_name=lesson4-ts"];
+  const args = [
+    "-m",
+    app,
+    "--no-browser",
+    `--ip=${ip}`,
+    `--port=${port}`,
+    `--notebook-dir=${notebookDir}`,
+    `--${settings}.token=${token}`,
+    "--MappingKernelManager.default_kernel_name=lesson4-ts",
+  ];
   // File > Save and Export Notebook As > HTML uses the lessons' template: a page that opens
   // offline (no require.js or MathJax from a CDN), as `npm run lessons` writes them.
   const templates = path.join(ROOT, "environment", "templates");
   const vendor = path.join(ROOT, "build", "vendor"); // the widgets' renderer (environment/setup.mjs)
-  args.push("--HTMLExporter.template_name=lesson4", `--HTMLExporter.extra_template_basedirs=${templates}`);
+  args.push(
+    "--HTMLExporter.template_name=lesson4",
+    `--HTMLExporter.extra_template_basedirs=${templates}`,
+  );
   args.push(`--HTMLExporter.extra_template_paths=${vendor}`);
   // The widgets' state is saved with the notebook (environment/jupyter/lab-settings), so a page
   // exported from Lab shows the controls where the learner left them.
-  if (frontEnd === "lab") args.push(`--LabApp.app_settings_dir=${path.join(ROOT, "environment", "jupyter", "lab-settings")}`);
+  if (frontEnd === "lab")
+    args.push(
+      `--LabApp.app_settings_dir=${path.join(ROOT, "environment", "jupyter", "lab-settings")}`,
+    );
   if (process.getuid?.() === 0) args.push("--allow-root"); // containers run as root; Jupyter refuses without this
-  const child = spawn(env.python, args, { cwd: notebookDir, env: jupyterEnv(), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(env.python, args, {
+    cwd: notebookDir,
+    env: jupyterEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   let output = "";
@@ -84,15 +109,25 @@ export async function startJupyter(options: JupyterOptions = {}): Promise<Jupyte
       output += text;
       log(text);
       const url = /(https?:\/\/[^\s/]+:\d+\/)\S*token=/.exec(output)?.[1];
-      if (url) resolve(url.replace(/\/\/(0\.0\.0\.0|\[::\]|localhost)/, `//${ip === "0.0.0.0" ? "127.0.0.1" : ip}`));
+      if (url)
+        resolve(
+          url.replace(
+            /\/\/(0\.0\.0\.0|\[::\]|localhost)/,
+            `//${ip === "0.0.0.0" ? "127.0.0.1" : ip}`,
+          ),
+        );
     };
     child.stdout!.on("data", onData);
     child.stderr!.on("data", onData);
-    child.once("error", (e) => reject(new JupyterMissingError(`Could not run ${env.python}: ${e.message}.`)));
+    child.once("error", (e) =>
+      reject(new JupyterMissingError(`Could not run ${env.python}: ${e.message}.`)),
+    );
     child.once("exit", (code, signal) => {
       const tail = output.trim().split("\n").slice(-8).join("\n");
-      if (/No module named/.test(output)) reject(new JupyterMissingError(`${env.python} -m ${app} failed: ${tail}`));
-      else reject(new Error(`Jupyter stopped before it was ready (exit ${code ?? signal}):\n${tail}`));
+      if (/No module named/.test(output))
+        reject(new JupyterMissingError(`${env.python} -m ${app} failed: ${tail}`));
+      else
+        reject(new Error(`Jupyter stopped before it was ready (exit ${code ?? signal}):\n${tail}`));
     });
   });
 
@@ -106,13 +141,29 @@ export async function startJupyter(options: JupyterOptions = {}): Promise<Jupyte
 
   try {
     const deadline = Date.now() + (options.startSeconds ?? 90) * 1000;
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`Jupyter did not start within ${options.startSeconds ?? 90} s:\n${output.slice(-2000)}`)), deadline - Date.now()).unref());
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(
+        () =>
+          reject(
+            new Error(
+              `Jupyter did not start within ${options.startSeconds ?? 90} s:\n${output.slice(-2000)}`,
+            ),
+          ),
+        deadline - Date.now(),
+      ).unref(),
+    );
     const baseUrl = await Promise.race([announced, timeout]);
     // The URL is printed just before the server accepts requests: wait until its API answers.
     for (;;) {
-      const ok = await fetch(`${baseUrl}api/status?token=${token}`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${baseUrl}api/status?token=${token}`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
-      if (Date.now() > deadline) throw new Error(`Jupyter printed ${baseUrl} but did not answer there within ${options.startSeconds ?? 90} s.`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `Jupyter printed ${baseUrl} but did not answer there within ${options.startSeconds ?? 90} s.`,
+        );
       if (child.exitCode !== null) await announced; // rethrows why it stopped
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -132,7 +183,9 @@ async function main(): Promise<void> {
     console.error(`\n${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);
   }
-  console.log(`\nThe lessons (notebooks/) are open at:\n  ${server.url}\nKernel: "TypeScript (lesson4-ts)". Press Ctrl-C to stop.\n`);
+  console.log(
+    `\nThe lessons (notebooks/) are open at:\n  ${server.url}\nKernel: "TypeScript (lesson4-ts)". Press Ctrl-C to stop.\n`,
+  );
   let stopping = false;
   const shutdown = () => {
     if (stopping) return void server.process.kill("SIGKILL"); // a second Ctrl-C: do not wait

@@ -29,7 +29,9 @@ describe("backend selection", () => {
   it("a named backend that cannot load fails with a clear message", async () => {
     const nativeInstalled = isNativeInstalled();
     if (nativeInstalled) return;
-    await expect(initBackend("tensorflow")).rejects.toThrow(/LESSON4_BACKEND=tensorflow cannot be used: .*Use LESSON4_BACKEND=auto/);
+    await expect(initBackend("tensorflow")).rejects.toThrow(
+      /LESSON4_BACKEND=tensorflow cannot be used: .*Use LESSON4_BACKEND=auto/,
+    );
   });
 
   it("switches to an explicitly named backend", async () => {
@@ -54,20 +56,25 @@ describe("threaded wasm", () => {
     const info = await initBackend("wasm", { threads: "all" });
     const wanted = configured ?? allWasmThreads();
     expect(info.threads).toBe(wasmThreadsPossible() ? wanted : 1);
-    if (wanted > 1 && wasmThreadsPossible()) expect(describeBackend(info)).toContain(`${wanted} threads`);
+    if (wanted > 1 && wasmThreadsPossible())
+      expect(describeBackend(info)).toContain(`${wanted} threads`);
     expect(backendSimd(tf.backend())).not.toBeNull();
     // A product big enough for XNNPACK to split across the pool gives the cpu backend's values.
     const a = tf.randomNormal([256, 300], 0, 1, "float32", 1);
     const b = tf.randomNormal([300, 200], 0, 1, "float32", 2);
     const onWasm = tf.matMul(a, b).dataSync();
     await tf.setBackend("cpu");
-    const onCpu = tf.matMul(tf.tensor(a.dataSync(), a.shape), tf.tensor(b.dataSync(), b.shape)).dataSync();
+    const onCpu = tf
+      .matMul(tf.tensor(a.dataSync(), a.shape), tf.tensor(b.dataSync(), b.shape))
+      .dataSync();
     await tf.setBackend("wasm");
     let worst = 0;
     onWasm.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - onCpu[i]))));
     expect(worst).toBeLessThan(1e-3);
     // Back to one thread, as the small-model lessons use; the project's kernels still run.
     expect((await initBackend("wasm", { threads: 1 })).threads).toBe(configured ?? 1);
-    expect(Array.from(tf.gather(tf.tensor1d([5, 6, 7]), tf.tensor1d([2, 0], "int32")).dataSync())).toEqual([7, 5]);
+    expect(
+      Array.from(tf.gather(tf.tensor1d([5, 6, 7]), tf.tensor1d([2, 0], "int32")).dataSync()),
+    ).toEqual([7, 5]);
   });
 });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import * as path from "path";
-import { ConfigError, ENGINE_SWITCHES, readConfig, bySize, engineSwitch, engineSwitches } from "../lib/config";
+import {
+  ConfigError,
+  ENGINE_SWITCHES,
+  readConfig,
+  bySize,
+  engineSwitch,
+  engineSwitches,
+} from "../lib/config";
 
 describe("readConfig", () => {
   it("has documented defaults", () => {
@@ -15,13 +22,29 @@ describe("readConfig", () => {
   });
 
   it("reads valid values", () => {
-    const config = readConfig({ LESSON4_MODE: "fast", LESSON4_SEED: "7", LESSON4_BACKEND: "cpu", LESSON4_SOURCES_DIR: __dirname, LESSON4_DATA_DIR: "/tmp/x" });
-    expect(config).toMatchObject({ mode: "fast", seed: 7, backend: "cpu", sourcesDir: __dirname, dataDir: "/tmp/x" });
+    const config = readConfig({
+      LESSON4_MODE: "fast",
+      LESSON4_SEED: "7",
+      LESSON4_BACKEND: "cpu",
+      LESSON4_SOURCES_DIR: __dirname,
+      LESSON4_DATA_DIR: "/tmp/x",
+    });
+    expect(config).toMatchObject({
+      mode: "fast",
+      seed: 7,
+      backend: "cpu",
+      sourcesDir: __dirname,
+      dataDir: "/tmp/x",
+    });
     expect(bySize(config, { fast: 1, full: 2 })).toBe(1);
   });
 
   it.each([
-    ["LESSON4_MODE", "quick", /LESSON4_MODE="quick" is not valid: LESSON4_MODE must be one of "fast", "full"/],
+    [
+      "LESSON4_MODE",
+      "quick",
+      /LESSON4_MODE="quick" is not valid: LESSON4_MODE must be one of "fast", "full"/,
+    ],
     ["LESSON4_BACKEND", "gpu", /LESSON4_BACKEND="gpu".*"auto", "tensorflow", "wasm", "cpu"/],
     ["LESSON4_SEED", "-3", /LESSON4_SEED="-3".*whole number/],
     ["LESSON4_SEED", "1.5", /LESSON4_SEED/],
@@ -58,12 +81,16 @@ describe("the engine switches' registry (ENGINE_SWITCHES)", () => {
   it("fails at readConfig on a bad value of any switch, naming the variable and the allowed values", () => {
     for (const name of Object.keys(ENGINE_SWITCHES)) {
       expect(() => readConfig({ [name]: "yes" })).toThrow(ConfigError);
-      expect(() => readConfig({ [name]: "yes" })).toThrow(`${name}="yes" is not valid: ${name} must be "0" (off) or "1" (on).`);
+      expect(() => readConfig({ [name]: "yes" })).toThrow(
+        `${name}="yes" is not valid: ${name} must be "0" (off) or "1" (on).`,
+      );
     }
   });
 
   it("refuses a name that is not a switch (a typo would otherwise read as the default)", () => {
-    expect(() => engineSwitch("LESSON4_FUSED_ADM" as keyof typeof ENGINE_SWITCHES, true, {})).toThrow(/not an engine switch/);
+    expect(() =>
+      engineSwitch("LESSON4_FUSED_ADM" as keyof typeof ENGINE_SWITCHES, true, {}),
+    ).toThrow(/not an engine switch/);
   });
 
   it("is where lib reads the environment: no other module under lib/ reads process.env", () => {
@@ -78,7 +105,9 @@ describe("the engine switches' registry (ENGINE_SWITCHES)", () => {
       }
     };
     walk(root);
-    const readers = files.filter((f) => /process\.env\b/.test(fs.readFileSync(f, "utf8"))).map((f) => path.relative(root, f));
+    const readers = files
+      .filter((f) => /process\.env\b/.test(fs.readFileSync(f, "utf8")))
+      .map((f) => path.relative(root, f));
     expect(readers).toEqual(["config.ts"]);
   });
 });

@@ -16,7 +16,10 @@ afterEach(() => {
 describe("plotly figures", () => {
   it("embed plotly.js once, then only draw", () => {
     resetPlotlyEmbedding();
-    const first = figureBundle({ data: [{ x: [1, 2], y: [3, 4], type: "scatter" }], layout: { title: { text: "T" } } });
+    const first = figureBundle({
+      data: [{ x: [1, 2], y: [3, 4], type: "scatter" }],
+      layout: { title: { text: "T" } },
+    });
     const second = figureBundle({ data: [{ x: [1], y: [2] }] });
     expect(first["text/html"]).toMatch(/plotly\.js v\d/);
     expect(second["text/html"]).not.toMatch(/plotly\.js v\d/);
@@ -26,7 +29,10 @@ describe("plotly figures", () => {
   });
 
   it("escapes </script> inside data", () => {
-    const bundle = figureBundle({ data: [{ x: [1], y: [1], text: ["</script><b>"] }] }, { embedLibrary: false });
+    const bundle = figureBundle(
+      { data: [{ x: [1], y: [1], text: ["</script><b>"] }] },
+      { embedLibrary: false },
+    );
     expect((bundle["text/html"] as string).match(/<\/script>/g)!.length).toBe(1);
   });
 
@@ -96,9 +102,14 @@ describe("training progress", () => {
     expect(ids.size).toBe(1);
     expect(shown[0].update).toBe(false);
     expect(shown.slice(1).every((s) => s.update)).toBe(true);
-    expect(shown.some((s) => /batch 2\/4 .*loss 0\.5000 · ETA/.test(s.bundle["text/plain"] as string))).toBe(true);
+    expect(
+      shown.some((s) => /batch 2\/4 .*loss 0\.5000 · ETA/.test(s.bundle["text/plain"] as string)),
+    ).toBe(true);
     const last = shown.at(-1)!.bundle["text/plain"] as string;
-    expect(last.split("\n")).toEqual([expect.stringMatching(/^epoch 1\/2 · loss 0\.5000 · val_loss 0\.7000 · /), expect.stringMatching(/^epoch 2\/2 · loss 0\.4000/)]);
+    expect(last.split("\n")).toEqual([
+      expect.stringMatching(/^epoch 1\/2 · loss 0\.5000 · val_loss 0\.7000 · /),
+      expect.stringMatching(/^epoch 2\/2 · loss 0\.4000/),
+    ]);
   });
 });
 
@@ -106,7 +117,8 @@ describe("plotly.js embedded again when the output that carried it is replaced",
   const KEY = Symbol.for("lesson4-ts.running-cell");
   const running = (cellId: string | null, execution: number, deletedCells: string[] = []) =>
     ((globalThis as Record<symbol, unknown>)[KEY] = { cellId, execution, deletedCells });
-  const carries = (f: ReturnType<typeof figureBundle>) => (f["text/html"] as string).includes("var define=undefined");
+  const carries = (f: ReturnType<typeof figureBundle>) =>
+    (f["text/html"] as string).includes("var define=undefined");
   const figure = { data: [{ y: [1, 2], type: "scatter" }] };
 
   it("once per page, again when that cell runs again or is deleted", () => {

@@ -1,12 +1,17 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend, tf } from "../lib/engine/backend";
-import { BATCH_NORM_TRAIN_KERNEL, FastBatchNormalization, batchNormalization } from "../lib/engine/fused-batchnorm";
+import {
+  BATCH_NORM_TRAIN_KERNEL,
+  FastBatchNormalization,
+  batchNormalization,
+} from "../lib/engine/fused-batchnorm";
 
 /** Largest |a - b| / max(1, |b|). */
 function worst(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);
   let w = 0;
-  for (let i = 0; i < a.length; i++) w = Math.max(w, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  for (let i = 0; i < a.length; i++)
+    w = Math.max(w, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
   return w;
 }
 
@@ -32,7 +37,13 @@ function trainingCall(layer: tf.layers.Layer, x: tf.Tensor, weights: tf.Tensor):
     return y.mul(weights).sum() as tf.Scalar;
   });
   const [gamma, beta] = layer.trainableWeights.map((w) => (w.read() as tf.Variable).name);
-  const values = [out!, grads[input.name], grads[gamma], grads[beta], ...layer.getWeights().slice(2)].map((t) => Float32Array.from(t.dataSync()));
+  const values = [
+    out!,
+    grads[input.name],
+    grads[gamma],
+    grads[beta],
+    ...layer.getWeights().slice(2),
+  ].map((t) => Float32Array.from(t.dataSync()));
   tf.dispose([out!, value, input, ...Object.values(grads)]);
   return values;
 }
@@ -47,8 +58,12 @@ describe("BatchNormalization's fused training pass (lib/engine/fused-batchnorm) 
     const layer = batchNormalization({ momentum: 0.9 });
     expect(layer).toBeInstanceOf(FastBatchNormalization);
     expect(layer.getClassName()).toBe("BatchNormalization");
-    const model = tf.sequential({ layers: [batchNormalization({ inputShape: [4], momentum: 0.9 })] });
-    const config = JSON.parse(JSON.stringify(model.toJSON(null, false))) as { config: { layers: Array<{ class_name: string; config: { momentum: number } }> } };
+    const model = tf.sequential({
+      layers: [batchNormalization({ inputShape: [4], momentum: 0.9 })],
+    });
+    const config = JSON.parse(JSON.stringify(model.toJSON(null, false))) as {
+      config: { layers: Array<{ class_name: string; config: { momentum: number } }> };
+    };
     expect(config.config.layers[0].class_name).toBe("BatchNormalization");
     expect(config.config.layers[0].config.momentum).toBe(0.9);
   });
@@ -70,7 +85,9 @@ describe("BatchNormalization's fused training pass (lib/engine/fused-batchnorm) 
       const fast = trainingCall(batchNormalization({ momentum: 0.9 }), x, weights);
       const reference = trainingCall(tf.layers.batchNormalization({ momentum: 0.9 }), x, weights);
       const labels = ["output", "dx", "dgamma", "dbeta", "moving mean", "moving variance"];
-      fast.forEach((values, i) => expect(worst(values, reference[i]), labels[i]).toBeLessThan(2e-4));
+      fast.forEach((values, i) =>
+        expect(worst(values, reference[i]), labels[i]).toBeLessThan(2e-4),
+      );
       // the gradient is not trivially zero
       expect(Math.max(...fast[1].map(Math.abs))).toBeGreaterThan(1e-3);
       tf.dispose([x, weights]);
@@ -84,7 +101,8 @@ describe("BatchNormalization's fused training pass (lib/engine/fused-batchnorm) 
     for (const layer of [fast, reference]) layer.build(x.shape);
     fast.setWeights(reference.getWeights());
     for (const training of [true, false]) {
-      const a = (fast.apply(x, { training }) as tf.Tensor).dataSync(), b = (reference.apply(x, { training }) as tf.Tensor).dataSync();
+      const a = (fast.apply(x, { training }) as tf.Tensor).dataSync(),
+        b = (reference.apply(x, { training }) as tf.Tensor).dataSync();
       expect(Array.from(a)).toEqual(Array.from(b));
     }
   });

@@ -1,6 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { initBackend, tf } from "../lib/engine/backend";
-import { PATCH_ROWS_KERNEL, conv2dFilterGradient, patchRowsChoice } from "../lib/engine/conv-filter-gradient";
+import {
+  PATCH_ROWS_KERNEL,
+  conv2dFilterGradient,
+  patchRowsChoice,
+} from "../lib/engine/conv-filter-gradient";
 import { RELU_GRAD_KERNEL } from "../lib/engine/relu-grad";
 
 describe("a convolution's filter gradient as one matrix product (lib/engine/conv-filter-gradient)", () => {
@@ -14,13 +18,28 @@ describe("a convolution's filter gradient as one matrix product (lib/engine/conv
   });
 
   // RGB and 32 channels, square and oblong filters, one image and several
-  for (const [shape, kh, kw, filters] of [[[3, 9, 8, 3], 3, 3, 5], [[2, 7, 11, 32], 2, 3, 4], [[1, 5, 5, 2], 5, 1, 3]] as const) {
+  for (const [shape, kh, kw, filters] of [
+    [[3, 9, 8, 3], 3, 3, 5],
+    [[2, 7, 11, 32], 2, 3, 4],
+    [[1, 5, 5, 2], 5, 1, 3],
+  ] as const) {
     it(`x ${JSON.stringify(shape)}, a ${kh}x${kw} filter: tf.conv2d's filter gradient`, () => {
       const x = tf.randomNormal([...shape], 0, 1, "float32", 1) as tf.Tensor4D;
       const w = tf.randomNormal([kh, kw, shape[3], filters], 0, 1, "float32", 2) as tf.Tensor4D;
-      const dy = tf.randomNormal([shape[0], shape[1] - kh + 1, shape[2] - kw + 1, filters], 0, 1, "float32", 3) as tf.Tensor4D;
+      const dy = tf.randomNormal(
+        [shape[0], shape[1] - kh + 1, shape[2] - kw + 1, filters],
+        0,
+        1,
+        "float32",
+        3,
+      ) as tf.Tensor4D;
       // the reference: tfjs's own gradient of conv2d (Conv2DBackpropFilter) for the loss sum(conv2d(x, w) * dy)
-      const reference = tf.grad((ww: tf.Tensor) => tf.conv2d(x, ww as tf.Tensor4D, 1, "valid").mul(dy).sum())(w);
+      const reference = tf.grad((ww: tf.Tensor) =>
+        tf
+          .conv2d(x, ww as tf.Tensor4D, 1, "valid")
+          .mul(dy)
+          .sum(),
+      )(w);
       const scale = reference.abs().max().dataSync()[0];
       for (const simd of [true, false]) {
         patchRowsChoice.simd = simd; // the SIMD module's copy loop, and the JS one
@@ -39,15 +58,24 @@ describe("ReLU's gradient in one pass on wasm (lib/engine/relu-grad)", () => {
   it("gives tfjs's dy * step(x): zeros, NaN, infinities, an odd length; the cpu backend keeps tfjs's own", async () => {
     const values = [2, -1, 0, -0, NaN, Infinity, -Infinity, 1e-30, -1e-30, 3.5, -7, 0.25, 9];
     const dys = [1, 2, -3, 4, 5, -6, 7, 8, 9, -10, NaN, 12, -13];
-    const run = () => tf.grad((x: tf.Tensor) => tf.relu(x).mul(tf.tensor1d(dys)).sum())(tf.tensor1d(values));
-    const big = () => tf.grad((x: tf.Tensor) => tf.relu(x).mul(tf.randomNormal([3, 50, 7], 0, 1, "float32", 6)).sum())(tf.randomNormal([3, 50, 7], 0, 1, "float32", 5));
+    const run = () =>
+      tf.grad((x: tf.Tensor) => tf.relu(x).mul(tf.tensor1d(dys)).sum())(tf.tensor1d(values));
+    const big = () =>
+      tf.grad((x: tf.Tensor) =>
+        tf
+          .relu(x)
+          .mul(tf.randomNormal([3, 50, 7], 0, 1, "float32", 6))
+          .sum(),
+      )(tf.randomNormal([3, 50, 7], 0, 1, "float32", 5));
     await initBackend("cpu");
     const cpu = [Array.from(run().dataSync()), Array.from(big().dataSync())];
     await initBackend("wasm");
     expect(tf.getKernel(RELU_GRAD_KERNEL, "wasm")).toBeDefined();
     const wasm = [Array.from(run().dataSync()), Array.from(big().dataSync())];
     expect(wasm[0].map(String)).toEqual(cpu[0].map(String)); // NaN where cpu has NaN, -0 kept apart from 0 by Object.is below
-    wasm[0].forEach((v, i) => expect(Object.is(v, cpu[0][i]), `${i}: ${v} vs ${cpu[0][i]}`).toBe(true));
+    wasm[0].forEach((v, i) =>
+      expect(Object.is(v, cpu[0][i]), `${i}: ${v} vs ${cpu[0][i]}`).toBe(true),
+    );
     expect(wasm[1]).toEqual(cpu[1]);
   });
 });

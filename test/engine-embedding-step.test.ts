@@ -11,7 +11,7 @@ const MOVIES = 300;
 /** Ratings where a batch of 64 repeats users (40 of them) and some movies, so scattered gradients must add up. */
 function ratings(n: number, seed: number) {
   let s = seed;
-  const next = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const next = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
   const u = Int32Array.from({ length: n }, () => Math.floor(next() * USERS));
   const m = Int32Array.from({ length: n }, () => Math.floor(next() * next() * MOVIES));
   const y = Float32Array.from({ length: n }, (_, i) => ((u[i] % 5) + (m[i] % 3)) / 2 + next() - 1);
@@ -29,7 +29,16 @@ function withSwitch<T>(name: string, value: string, fn: () => T): T {
     else process.env[name] = previous;
   }
 }
-const spec = (kind: ModelSpec["kind"], extra: Partial<ModelSpec> = {}): ModelSpec => ({ kind, nUsers: USERS, nMovies: MOVIES, factors: 8, l2: 1e-3, biasL2: 0, seed: 3, ...extra });
+const spec = (kind: ModelSpec["kind"], extra: Partial<ModelSpec> = {}): ModelSpec => ({
+  kind,
+  nUsers: USERS,
+  nMovies: MOVIES,
+  factors: 8,
+  l2: 1e-3,
+  biasL2: 0,
+  seed: 3,
+  ...extra,
+});
 
 /** Trains a fresh model for `epochs` of batch 64 (no shuffling); returns its weights and the losses model.fit reported. */
 async function train(s: ModelSpec, fast: boolean, lr = 0.01, epochs = 3) {
@@ -84,7 +93,11 @@ describe("model.fit's one-loop step for embedding models (wasm)", () => {
 
   it("says why a model or set-up takes the generic step", async () => {
     await initBackend("wasm");
-    const compiled = (s: ModelSpec, optimizer: tf.Optimizer = createAdam(0.01), metrics?: string[]) => {
+    const compiled = (
+      s: ModelSpec,
+      optimizer: tf.Optimizer = createAdam(0.01),
+      metrics?: string[],
+    ) => {
       const model = buildCollabModel(s);
       model.compile({ optimizer, loss: "meanSquaredError", metrics });
       return model;
@@ -115,8 +128,12 @@ describe("model.fit's one-loop step for embedding models (wasm)", () => {
     const u = tf.tensor2d([1, 2, 3], [3, 1], "int32");
     const m = tf.tensor2d([4, MOVIES, 5], [3, 1], "int32");
     const y = tf.tensor2d([3, 4, 5], [3, 1]);
-    await expect(model.fit([u, m], y, { batchSize: 3, epochs: 1, verbose: 0 })).rejects.toThrow(/movie_factors has rows 0\.\.299.*looks up 300/);
-    expect(Array.from(model.getLayer(LAYERS.movieFactors).getWeights()[0].dataSync())).toEqual(Array.from(before));
+    await expect(model.fit([u, m], y, { batchSize: 3, epochs: 1, verbose: 0 })).rejects.toThrow(
+      /movie_factors has rows 0\.\.299.*looks up 300/,
+    );
+    expect(Array.from(model.getLayer(LAYERS.movieFactors).getWeights()[0].dataSync())).toEqual(
+      Array.from(before),
+    );
     tf.dispose([u, m, y]);
     model.dispose();
   });

@@ -3,17 +3,26 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { initBackend, tf } from "../lib/engine/backend";
 import { adamStep, createAdam, FusedAdamOptimizer } from "../lib/engine/fused-adam";
 import { fastL2, l2Penalty, sumSquaresCache, withFoldedL2 } from "../lib/engine/fused-l2";
-import { simdKernels, TINY_MOMENT, TINY_SQUARED_GRADIENT, TINY_WEIGHT } from "../lib/engine/wasm-simd";
+import {
+  simdKernels,
+  TINY_MOMENT,
+  TINY_SQUARED_GRADIENT,
+  TINY_WEIGHT,
+} from "../lib/engine/wasm-simd";
 
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   expect(a.length).toBe(b.length);
   let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
+  for (let i = 0; i < a.length; i++)
+    d = Math.max(d, Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i])));
   return d;
 };
 
 /** Runs `fn` on a backend and returns the values of its tensors; the backend before is current again afterwards. */
-async function valuesOn(backend: "cpu" | "wasm", fn: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+async function valuesOn(
+  backend: "cpu" | "wasm",
+  fn: () => tf.Tensor | tf.Tensor[],
+): Promise<Float32Array[]> {
   const before = tf.getBackend();
   await initBackend(backend);
   try {
@@ -32,10 +41,33 @@ function smallModel(): tf.LayersModel {
   const user = tf.input({ shape: [1], dtype: "int32" });
   const movie = tf.input({ shape: [1], dtype: "int32" });
   const embed = (x: tf.SymbolicTensor, rows: number, seed: number) =>
-    tf.layers.flatten().apply(tf.layers.embedding({ inputDim: rows, outputDim: 7, embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.5, maxval: 0.5, seed }), embeddingsRegularizer: fastL2(1e-2) }).apply(x)) as tf.SymbolicTensor;
-  const joined = tf.layers.concatenate().apply([embed(user, 13, 1), embed(movie, 29, 2)]) as tf.SymbolicTensor;
-  const hidden = tf.layers.dense({ units: 5, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }).apply(joined) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }).apply(hidden) as tf.SymbolicTensor;
+    tf.layers.flatten().apply(
+      tf.layers
+        .embedding({
+          inputDim: rows,
+          outputDim: 7,
+          embeddingsInitializer: tf.initializers.randomUniform({
+            minval: -0.5,
+            maxval: 0.5,
+            seed,
+          }),
+          embeddingsRegularizer: fastL2(1e-2),
+        })
+        .apply(x),
+    ) as tf.SymbolicTensor;
+  const joined = tf.layers
+    .concatenate()
+    .apply([embed(user, 13, 1), embed(movie, 29, 2)]) as tf.SymbolicTensor;
+  const hidden = tf.layers
+    .dense({
+      units: 5,
+      activation: "relu",
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+    })
+    .apply(joined) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) })
+    .apply(hidden) as tf.SymbolicTensor;
   return tf.model({ inputs: [user, movie], outputs: out });
 }
 
@@ -44,11 +76,30 @@ async function trainSmall(optimizer: tf.Optimizer): Promise<Float32Array[]> {
   const model = smallModel();
   model.compile({ optimizer, loss: "meanSquaredError" });
   const n = 96;
-  const u = tf.tensor2d(Int32Array.from({ length: n }, (_, i) => (i * 5) % 13), [n, 1], "int32");
-  const m = tf.tensor2d(Int32Array.from({ length: n }, (_, i) => (i * 11) % 29), [n, 1], "int32");
-  const y = tf.tensor2d(Float32Array.from({ length: n }, (_, i) => ((i * 7) % 9) / 2), [n, 1]);
-  const history = await model.fit([u, m], y, { batchSize: 8, epochs: 3, shuffle: false, verbose: 0 });
-  const weights = [...model.getWeights().map((w) => Float32Array.from(w.dataSync())), Float32Array.from(history.history.loss as number[])];
+  const u = tf.tensor2d(
+    Int32Array.from({ length: n }, (_, i) => (i * 5) % 13),
+    [n, 1],
+    "int32",
+  );
+  const m = tf.tensor2d(
+    Int32Array.from({ length: n }, (_, i) => (i * 11) % 29),
+    [n, 1],
+    "int32",
+  );
+  const y = tf.tensor2d(
+    Float32Array.from({ length: n }, (_, i) => ((i * 7) % 9) / 2),
+    [n, 1],
+  );
+  const history = await model.fit([u, m], y, {
+    batchSize: 8,
+    epochs: 3,
+    shuffle: false,
+    verbose: 0,
+  });
+  const weights = [
+    ...model.getWeights().map((w) => Float32Array.from(w.dataSync())),
+    Float32Array.from(history.history.loss as number[]),
+  ];
   tf.dispose([u, m, y]);
   model.dispose();
   return weights;
@@ -67,7 +118,14 @@ describe("SIMD module on the wasm heap", () => {
   });
 
   it("zero clears exactly the bytes asked for, on plain and shared memory", () => {
-    for (const mem of [memory, new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true } as WebAssembly.MemoryDescriptor)]) {
+    for (const mem of [
+      memory,
+      new WebAssembly.Memory({
+        initial: 1,
+        maximum: 16,
+        shared: true,
+      } as WebAssembly.MemoryDescriptor),
+    ]) {
       const k = simdKernels(mem)!;
       const values = new Float32Array(mem.buffer, 0, 16);
       values.fill(9);
@@ -83,17 +141,45 @@ describe("SIMD module on the wasm heap", () => {
     const g0 = [0, 0, 1e-17, 1, 0.2, -0.05, 0, 0];
     const m0 = [0, 1e-29, 0, 0, 0.01, 0.02, 0, 0.1];
     const v0 = [1e-6, 1e-6, 0, 0, 0.04, 0.001, 1, 1e-29];
-    const attrs = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7, correction1: f(1 - 0.9 ** 3), correction2: f(1 - 0.999 ** 3) };
-    const constants = [0.9, 0.999, f(1 - 0.9), f(1 - 0.999), f(1 / attrs.correction1), f(1 / attrs.correction2), 1e-7, -0.01] as const;
+    const attrs = {
+      lr: 0.01,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-7,
+      correction1: f(1 - 0.9 ** 3),
+      correction2: f(1 - 0.999 ** 3),
+    };
+    const constants = [
+      0.9,
+      0.999,
+      f(1 - 0.9),
+      f(1 - 0.999),
+      f(1 / attrs.correction1),
+      f(1 / attrs.correction2),
+      1e-7,
+      -0.01,
+    ] as const;
     for (const l2 of [0, 2e-4]) {
       const [x, g, m, v] = [x0, g0, m0, v0].map((a, i) => {
         const view = heap.subarray(64 + 16 * i, 64 + 16 * i + 8);
         view.set(a);
         return view;
       });
-      const js = [new Float32Array(8), new Float32Array(8), new Float32Array(8)] as [Float32Array, Float32Array, Float32Array];
-      adamStep(Float32Array.from(x0), Float32Array.from(g0), Float32Array.from(m0), Float32Array.from(v0), js, { ...attrs, l2 });
-      if (l2) kernels.adamL2(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, 8, ...constants, l2);
+      const js = [new Float32Array(8), new Float32Array(8), new Float32Array(8)] as [
+        Float32Array,
+        Float32Array,
+        Float32Array,
+      ];
+      adamStep(
+        Float32Array.from(x0),
+        Float32Array.from(g0),
+        Float32Array.from(m0),
+        Float32Array.from(v0),
+        js,
+        { ...attrs, l2 },
+      );
+      if (l2)
+        kernels.adamL2(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, 8, ...constants, l2);
       else kernels.adam(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, 8, ...constants);
       // The same float32 operations: bit for bit (NaN compares equal to NaN in toEqual).
       expect(Array.from(x)).toEqual(Array.from(js[0]));
@@ -136,11 +222,18 @@ describe("fast wasm kernels match the reference kernels", () => {
           snapshot = vars[0].clone(); // shares the weights' memory: the step must not write into it
           snapshotValues = Float32Array.from(snapshot.dataSync());
         }
-        opt.minimize(() => {
-          const dense = tf.sum(tf.square(tf.matMul(x, vars[3]))); // XNNPACK caches packed weights by tensor id
-          const embedding = tf.sum(tf.mul(tf.gather(vars[0], ids), c));
-          return tf.div(tf.addN([dense, embedding, tf.sum(vars[1]), tf.sum(tf.square(vars[2]))]), 100) as tf.Scalar;
-        }, false, vars);
+        opt.minimize(
+          () => {
+            const dense = tf.sum(tf.square(tf.matMul(x, vars[3]))); // XNNPACK caches packed weights by tensor id
+            const embedding = tf.sum(tf.mul(tf.gather(vars[0], ids), c));
+            return tf.div(
+              tf.addN([dense, embedding, tf.sum(vars[1]), tf.sum(tf.square(vars[2]))]),
+              100,
+            ) as tf.Scalar;
+          },
+          false,
+          vars,
+        );
       }
       expect(maxDiff(snapshot!.dataSync(), snapshotValues!)).toBe(0);
       const out = vars.map((v) => Float32Array.from(v.dataSync()));
@@ -160,14 +253,20 @@ describe("fast wasm kernels match the reference kernels", () => {
     const { l2Penalty } = await import("../lib/engine/fused-l2");
     const memory = wasmMemoryOf(tf.backend())!;
     const shared = memory.buffer instanceof SharedArrayBuffer;
-    if (shared && os.cpus().length > 1 && process.env.LESSON4_SIMD_HELPER !== "0") expect(simdHelperFor(memory)).not.toBeNull(); // the split below really runs
+    if (shared && os.cpus().length > 1 && process.env.LESSON4_SIMD_HELPER !== "0")
+      expect(simdHelperFor(memory)).not.toBeNull(); // the split below really runs
     const rows = Math.ceil((SPLIT_MIN + 4099) / 7); // past the split threshold, with a tail that is not a multiple of 4
     const start = tf.randomNormal([rows, 7], 0, 1, "float32", 30);
     const target = tf.randomNormal([rows, 7], 0, 1, "float32", 31);
     const run = (opt: tf.Optimizer) => {
       const w = tf.variable(start.clone());
       // createAdam's optimizer folds the penalty's gradient into its step; tf.train.adam gets it from the tape
-      for (let step = 0; step < 5; step++) opt.minimize(() => tf.add(tf.mean(tf.square(tf.sub(w, target))), l2Penalty(w, 1e-3)) as tf.Scalar, false, [w]);
+      for (let step = 0; step < 5; step++)
+        opt.minimize(
+          () => tf.add(tf.mean(tf.square(tf.sub(w, target))), l2Penalty(w, 1e-3)) as tf.Scalar,
+          false,
+          [w],
+        );
       const out = Float32Array.from(w.dataSync());
       w.dispose();
       return out;
@@ -188,7 +287,8 @@ describe("fast wasm kernels match the reference kernels", () => {
     const ids = tf.tensor1d([0, 7, rows - 1], "int32");
     const uses: Record<string, (w: tf.Variable) => Float32Array> = {
       dataSync: (w) => Float32Array.from(w.dataSync()),
-      "a kernel on a reshape": (w) => tf.tidy(() => Float32Array.from(tf.sum(w.reshape([-1, 1]), 0).dataSync())),
+      "a kernel on a reshape": (w) =>
+        tf.tidy(() => Float32Array.from(tf.sum(w.reshape([-1, 1]), 0).dataSync())),
       gather: (w) => tf.tidy(() => Float32Array.from(tf.gather(w, ids).dataSync())),
       "a clone, then the weight disposed": (w) => {
         const copy = w.clone();
@@ -197,7 +297,10 @@ describe("fast wasm kernels match the reference kernels", () => {
         copy.dispose();
         return values;
       },
-      "the L2 penalty": (w) => tf.tidy(() => Float32Array.of(withFoldedL2(new Map(), () => l2Penalty(w, 0.5)).dataSync()[0])),
+      "the L2 penalty": (w) =>
+        tf.tidy(() =>
+          Float32Array.of(withFoldedL2(new Map(), () => l2Penalty(w, 0.5)).dataSync()[0]),
+        ),
     };
     const afterSteps = (defer: boolean, use: (w: tf.Variable) => Float32Array) => {
       process.env.LESSON4_DEFER_STEP = defer ? "1" : "0";
@@ -206,7 +309,12 @@ describe("fast wasm kernels match the reference kernels", () => {
         const w = tf.variable(init);
         init.dispose(); // the variable alone holds its memory, so the step runs in place
         const opt = createAdam(0.01);
-        for (let s = 0; s < 3; s++) opt.minimize(() => tf.add(tf.sum(tf.gather(w, ids)), l2Penalty(w, 1e-3)) as tf.Scalar, false, [w]);
+        for (let s = 0; s < 3; s++)
+          opt.minimize(
+            () => tf.add(tf.sum(tf.gather(w, ids)), l2Penalty(w, 1e-3)) as tf.Scalar,
+            false,
+            [w],
+          );
         expect(stepPending()).toBe(defer);
         const values = use(w);
         expect(stepPending()).toBe(false);
@@ -240,8 +348,12 @@ describe("fast wasm kernels match the reference kernels", () => {
     const w = tf.variable(tf.randomNormal([33, 3], 0, 1, "float32", 3));
     const reference = tf.regularizers.l2({ l2: 1e-3 }).apply(w).dataSync()[0];
     const sink = new Map<string, number>();
-    const folded = withFoldedL2(sink, () => tf.variableGrads(() => tf.add(l2Penalty(w, 1e-3), tf.sum(w)) as tf.Scalar, [w]));
-    expect(Math.abs(withFoldedL2(new Map(), () => l2Penalty(w, 1e-3)).dataSync()[0] - reference)).toBeLessThanOrEqual(1e-6 * reference);
+    const folded = withFoldedL2(sink, () =>
+      tf.variableGrads(() => tf.add(l2Penalty(w, 1e-3), tf.sum(w)) as tf.Scalar, [w]),
+    );
+    expect(
+      Math.abs(withFoldedL2(new Map(), () => l2Penalty(w, 1e-3)).dataSync()[0] - reference),
+    ).toBeLessThanOrEqual(1e-6 * reference);
     expect(sink.get(w.name)).toBe(Math.fround(2e-3));
     expect(Array.from(folded.grads[w.name].dataSync()).every((g) => g === 1)).toBe(true); // only sum(w)'s gradient
     const plain = tf.variableGrads(() => tf.add(l2Penalty(w, 1e-3), tf.sum(w)) as tf.Scalar, [w]);
@@ -253,7 +365,10 @@ describe("fast wasm kernels match the reference kernels", () => {
     const w = tf.variable(tf.randomNormal([37, 5], 0, 1, "float32", 50));
     const ids = tf.tensor1d([1, 30, 30, 2], "int32");
     const opt = createAdam(0.05);
-    for (let s = 0; s < 3; s++) opt.minimize(() => tf.add(l2Penalty(w, 0.1), tf.sum(tf.gather(w, ids))) as tf.Scalar, false, [w]);
+    for (let s = 0; s < 3; s++)
+      opt.minimize(() => tf.add(l2Penalty(w, 0.1), tf.sum(tf.gather(w, ids))) as tf.Scalar, false, [
+        w,
+      ]);
     expect(sumSquaresCache.has(w.dataId as object)).toBe(true);
     const kept = withFoldedL2(new Map(), () => l2Penalty(w, 0.1)).dataSync()[0];
     const fresh = 0.1 * Array.from(w.dataSync()).reduce((sum, x) => sum + x * x, 0);
@@ -263,35 +378,79 @@ describe("fast wasm kernels match the reference kernels", () => {
 
   it("GatherV2 whose output grows the wasm heap still writes every row (a view taken before the allocation would be detached)", async () => {
     await initBackend("wasm");
-    const heap = () => (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
+    const heap = () =>
+      (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer.byteLength;
     const before = heap();
     const rowLength = 4096;
     const rowsNeeded = Math.ceil(before / 4 / rowLength) + 16; // an output larger than the whole heap is now
-    const x = tf.tensor2d(Float32Array.from({ length: 3 * rowLength }, (_, i) => i), [3, rowLength]);
-    const ids = tf.tensor1d(Int32Array.from({ length: rowsNeeded }, (_, i) => (i * 7) % 3), "int32");
+    const x = tf.tensor2d(
+      Float32Array.from({ length: 3 * rowLength }, (_, i) => i),
+      [3, rowLength],
+    );
+    const ids = tf.tensor1d(
+      Int32Array.from({ length: rowsNeeded }, (_, i) => (i * 7) % 3),
+      "int32",
+    );
     const out = tf.gather(x, ids);
     expect(heap()).toBeGreaterThan(before);
     const values = out.dataSync();
     for (let r = 0; r < rowsNeeded; r += 97) {
       const from = ((r * 7) % 3) * rowLength;
-      expect([values[r * rowLength], values[r * rowLength + rowLength - 1]]).toEqual([from, from + rowLength - 1]);
+      expect([values[r * rowLength], values[r * rowLength + rowLength - 1]]).toEqual([
+        from,
+        from + rowLength - 1,
+      ]);
     }
     tf.dispose([x, ids, out]);
   });
 
   it("GatherV2: values as the cpu backend's for axes 0 and 1, rank 3, int32, and the same range error", async () => {
     const cases: Array<() => tf.Tensor> = [
-      () => tf.gather(tf.tensor2d([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), tf.tensor1d([2, 0, 2], "int32")),
-      () => tf.gather(tf.tensor2d([[1, 2, 3], [4, 5, 6]]), tf.tensor1d([2, 1], "int32"), 1),
-      () => tf.gather(tf.range(0, 24).reshape([2, 3, 4]), tf.tensor2d([[1, 0], [2, 2]], [2, 2], "int32"), 1),
-      () => tf.gather(tf.tensor2d([[1], [2], [3]], [3, 1], "int32"), tf.tensor2d([[2], [1]], [2, 1], "int32")),
+      () =>
+        tf.gather(
+          tf.tensor2d([
+            [1, 2, 3],
+            [4, 5, 6],
+            [7, 8, 9],
+          ]),
+          tf.tensor1d([2, 0, 2], "int32"),
+        ),
+      () =>
+        tf.gather(
+          tf.tensor2d([
+            [1, 2, 3],
+            [4, 5, 6],
+          ]),
+          tf.tensor1d([2, 1], "int32"),
+          1,
+        ),
+      () =>
+        tf.gather(
+          tf.range(0, 24).reshape([2, 3, 4]),
+          tf.tensor2d(
+            [
+              [1, 0],
+              [2, 2],
+            ],
+            [2, 2],
+            "int32",
+          ),
+          1,
+        ),
+      () =>
+        tf.gather(
+          tf.tensor2d([[1], [2], [3]], [3, 1], "int32"),
+          tf.tensor2d([[2], [1]], [2, 1], "int32"),
+        ),
     ];
     for (const c of cases) {
       const [cpu] = await valuesOn("cpu", c);
       const [wasm] = await valuesOn("wasm", c);
       expect(Array.from(wasm)).toEqual(Array.from(cpu));
     }
-    expect(() => tf.gather(tf.tensor2d([[1, 2]]), tf.tensor1d([1], "int32"))).toThrow(/index value 1 is not in \[0, 0\]/);
+    expect(() => tf.gather(tf.tensor2d([[1, 2]]), tf.tensor1d([1], "int32"))).toThrow(
+      /index value 1 is not in \[0, 0\]/,
+    );
   });
 
   it("BatchMatMul with transposes and batches: values as the cpu backend's, also its gradient", async () => {
@@ -299,17 +458,54 @@ describe("fast wasm kernels match the reference kernels", () => {
     const b = () => tf.randomNormal([2, 5, 6], 0, 1, "float32", 32);
     const cases: Array<() => tf.Tensor | tf.Tensor[]> = [
       () => tf.matMul(a(), b()), // batch 2
-      () => tf.matMul(tf.randomNormal([5, 9], 0, 1, "float32", 33), tf.randomNormal([5, 3], 0, 1, "float32", 34), true, false),
-      () => tf.matMul(tf.randomNormal([9, 5], 0, 1, "float32", 35), tf.randomNormal([6, 5], 0, 1, "float32", 36), false, true),
-      () => tf.matMul(tf.randomNormal([5, 9], 0, 1, "float32", 37), tf.randomNormal([8, 5], 0, 1, "float32", 38), true, true),
-      () => tf.matMul(tf.randomNormal([1, 4, 3], 0, 1, "float32", 39), tf.randomNormal([3, 3, 1], 0, 1, "float32", 40)), // broadcast batch, n = 1
+      () =>
+        tf.matMul(
+          tf.randomNormal([5, 9], 0, 1, "float32", 33),
+          tf.randomNormal([5, 3], 0, 1, "float32", 34),
+          true,
+          false,
+        ),
+      () =>
+        tf.matMul(
+          tf.randomNormal([9, 5], 0, 1, "float32", 35),
+          tf.randomNormal([6, 5], 0, 1, "float32", 36),
+          false,
+          true,
+        ),
+      () =>
+        tf.matMul(
+          tf.randomNormal([5, 9], 0, 1, "float32", 37),
+          tf.randomNormal([8, 5], 0, 1, "float32", 38),
+          true,
+          true,
+        ),
+      () =>
+        tf.matMul(
+          tf.randomNormal([1, 4, 3], 0, 1, "float32", 39),
+          tf.randomNormal([3, 3, 1], 0, 1, "float32", 40),
+        ), // broadcast batch, n = 1
       // the nn model's Dense backward pass: 16-wide blocks, a 4-wide one and a 2-column tail (n = 70); 16-wide and 4-wide (n = 100)
-      () => tf.matMul(tf.randomNormal([64, 100], 0, 1, "float32", 43), tf.randomNormal([64, 70], 0, 1, "float32", 44), true, false),
-      () => tf.matMul(tf.randomNormal([64, 70], 0, 1, "float32", 45), tf.randomNormal([100, 70], 0, 1, "float32", 46), false, true),
+      () =>
+        tf.matMul(
+          tf.randomNormal([64, 100], 0, 1, "float32", 43),
+          tf.randomNormal([64, 70], 0, 1, "float32", 44),
+          true,
+          false,
+        ),
+      () =>
+        tf.matMul(
+          tf.randomNormal([64, 70], 0, 1, "float32", 45),
+          tf.randomNormal([100, 70], 0, 1, "float32", 46),
+          false,
+          true,
+        ),
       () => {
         const w = tf.randomNormal([5, 6], 0, 1, "float32", 41);
         const x = tf.randomNormal([7, 5], 0, 1, "float32", 42);
-        return tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(tf.matMul(xx, ww))))([x, w]);
+        return tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(tf.matMul(xx, ww))))([
+          x,
+          w,
+        ]);
       },
     ];
     for (const c of cases) {
@@ -347,17 +543,22 @@ describe("fast wasm kernels match the reference kernels", () => {
 
   it("large BatchMatMul with a transposed operand (a big Dense layer's backward pass): values and gradients as the cpu backend's, no leaked tensors", async () => {
     // 300 x 600 and 600 x 200 floats: past the SIMD loop's 512 KiB, so the transpose-then-XNNPACK path runs
-    const big = (shape: [number, number], seed: number) => tf.randomNormal(shape, 0, 1, "float32", seed);
+    const big = (shape: [number, number], seed: number) =>
+      tf.randomNormal(shape, 0, 1, "float32", seed);
     const cases: Array<() => tf.Tensor | tf.Tensor[]> = [
       () => tf.matMul(big([600, 300], 51), big([600, 200], 52), true, false),
       () => tf.matMul(big([300, 600], 53), big([200, 600], 54), false, true),
       () => tf.matMul(big([600, 300], 55), big([200, 600], 56), true, true),
       () => tf.matMul(big([600, 300], 57).reshape([1, 600, 300]), big([600, 200], 58), true, false),
-      () => tf.matMul(big([32, 600], 61), big([3000, 600], 62).reshape([1, 3000, 600]), false, true), // computed as (B·A^T)^T
+      () =>
+        tf.matMul(big([32, 600], 61), big([3000, 600], 62).reshape([1, 3000, 600]), false, true), // computed as (B·A^T)^T
       () => {
         const w = big([600, 200], 59);
         const x = big([32, 600], 60);
-        return tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(tf.matMul(xx, ww))))([x, w]);
+        return tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(tf.matMul(xx, ww))))([
+          x,
+          w,
+        ]);
       },
     ];
     for (const c of cases) {
@@ -366,7 +567,11 @@ describe("fast wasm kernels match the reference kernels", () => {
       const before = tf.engine().backend.numDataIds();
       const wasm = await valuesOn("wasm", c);
       expect(tf.engine().backend.numDataIds()).toBe(before);
-      cpu.forEach((v, i) => expect(maxDiff(wasm[i], v) / v.reduce((m, x) => Math.max(m, Math.abs(x)), 0)).toBeLessThanOrEqual(1e-5));
+      cpu.forEach((v, i) =>
+        expect(
+          maxDiff(wasm[i], v) / v.reduce((m, x) => Math.max(m, Math.abs(x)), 0),
+        ).toBeLessThanOrEqual(1e-5),
+      );
     }
   });
 

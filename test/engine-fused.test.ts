@@ -6,17 +6,23 @@ import { touchedRows } from "../lib/engine/wasm-kernels";
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5) => {
   expect(a.length).toBe(b.length);
-  for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b[i])));
+  for (let i = 0; i < a.length; i++)
+    expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b[i])));
 };
 
 /** Trains a small regression with both optimizers from the same start; returns the weights after each. */
-function trainBoth(make: () => tf.Optimizer, reference: () => tf.Optimizer, steps = 6): [Float32Array, Float32Array] {
+function trainBoth(
+  make: () => tf.Optimizer,
+  reference: () => tf.Optimizer,
+  steps = 6,
+): [Float32Array, Float32Array] {
   const init = tf.randomNormal([5, 3], 0, 1, "float32", 7);
   const x = tf.randomNormal([8, 5], 0, 1, "float32", 8);
   const y = tf.randomNormal([8, 3], 0, 1, "float32", 9);
   const run = (opt: tf.Optimizer) => {
     const w = tf.variable(init.clone());
-    for (let s = 0; s < steps; s++) opt.minimize(() => tf.losses.meanSquaredError(y, tf.matMul(x, w)) as tf.Scalar, false, [w]);
+    for (let s = 0; s < steps; s++)
+      opt.minimize(() => tf.losses.meanSquaredError(y, tf.matMul(x, w)) as tf.Scalar, false, [w]);
     const out = w.dataSync() as Float32Array;
     w.dispose();
     return out;
@@ -28,10 +34,18 @@ for (const backend of ["wasm", "cpu"] as const) {
   describe(`fast training kernels on ${backend} match the reference ops`, () => {
     it("fused Adam gives tf.train.adam's weights step by step", async () => {
       await initBackend(backend);
-      const [fused, reference] = trainBoth(() => new FusedAdamOptimizer(0.05), () => tf.train.adam(0.05));
+      const [fused, reference] = trainBoth(
+        () => new FusedAdamOptimizer(0.05),
+        () => tf.train.adam(0.05),
+      );
       close(fused, reference, 1e-5);
-      const [, slower] = trainBoth(() => new FusedAdamOptimizer(0.05), () => tf.train.adam(0.01));
-      expect(Math.max(...Array.from(slower, (v, i) => Math.abs(v - fused[i])))).toBeGreaterThan(1e-3); // the comparison can fail
+      const [, slower] = trainBoth(
+        () => new FusedAdamOptimizer(0.05),
+        () => tf.train.adam(0.01),
+      );
+      expect(Math.max(...Array.from(slower, (v, i) => Math.abs(v - fused[i])))).toBeGreaterThan(
+        1e-3,
+      ); // the comparison can fail
     });
 
     it("L2 penalty: same value and gradient as tf.regularizers.l2", async () => {
@@ -54,7 +68,12 @@ describe("lazy Adam on Embedding rows (wasm)", () => {
     const target = tf.randomNormal([3, 4], 0, 1, "float32", 6);
     const step = (opt: tf.Optimizer) => {
       const w = tf.variable(start.clone(), true, `embeddings_${Math.random()}`);
-      for (let s = 0; s < 3; s++) opt.minimize(() => tf.losses.meanSquaredError(target, tf.gather(w, ids)) as tf.Scalar, false, [w]);
+      for (let s = 0; s < 3; s++)
+        opt.minimize(
+          () => tf.losses.meanSquaredError(target, tf.gather(w, ids)) as tf.Scalar,
+          false,
+          [w],
+        );
       const out = w.dataSync() as Float32Array;
       w.dispose();
       return out;

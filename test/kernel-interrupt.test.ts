@@ -3,7 +3,12 @@
  * the kernel's host object (what kernel/interrupt.cjs puts on globalThis).
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { checkpoint, interruptRequested, KeyboardInterrupt, throwIfInterrupted } from "../lib/engine/interrupt";
+import {
+  checkpoint,
+  interruptRequested,
+  KeyboardInterrupt,
+  throwIfInterrupted,
+} from "../lib/engine/interrupt";
 
 const HOST_KEY = Symbol.for("lesson4-ts.kernel-interrupt");
 const globals = globalThis as Record<symbol, unknown>;

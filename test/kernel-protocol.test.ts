@@ -6,31 +6,79 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { driveKernel } from "./support/kernel-driver";
 
-interface Msg { type: string; content: Record<string, any>; parent_id?: string; parent_type?: string }
-interface Reply { type: string; content: Record<string, any> }
-interface Request { msg_id: string; reply: Reply; iopub: Msg[]; timed_out: boolean }
-interface Sent { msg_id: string; iopub: Msg[]; timed_out: boolean }
-interface Executed { code: string; msg_id: string; reply: Reply; iopub: Msg[]; stdin: Msg[]; timed_out: boolean }
+interface Msg {
+  type: string;
+  content: Record<string, any>;
+  parent_id?: string;
+  parent_type?: string;
+}
+interface Reply {
+  type: string;
+  content: Record<string, any>;
+}
+interface Request {
+  msg_id: string;
+  reply: Reply;
+  iopub: Msg[];
+  timed_out: boolean;
+}
+interface Sent {
+  msg_id: string;
+  iopub: Msg[];
+  timed_out: boolean;
+}
+interface Executed {
+  code: string;
+  msg_id: string;
+  reply: Reply;
+  iopub: Msg[];
+  stdin: Msg[];
+  timed_out: boolean;
+}
 interface Results {
   cells: Executed[];
-  tail: Request; range: Request; range_other_session: Request;
-  search: Request; search_unique: Request; search_n: Request;
-  comm_info_empty: Request; register: Executed; front_open: Sent; comm_info_open: Request;
-  comm_info_other: Request; front_msg: Sent; front_close: Sent; comm_info_closed: Request;
-  unknown_target: Sent; cell_open: Executed; cell_comm_info: Request; cell_comm_event: Sent;
+  tail: Request;
+  range: Request;
+  range_other_session: Request;
+  search: Request;
+  search_unique: Request;
+  search_n: Request;
+  comm_info_empty: Request;
+  register: Executed;
+  front_open: Sent;
+  comm_info_open: Request;
+  comm_info_other: Request;
+  front_msg: Sent;
+  front_close: Sent;
+  comm_info_closed: Request;
+  unknown_target: Sent;
+  cell_open: Executed;
+  cell_comm_info: Request;
+  cell_comm_event: Sent;
   cell_close: Executed;
-  input: Executed; password: Executed; no_stdin: Executed; input_interrupted: Executed;
+  input: Executed;
+  password: Executed;
+  no_stdin: Executed;
+  input_interrupted: Executed;
   after_interrupt: Executed;
   is_complete: Record<string, { status: string; indent?: string }>;
-  import: Executed; inspect_lib: Request; inspect_same_cell: Request; inspect_in_call: Request;
-  inspect_class: Request; inspect_constructor: Request;
+  import: Executed;
+  inspect_lib: Request;
+  inspect_same_cell: Request;
+  inspect_in_call: Request;
+  inspect_class: Request;
+  inspect_constructor: Request;
 }
 
 const drive = () => driveKernel<Results>("protocol.py");
 
 const text = (r: Executed, name = "stdout") =>
-  r.iopub.filter((m) => m.type === "stream" && m.content.name === name).map((m) => m.content.text).join("");
-const result = (r: Executed) => r.iopub.find((m) => m.type === "execute_result")?.content.data?.["text/plain"];
+  r.iopub
+    .filter((m) => m.type === "stream" && m.content.name === name)
+    .map((m) => m.content.text)
+    .join("");
+const result = (r: Executed) =>
+  r.iopub.find((m) => m.type === "execute_result")?.content.data?.["text/plain"];
 const ofType = (messages: Msg[], type: string) => messages.filter((m) => m.type === type);
 
 let r: Results;
@@ -47,18 +95,37 @@ describe("history_request", () => {
   it("tail: the last n cells as [session, line, input]", () => {
     expect(r.tail.reply).toEqual({
       type: "history_reply",
-      content: { status: "ok", history: [[1, 4, "a + 2"], [1, 5, 'throw new Error("fails")']] },
+      content: {
+        status: "ok",
+        history: [
+          [1, 4, "a + 2"],
+          [1, 5, 'throw new Error("fails")'],
+        ],
+      },
     });
   });
 
   it("range: start <= line < stop of the current session, with outputs when asked", () => {
-    expect(r.range.reply.content).toEqual({ status: "ok", history: [[1, 2, ["a + 1", "2"]], [1, 4, ["a + 2", "3"]]] });
+    expect(r.range.reply.content).toEqual({
+      status: "ok",
+      history: [
+        [1, 2, ["a + 1", "2"]],
+        [1, 4, ["a + 2", "3"]],
+      ],
+    });
     expect(r.range_other_session.reply.content).toEqual({ status: "ok", history: [] });
   });
 
   it("search: a glob over the whole input; unique keeps the latest of equal inputs; n the last n", () => {
-    expect(r.search.reply.content.history).toEqual([[1, 2, "a + 1"], [1, 4, "a + 2"], [1, 6, "a + 1"]]);
-    expect(r.search_unique.reply.content.history).toEqual([[1, 4, "a + 2"], [1, 6, "a + 1"]]);
+    expect(r.search.reply.content.history).toEqual([
+      [1, 2, "a + 1"],
+      [1, 4, "a + 2"],
+      [1, 6, "a + 1"],
+    ]);
+    expect(r.search_unique.reply.content.history).toEqual([
+      [1, 4, "a + 2"],
+      [1, 6, "a + 1"],
+    ]);
     expect(r.search_n.reply.content.history).toEqual([[1, 6, "a + 1"]]);
   });
 
@@ -69,23 +136,34 @@ describe("history_request", () => {
 
 describe("comms", () => {
   it("comm_info_reply has status ok and lists no comms at first", () => {
-    expect(r.comm_info_empty.reply).toEqual({ type: "comm_info_reply", content: { status: "ok", comms: {} } });
+    expect(r.comm_info_empty.reply).toEqual({
+      type: "comm_info_reply",
+      content: { status: "ok", comms: {} },
+    });
   });
 
   it("a comm the front end opens reaches the target registered in the kernel, and its reply comes back", () => {
     expect(r.register.reply.content.status).toBe("ok");
     expect(r.front_open.timed_out).toBe(false);
     const [opened] = ofType(r.front_open.iopub, "comm_msg");
-    expect(opened?.content).toEqual({ comm_id: "frontendcomm0001", data: { opened_with: { hello: 1 } } });
+    expect(opened?.content).toEqual({
+      comm_id: "frontendcomm0001",
+      data: { opened_with: { hello: 1 } },
+    });
     // Sent by the handler of the front end's message: that message is its parent.
     expect(opened?.parent_id).toBe(r.front_open.msg_id);
-    expect(r.comm_info_open.reply.content).toEqual({ status: "ok", comms: { frontendcomm0001: { target_name: "lesson4-ts.echo" } } });
+    expect(r.comm_info_open.reply.content).toEqual({
+      status: "ok",
+      comms: { frontendcomm0001: { target_name: "lesson4-ts.echo" } },
+    });
     expect(r.comm_info_other.reply.content).toEqual({ status: "ok", comms: {} });
   });
 
   it("routes the front end's comm_msg to the comm's handler, whose answer has that message as parent", () => {
     const answers = ofType(r.front_msg.iopub, "comm_msg");
-    expect(answers.map((m) => m.content)).toEqual([{ comm_id: "frontendcomm0001", data: { echo: { n: 2 } } }]);
+    expect(answers.map((m) => m.content)).toEqual([
+      { comm_id: "frontendcomm0001", data: { echo: { n: 2 } } },
+    ]);
     expect(answers[0].parent_id).toBe(r.front_msg.msg_id);
   });
 
@@ -94,11 +172,15 @@ describe("comms", () => {
     expect(r.comm_info_closed.reply.content).toEqual({ status: "ok", comms: {} });
     // onClose printed: the output has the front end's comm_close as parent, as in ipykernel.
     const printed = ofType(r.front_close.iopub, "stream");
-    expect(printed.map((m) => [m.content.text, m.parent_id])).toEqual([['closed with {"bye":true}\n', r.front_close.msg_id]]);
+    expect(printed.map((m) => [m.content.text, m.parent_id])).toEqual([
+      ['closed with {"bye":true}\n', r.front_close.msg_id],
+    ]);
   });
 
   it("closes a comm opened for a target the kernel does not know", () => {
-    expect(ofType(r.unknown_target.iopub, "comm_close").map((m) => m.content)).toEqual([{ comm_id: "frontendcomm0002", data: {} }]);
+    expect(ofType(r.unknown_target.iopub, "comm_close").map((m) => m.content)).toEqual([
+      { comm_id: "frontendcomm0002", data: {} },
+    ]);
   });
 
   it("a cell opens a comm and sends on it; both messages are the cell's", () => {
@@ -109,7 +191,9 @@ describe("comms", () => {
     expect(sent?.content).toEqual({ comm_id: open.content.comm_id, data: { y: 2 } });
     expect(sent?.parent_id).toBe(r.cell_open.msg_id);
     expect(result(r.cell_open)).toBe(`'${open.content.comm_id}'`);
-    expect(r.cell_comm_info.reply.content.comms).toEqual({ [open.content.comm_id]: { target_name: "lesson4-ts.test" } });
+    expect(r.cell_comm_info.reply.content.comms).toEqual({
+      [open.content.comm_id]: { target_name: "lesson4-ts.test" },
+    });
   });
 
   it("a front-end event on a cell's comm is answered with the event as parent; close() sends comm_close", () => {
@@ -137,13 +221,19 @@ describe("input from the user (stdin channel)", () => {
 
   it("fails clearly when the front end does not allow stdin", () => {
     expect(r.no_stdin.stdin).toEqual([]);
-    expect(r.no_stdin.reply.content).toMatchObject({ status: "error", ename: "StdinNotImplementedError" });
+    expect(r.no_stdin.reply.content).toMatchObject({
+      status: "error",
+      ename: "StdinNotImplementedError",
+    });
     expect(r.no_stdin.reply.content.evalue).toMatch(/^this front end does not accept input/);
   });
 
   it("an interrupt while waiting ends the cell with KeyboardInterrupt, and the kernel goes on", () => {
     expect(r.input_interrupted.stdin).toHaveLength(1);
-    expect(r.input_interrupted.reply.content).toMatchObject({ status: "error", ename: "KeyboardInterrupt" });
+    expect(r.input_interrupted.reply.content).toMatchObject({
+      status: "error",
+      ename: "KeyboardInterrupt",
+    });
     expect(text(r.input_interrupted)).not.toContain("after input");
     expect(result(r.after_interrupt)).toBe("42");
   });
@@ -165,13 +255,19 @@ describe("is_complete_request", () => {
 describe("inspect_request on a lib function imported through notebooks/lib", () => {
   it("shows its signature and doc comment, not any (imported in an earlier cell, in the same cell, inside the call)", () => {
     expect(r.import.reply.content.status).toBe("ok");
-    const cases: [Request, string][] = [[r.inspect_lib, "fitCollab"], [r.inspect_same_cell, "fit2"], [r.inspect_in_call, "fitCollab"]];
+    const cases: [Request, string][] = [
+      [r.inspect_lib, "fitCollab"],
+      [r.inspect_same_cell, "fit2"],
+      [r.inspect_in_call, "fitCollab"],
+    ];
     for (const [inspected, name] of cases) {
       const shown = String(inspected.reply.content.data?.["text/plain"] ?? "");
       expect(inspected.reply.content.found, shown).toBe(true);
       expect(shown).toMatch(new RegExp(`^\\(alias\\) (function )?${name}\\(`));
       expect(shown).not.toMatch(/: any$/m);
-      expect(shown).toMatch(/\(ratings: RatingsInput, options\?: CollabOptions\): Promise<CollabResult>/);
+      expect(shown).toMatch(
+        /\(ratings: RatingsInput, options\?: CollabOptions\): Promise<CollabResult>/,
+      );
       expect(shown).toContain("Trains a dot / bias / nn model on ratings with MovieLens ids.");
     }
   });
@@ -181,6 +277,8 @@ describe("inspect_request on a lib function imported through notebooks/lib", () 
     expect(shown(r.inspect_class)).toMatch(/^\(alias\) class ImageDataGenerator/);
     expect(shown(r.inspect_class)).toContain("Keras-style ImageDataGenerator");
     const signature = shown(r.inspect_constructor);
-    expect(signature).toMatch(/new ImageDataGenerator\(options\?: AugmentOptions\): ImageDataGenerator/);
+    expect(signature).toMatch(
+      /new ImageDataGenerator\(options\?: AugmentOptions\): ImageDataGenerator/,
+    );
   });
 });

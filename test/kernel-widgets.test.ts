@@ -60,7 +60,11 @@ describe("a slider", () => {
   it("is the cell's result as a widget view, with text for other front ends", () => {
     const id = opened(r.slider!, "FloatSliderModel").content.comm_id;
     expect(result(r.slider!)).toEqual({
-      "application/vnd.jupyter.widget-view+json": { version_major: 2, version_minor: 0, model_id: id },
+      "application/vnd.jupyter.widget-view+json": {
+        version_major: 2,
+        version_minor: 0,
+        model_id: id,
+      },
       "text/plain": "floatSlider(lr = 0.5)",
     });
   });
@@ -68,7 +72,11 @@ describe("a slider", () => {
   it("takes the front end's value, echoes it to the message that moved it, and the kernel sees it", () => {
     const [echo] = r.moved!.iopub;
     expect(echo!.type).toBe("comm_msg");
-    expect(echo!.content.data).toEqual({ method: "echo_update", state: { value: 0.75 }, buffer_paths: [] });
+    expect(echo!.content.data).toEqual({
+      method: "echo_update",
+      state: { value: 0.75 },
+      buffer_paths: [],
+    });
     expect(echo!.parent_id).toBe(r.moved!.msg_id);
     expect(result(r.value_after_move!)!["text/plain"]).toBe("0.75");
   });
@@ -83,7 +91,11 @@ describe("a slider", () => {
     expect(reply!.content.data.method).toBe("update");
     expect(reply!.content.data.state).toMatchObject({ _model_name: "FloatSliderModel", value: 1 });
     const [set] = r.set_from_kernel!.iopub;
-    expect(set!.content.data).toEqual({ method: "update", state: { value: 0.25 }, buffer_paths: [] });
+    expect(set!.content.data).toEqual({
+      method: "update",
+      state: { value: 0.25 },
+      buffer_paths: [],
+    });
   });
 });
 
@@ -111,7 +123,9 @@ describe("interact", () => {
     expect(slider).toMatchObject({ min: 0, max: 10, value: 5, description: "n" });
     const output = opened(step, "OutputModel").content.comm_id;
     const drawn = messages(step, output).at(-1)!.content.data.state.outputs;
-    expect(drawn).toEqual([{ output_type: "display_data", data: { "text/plain": "10" }, metadata: {} }]);
+    expect(drawn).toEqual([
+      { output_type: "display_data", data: { "text/plain": "10" }, metadata: {} },
+    ]);
   });
 
   it("log slider: exponents for the ends, the value itself", () => {

@@ -3,7 +3,16 @@ import { describe, expect, it } from "vitest";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { IdIndex, MalformedDataError, generateRatings, loadMovieLens, locateMovieLens, parseMovies, parseRatings, randomSplit } from "../lib/datasets/movielens";
+import {
+  IdIndex,
+  MalformedDataError,
+  generateRatings,
+  loadMovieLens,
+  locateMovieLens,
+  parseMovies,
+  parseRatings,
+  randomSplit,
+} from "../lib/datasets/movielens";
 import { DownloadError } from "../lib/datasets/sources";
 import { zipSync, strToU8 } from "fflate";
 import { createHash } from "crypto";
@@ -41,13 +50,19 @@ describe("parseRatings", () => {
 
   it("fails when more than the allowed share is bad, naming lines", () => {
     expect(() => parseRatings(text, { maxBadShare: 0.5 })).toThrow(MalformedDataError);
-    expect(() => parseRatings(text, { maxBadShare: 0.5 })).toThrow(/4 of 6 rows are malformed.*line 3/);
+    expect(() => parseRatings(text, { maxBadShare: 0.5 })).toThrow(
+      /4 of 6 rows are malformed.*line 3/,
+    );
     expect(() => parseRatings(text, { maxBadShare: 0.7 })).not.toThrow();
   });
 
   it("parses quoted movie titles with commas", () => {
-    const movies = parseMovies('movieId,title,genres\n11,"American President, The (1995)",Comedy|Drama\n');
-    expect(movies.rows).toEqual([{ movieId: 11, title: "American President, The (1995)", genres: "Comedy|Drama" }]);
+    const movies = parseMovies(
+      'movieId,title,genres\n11,"American President, The (1995)",Comedy|Drama\n',
+    );
+    expect(movies.rows).toEqual([
+      { movieId: 11, title: "American President, The (1995)", genres: "Comedy|Drama" },
+    ]);
   });
 });
 
@@ -79,9 +94,19 @@ describe("locating and downloading", () => {
   it("uses a folder under LESSON4_SOURCES_DIR when it has the files", async () => {
     const sources = tmp();
     fs.mkdirSync(path.join(sources, "data/ml-latest-small"), { recursive: true });
-    fs.writeFileSync(path.join(sources, "data/ml-latest-small/ratings.csv"), "userId,movieId,rating,timestamp\n1,2,3.5,0\n");
-    fs.writeFileSync(path.join(sources, "data/ml-latest-small/movies.csv"), "movieId,title,genres\n2,Two (2000),Drama\n");
-    const data = await loadMovieLens({ config: { sourcesDir: sources, dataDir: tmp() }, fetchImpl: offline, log: () => {} });
+    fs.writeFileSync(
+      path.join(sources, "data/ml-latest-small/ratings.csv"),
+      "userId,movieId,rating,timestamp\n1,2,3.5,0\n",
+    );
+    fs.writeFileSync(
+      path.join(sources, "data/ml-latest-small/movies.csv"),
+      "movieId,title,genres\n2,Two (2000),Drama\n",
+    );
+    const data = await loadMovieLens({
+      config: { sourcesDir: sources, dataDir: tmp() },
+      fetchImpl: offline,
+      log: () => {},
+    });
     expect(data.source.kind).toBe("movielens");
     expect(data.banner).toBeNull();
     expect(data.ratingsDf.shape).toEqual([1, 3]);
@@ -90,9 +115,15 @@ describe("locating and downloading", () => {
 
   it("fails offline with instructions for placing the files by hand, leaving no partial file", async () => {
     const dataDir = tmp();
-    const attempt = locateMovieLens({ config: { sourcesDir: null, dataDir }, fetchImpl: offline, log: () => {} });
+    const attempt = locateMovieLens({
+      config: { sourcesDir: null, dataDir },
+      fetchImpl: offline,
+      log: () => {},
+    });
     await expect(attempt).rejects.toThrow(DownloadError);
-    await expect(locateMovieLens({ config: { sourcesDir: null, dataDir }, fetchImpl: offline, log: () => {} })).rejects.toThrow(
+    await expect(
+      locateMovieLens({ config: { sourcesDir: null, dataDir }, fetchImpl: offline, log: () => {} }),
+    ).rejects.toThrow(
       /are you offline\?.*download https:\/\/files\.grouplens\.org\/datasets\/movielens\/ml-latest-small\.zip by hand and unzip it so that .*ratings\.csv and movies\.csv exist, or set LESSON4_SOURCES_DIR/,
     );
     expect(fs.readdirSync(dataDir)).toEqual([]);
@@ -109,32 +140,65 @@ describe("locating and downloading", () => {
       });
       return new Response(body, { headers: { "content-length": "5000" } });
     };
-    await expect(locateMovieLens({ config: { sourcesDir: null, dataDir }, fetchImpl: broken, log: () => {} })).rejects.toThrow(/broke off after \d+ bytes/);
+    await expect(
+      locateMovieLens({ config: { sourcesDir: null, dataDir }, fetchImpl: broken, log: () => {} }),
+    ).rejects.toThrow(/broke off after \d+ bytes/);
     expect(fs.readdirSync(dataDir)).toEqual([]);
   });
 
-  const zip = zipSync({ "ml-latest-small/ratings.csv": strToU8("userId,movieId,rating,timestamp\n1,2,3.5,0\n"), "ml-latest-small/movies.csv": strToU8("movieId,title,genres\n2,Two (2000),Drama\n") });
-  const serve = (md5: string): typeof fetch => async (input) =>
-    String(input).endsWith(".md5") ? new Response(`MD5 (ml-latest-small.zip) = ${md5}\n`) : new Response(zip, { headers: { "content-length": String(zip.length) } });
+  const zip = zipSync({
+    "ml-latest-small/ratings.csv": strToU8("userId,movieId,rating,timestamp\n1,2,3.5,0\n"),
+    "ml-latest-small/movies.csv": strToU8("movieId,title,genres\n2,Two (2000),Drama\n"),
+  });
+  const serve =
+    (md5: string): typeof fetch =>
+    async (input) =>
+      String(input).endsWith(".md5")
+        ? new Response(`MD5 (ml-latest-small.zip) = ${md5}\n`)
+        : new Response(zip, { headers: { "content-length": String(zip.length) } });
 
   it("downloads, checks the MD5 and unpacks ratings.csv and movies.csv into data/", async () => {
     const dataDir = tmp();
     const lines: string[] = [];
-    const where = await locateMovieLens({ config: { sourcesDir: null, dataDir }, fetchImpl: serve(createHash("md5").update(zip).digest("hex")), log: (l) => lines.push(l) });
+    const where = await locateMovieLens({
+      config: { sourcesDir: null, dataDir },
+      fetchImpl: serve(createHash("md5").update(zip).digest("hex")),
+      log: (l) => lines.push(l),
+    });
     expect(where).toEqual({ folder: path.join(dataDir, "ml-latest-small"), origin: "download" });
-    expect(fs.readFileSync(path.join(dataDir, "ml-latest-small/movies.csv"), "utf8")).toContain("Two (2000)");
+    expect(fs.readFileSync(path.join(dataDir, "ml-latest-small/movies.csv"), "utf8")).toContain(
+      "Two (2000)",
+    );
     expect(lines.join("\n")).toMatch(/MD5 verified/);
-    expect((await locateMovieLens({ config: { sourcesDir: null, dataDir }, fetchImpl: offline, log: () => {} })).origin).toBe("data");
+    expect(
+      (
+        await locateMovieLens({
+          config: { sourcesDir: null, dataDir },
+          fetchImpl: offline,
+          log: () => {},
+        })
+      ).origin,
+    ).toBe("data");
   });
 
   it("rejects a download whose MD5 does not match and keeps nothing", async () => {
     const dataDir = tmp();
-    await expect(locateMovieLens({ config: { sourcesDir: null, dataDir }, fetchImpl: serve("0".repeat(32)), log: () => {} })).rejects.toThrow(/corrupt \(MD5/);
+    await expect(
+      locateMovieLens({
+        config: { sourcesDir: null, dataDir },
+        fetchImpl: serve("0".repeat(32)),
+        log: () => {},
+      }),
+    ).rejects.toThrow(/corrupt \(MD5/);
     expect(fs.readdirSync(dataDir)).toEqual([]);
   });
 
   it("falls back to generated ratings with a banner when nothing is available", async () => {
-    const data = await loadMovieLens({ config: { sourcesDir: null, dataDir: tmp() }, fetchImpl: offline, log: () => {} });
+    const data = await loadMovieLens({
+      config: { sourcesDir: null, dataDir: tmp() },
+      fetchImpl: offline,
+      log: () => {},
+    });
     expect(data.source.kind).toBe("generated");
     expect(data.banner).toMatch(/GENERATED DATA/);
     expect(data.ratings.length).toBeGreaterThan(10000);
@@ -145,7 +209,9 @@ describe("locating and downloading", () => {
 describe("generateRatings", () => {
   it("is seeded and has the stated noise around the truth", () => {
     const a = generateRatings({ users: 50, movies: 80, seed: 3, noise: 0.3 });
-    expect(generateRatings({ users: 50, movies: 80, seed: 3, noise: 0.3 }).ratings).toEqual(a.ratings);
+    expect(generateRatings({ users: 50, movies: 80, seed: 3, noise: 0.3 }).ratings).toEqual(
+      a.ratings,
+    );
     const resid = a.ratings.map((r) => r.rating - a.truth(r.userId, r.movieId));
     const sd = Math.sqrt(resid.reduce((s, x) => s + x * x, 0) / resid.length);
     expect(sd).toBeGreaterThan(0.25);

@@ -24,10 +24,15 @@ describe("fitLine", () => {
 
   it("cycles through the 29 rows, counts steps from 1, scales x and y, starts where asked", () => {
     const seen: number[] = [];
-    const run = fitLine((p, g, _s, t) => {
-      seen.push(t);
-      return { p: p - 0.5 * g };
-    }, {}, 30, { a: 2, b: 30 });
+    const run = fitLine(
+      (p, g, _s, t) => {
+        seen.push(t);
+        return { p: p - 0.5 * g };
+      },
+      {},
+      30,
+      { a: 2, b: 30 },
+    );
     expect(seen.filter((_, i) => i % 2 === 0)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     // on the true line (a = 2, b = 30) the error is 0 and nothing moves
     expect(run[29]).toEqual({ step: 30, a: 2, b: 30, err2: 0 });

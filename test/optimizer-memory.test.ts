@@ -15,7 +15,9 @@ describe("fixMomentumDispose", () => {
     const leftBehind = () => {
       const before = tf.memory().numTensors;
       const optimizer = tf.train.momentum(0.1, 0.9);
-      tf.tidy(() => { optimizer.minimize(() => w.square().sum() as tf.Scalar); });
+      tf.tidy(() => {
+        optimizer.minimize(() => w.square().sum() as tf.Scalar);
+      });
       optimizer.dispose();
       optimizer.dispose();
       return tf.memory().numTensors - before;

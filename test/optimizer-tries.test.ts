@@ -4,12 +4,23 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/engine/backend";
 import { Tries } from "../lib/display/tries";
 import {
-  digitTensors, generateDigits, race, SHEET_NAMES, simulateSheet,
+  digitTensors,
+  generateDigits,
+  race,
+  SHEET_NAMES,
+  simulateSheet,
 } from "../lib/optimizers/index";
 import { fixMomentumDispose } from "../lib/optimizers/memory";
 import {
-  checkChoice, checkDecay, checkOptimizerTry, LogScaleTries, makeTryOptimizer,
-  OPTIMIZER_TRY_COLUMNS, TRY_OPTIMIZERS, type CheckedOptimizerTry, type OptimizerTry,
+  checkChoice,
+  checkDecay,
+  checkOptimizerTry,
+  LogScaleTries,
+  makeTryOptimizer,
+  OPTIMIZER_TRY_COLUMNS,
+  TRY_OPTIMIZERS,
+  type CheckedOptimizerTry,
+  type OptimizerTry,
 } from "../lib/optimizers/tries";
 
 beforeAll(async () => {
@@ -47,7 +58,12 @@ describe("checkOptimizerTry", () => {
     const long = checkOptimizerTry(shuffled);
     expect(short).toEqual({ optimizer: "adam", lr: 0.001, beta1: 0.9, beta2: 0.999, epochs: 3 });
     expect(Tries.label(long)).toBe(Tries.label(short));
-    const momentum = checkOptimizerTry({ optimizer: "momentum", lr: 0.01, momentum: 0.5, epochs: 2 });
+    const momentum = checkOptimizerTry({
+      optimizer: "momentum",
+      lr: 0.01,
+      momentum: 0.5,
+      epochs: 2,
+    });
     expect(Tries.label(momentum)).toBe("optimizer=momentum, lr=0.01, momentum=0.5, epochs=2");
   });
 
@@ -85,7 +101,9 @@ describe("makeTryOptimizer", () => {
     const w = tf.variable(tf.tensor1d([1, -2]));
     for (const name of Object.keys(TRY_OPTIMIZERS)) {
       const before = tf.memory().numTensors;
-      const optimizer = makeTryOptimizer(checkOptimizerTry({ optimizer: name, lr: 0.01, epochs: 1 }));
+      const optimizer = makeTryOptimizer(
+        checkOptimizerTry({ optimizer: name, lr: 0.01, epochs: 1 }),
+      );
       tf.tidy(() => {
         optimizer.minimize(() => w.square().sum() as tf.Scalar);
       });
@@ -106,7 +124,10 @@ describe("makeTryOptimizer", () => {
 
 describe("LogScaleTries", () => {
   it("log axis, diverged values left out, every setting column before the results", () => {
-    const tries = new LogScaleTries("t", "loss", { columns: OPTIMIZER_TRY_COLUMNS, maxShown: 1e12 });
+    const tries = new LogScaleTries("t", "loss", {
+      columns: OPTIMIZER_TRY_COLUMNS,
+      maxShown: 1e12,
+    });
     const adam = { optimizer: "adam", lr: 0.1, beta1: 0.9, epochs: 3 };
     const momentum = { optimizer: "momentum", lr: 0.1, momentum: 0.9, epochs: 3 };
     tries.record({ setting: adam, curve: [2, 1, 0.5], results: { loss: 0.5 } });
@@ -116,7 +137,10 @@ describe("LogScaleTries", () => {
     const yaxis = figure.layout!.yaxis as { type: string; title: { text: string } };
     expect(yaxis.type).toBe("log");
     expect(yaxis.title.text).toBe("loss");
-    expect(figure.data.map((t) => t.y)).toEqual([[3, 2, null], [2, null, null]]);
+    expect(figure.data.map((t) => t.y)).toEqual([
+      [3, 2, null],
+      [2, null, null],
+    ]);
     const rows = tries.rows();
     const columns = ["optimizer", "lr", "momentum", "beta1", "epochs", "loss"];
     expect(rows.map((r) => Object.keys(r))).toEqual([columns, columns]);
@@ -144,7 +168,12 @@ describe("a try's run", () => {
       return result;
     };
     const before = tf.memory().numTensors;
-    const momentum = checkOptimizerTry({ optimizer: "momentum", lr: 0.05, momentum: 0.9, epochs: 2 });
+    const momentum = checkOptimizerTry({
+      optimizer: "momentum",
+      lr: 0.05,
+      momentum: 0.9,
+      epochs: 2,
+    });
     const first = await run(momentum);
     const again = await run(momentum);
     const eve = await run(checkOptimizerTry({ optimizer: "eve", lr: 0.01, epochs: 2 }));

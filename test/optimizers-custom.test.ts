@@ -25,10 +25,23 @@ beforeAll(async () => {
   await initBackend("wasm");
 });
 
-const relDiff = (got: number, want: number) => Math.abs(got - want) / Math.max(Math.abs(want), 1e-3);
+const relDiff = (got: number, want: number) =>
+  Math.abs(got - want) / Math.max(Math.abs(want), 1e-3);
 
 /** Adam's from-scratch step for either form, with Eve's divisor d. */
-function adamRule(bias: boolean, p: number, g: number, m: number, v: number, t: number, lr: number, b1: number, b2: number, eps: number, d: number) {
+function adamRule(
+  bias: boolean,
+  p: number,
+  g: number,
+  m: number,
+  v: number,
+  t: number,
+  lr: number,
+  b1: number,
+  b2: number,
+  eps: number,
+  d: number,
+) {
   if (bias) {
     const r = adamStep(p, g, m, v, t, lr, b1, b2, eps, d);
     return { p: r.p, m: r.m, v: r.v };
@@ -51,7 +64,15 @@ interface RunOptions {
  * the rules in float64, calling `hooks` for the optimizer-specific parts; returns the worst
  * relative difference of a and b.
  */
-function stepByStep(optimizer: tf.Optimizer, o: RunOptions, hooks: { beforeStep?: (loss: number) => number; afterStep?: (t: number, v: number[]) => void; getLr?: () => number }): number {
+function stepByStep(
+  optimizer: tf.Optimizer,
+  o: RunOptions,
+  hooks: {
+    beforeStep?: (loss: number) => number;
+    afterStep?: (t: number, v: number[]) => void;
+    getLr?: () => number;
+  },
+): number {
   const a = tf.variable(tf.scalar(1));
   const b = tf.variable(tf.scalar(1));
   const p = [1, 1];
@@ -81,36 +102,53 @@ function stepByStep(optimizer: tf.Optimizer, o: RunOptions, hooks: { beforeStep?
 
 describe("Eve matches the from-scratch rules step by step (40 steps, 1e-6 relative)", () => {
   for (const bias of [true, false]) {
-    it(bias ? "with bias correction (tfjs's Adam form)" : "without bias correction (the workbook's form)", () => {
-      const o = { steps: 40, bias, lr: 0.01, beta1: 0.7, beta2: 0.9, eps: 1e-7 };
-      const optimizer = new Eve({ learningRate: o.lr, beta1: o.beta1, beta2: o.beta2, beta3: 0.9, epsilon: o.eps, biasCorrection: bias });
-      let d = 1;
-      let last = NaN;
-      const ds: number[] = [];
-      const worst = stepByStep(optimizer, o, {
-        beforeStep: (loss) => {
-          if (Number.isFinite(last) && Math.min(loss, last) > 0) d = eveFeedback(loss, last, d, 0.9).d;
-          last = loss;
-          ds.push(d);
-          return d;
-        },
-      });
-      expect(worst).toBeLessThan(1e-6);
-      // the feedback really acted: d moved well away from 1
-      expect(Math.max(...ds.map((x) => Math.abs(x - 1)))).toBeGreaterThan(0.1);
-    });
+    it(
+      bias
+        ? "with bias correction (tfjs's Adam form)"
+        : "without bias correction (the workbook's form)",
+      () => {
+        const o = { steps: 40, bias, lr: 0.01, beta1: 0.7, beta2: 0.9, eps: 1e-7 };
+        const optimizer = new Eve({
+          learningRate: o.lr,
+          beta1: o.beta1,
+          beta2: o.beta2,
+          beta3: 0.9,
+          epsilon: o.eps,
+          biasCorrection: bias,
+        });
+        let d = 1;
+        let last = NaN;
+        const ds: number[] = [];
+        const worst = stepByStep(optimizer, o, {
+          beforeStep: (loss) => {
+            if (Number.isFinite(last) && Math.min(loss, last) > 0)
+              d = eveFeedback(loss, last, d, 0.9).d;
+            last = loss;
+            ds.push(d);
+            return d;
+          },
+        });
+        expect(worst).toBeLessThan(1e-6);
+        // the feedback really acted: d moved well away from 1
+        expect(Math.max(...ds.map((x) => Math.abs(x - 1)))).toBeGreaterThan(0.1);
+      },
+    );
   }
   it("a wrong beta3 in the reference is caught (the comparison can fail)", () => {
     const o = { steps: 40, bias: true, lr: 0.01, beta1: 0.7, beta2: 0.9, eps: 1e-7 };
     let d = 1;
     let last = NaN;
-    const worst = stepByStep(new Eve({ learningRate: 0.01, beta1: 0.7, beta2: 0.9, beta3: 0.9 }), o, {
-      beforeStep: (loss) => {
-        if (Number.isFinite(last)) d = eveFeedback(loss, last, d, 0.5).d;
-        last = loss;
-        return d;
+    const worst = stepByStep(
+      new Eve({ learningRate: 0.01, beta1: 0.7, beta2: 0.9, beta3: 0.9 }),
+      o,
+      {
+        beforeStep: (loss) => {
+          if (Number.isFinite(last)) d = eveFeedback(loss, last, d, 0.5).d;
+          last = loss;
+          return d;
+        },
       },
-    });
+    );
     expect(worst).toBeGreaterThan(1e-6);
   });
 });
@@ -118,7 +156,12 @@ describe("Eve matches the from-scratch rules step by step (40 steps, 1e-6 relati
 describe("AdamAnnealing matches the from-scratch rules step by step", () => {
   it("40 steps with a check every step, at least one cut, 1e-6 relative", () => {
     const o = { steps: 40, bias: true, lr: 0.5, beta1: 0.9, beta2: 0.95, eps: 1e-7 };
-    const optimizer = new AdamAnnealing({ learningRate: o.lr, beta1: o.beta1, beta2: o.beta2, epsilon: o.eps });
+    const optimizer = new AdamAnnealing({
+      learningRate: o.lr,
+      beta1: o.beta1,
+      beta2: o.beta2,
+      epsilon: o.eps,
+    });
     let lr = o.lr;
     let prev = NaN;
     let cuts = 0;
@@ -144,7 +187,14 @@ describe("AdamAnnealing matches the from-scratch rules step by step", () => {
   it("reproduces the adam_ann sheet (float32, 1e-4): 5 epochs of 29 rows from the saved state, lr checked per epoch", async () => {
     const saved = savedState("adam_ann");
     const want = simulateSheet("adam_ann", { epochs: 5, start: "saved" });
-    const optimizer = new AdamAnnealing({ learningRate: saved.lr, beta1: 0.9, beta2: 0.95, epsilon: 0, biasCorrection: false, checkEvery: 29 });
+    const optimizer = new AdamAnnealing({
+      learningRate: saved.lr,
+      beta1: 0.9,
+      beta2: 0.95,
+      epsilon: 0,
+      biasCorrection: false,
+      checkEvery: 29,
+    });
     const b = tf.variable(tf.scalar(saved.b));
     const a = tf.variable(tf.scalar(saved.a));
     await optimizer.setWeights([
@@ -197,13 +247,28 @@ function blobs(n: number, seed: number): { x: tf.Tensor2D; y: tf.Tensor2D } {
 
 function smallModel(optimizer: tf.Optimizer): tf.Sequential {
   const model = tf.sequential();
-  model.add(tf.layers.dense({ inputShape: [6], units: 8, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }));
-  model.add(tf.layers.dense({ units: 3, activation: "softmax", kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }));
+  model.add(
+    tf.layers.dense({
+      inputShape: [6],
+      units: 8,
+      activation: "relu",
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+    }),
+  );
+  model.add(
+    tf.layers.dense({
+      units: 3,
+      activation: "softmax",
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+    }),
+  );
   model.compile({ optimizer, loss: "categoricalCrossentropy" });
   return model;
 }
 
-async function saveAndLoad(model: tf.LayersModel): Promise<{ loaded: tf.LayersModel; artifacts: tf.io.ModelArtifacts }> {
+async function saveAndLoad(
+  model: tf.LayersModel,
+): Promise<{ loaded: tf.LayersModel; artifacts: tf.io.ModelArtifacts }> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {
@@ -231,14 +296,21 @@ describe("training with model.fit and a save/load round trip", () => {
       const { x, y } = blobs(240, 3);
       const optimizer = make();
       const model = smallModel(optimizer);
-      const history = await model.fit(x, y, { epochs: 8, batchSize: 32, shuffle: false, verbose: 0 });
+      const history = await model.fit(x, y, {
+        epochs: 8,
+        batchSize: 32,
+        shuffle: false,
+        verbose: 0,
+      });
       const losses = history.history.loss as number[];
       expect(losses[losses.length - 1]).toBeLessThan(0.6 * losses[0]);
 
       const { loaded, artifacts } = await saveAndLoad(model);
       const optimizerConfig = artifacts.trainingConfig!.optimizer_config as { class_name: string };
       expect(optimizerConfig.class_name).toBe(name);
-      expect(artifacts.weightSpecs!.some((s) => s.group === "optimizer" && s.name === `${name}/state`)).toBe(true);
+      expect(
+        artifacts.weightSpecs!.some((s) => s.group === "optimizer" && s.name === `${name}/state`),
+      ).toBe(true);
       const restored = loaded.optimizer as Eve | AdamAnnealing;
       expect(restored).toBeInstanceOf(name === "Eve" ? Eve : AdamAnnealing);
       expect(restored.getConfig()).toEqual(optimizer.getConfig());
@@ -247,7 +319,12 @@ describe("training with model.fit and a save/load round trip", () => {
       expect(back.map((w) => w.tensor.shape)).toEqual(orig.map((w) => w.tensor.shape));
       for (let i = 0; i < orig.length; i++) {
         const [u, v] = [orig[i].tensor.dataSync(), back[i].tensor.dataSync()];
-        for (let j = 0; j < u.length; j++) expect(Number.isNaN(u[j]) ? Number.isNaN(v[j]) : Math.abs(u[j] - v[j]) <= 1e-6 * Math.max(1, Math.abs(u[j]))).toBe(true);
+        for (let j = 0; j < u.length; j++)
+          expect(
+            Number.isNaN(u[j])
+              ? Number.isNaN(v[j])
+              : Math.abs(u[j] - v[j]) <= 1e-6 * Math.max(1, Math.abs(u[j])),
+          ).toBe(true);
       }
 
       // both continue identically: one more epoch on each gives the same weights
@@ -274,7 +351,9 @@ describe("training with model.fit and a save/load round trip", () => {
 describe("bad options say what is wrong", () => {
   it("Eve and AdamAnnealing", () => {
     expect(() => new Eve({ learningRate: -1 })).toThrow(/learningRate = -1 is not valid/);
-    expect(() => new Eve({ beta3: 1 })).toThrow(/beta3 = 1 is not valid: it must be a number in \[0, 1\)/);
+    expect(() => new Eve({ beta3: 1 })).toThrow(
+      /beta3 = 1 is not valid: it must be a number in \[0, 1\)/,
+    );
     expect(() => new AdamAnnealing({ factor: 1 })).toThrow(/factor/);
     expect(() => new AdamAnnealing({ checkEvery: 2.5 })).toThrow(/whole number/);
     expect(() => new Eve().observeLoss(NaN)).toThrow(/finite loss/);
@@ -288,7 +367,11 @@ describe("bad options say what is wrong", () => {
 describe("LearningRateAnnealer in model.fit", () => {
   it("cuts the learning rate by its factor after each epoch without improvement (SGD, Adam, AdamAnnealing)", async () => {
     const { x, y } = blobs(90, 4);
-    for (const optimizer of [tf.train.sgd(0.1), tf.train.adam(0.01), new AdamAnnealing({ learningRate: 0.01, threshold: 1e9 })]) {
+    for (const optimizer of [
+      tf.train.sgd(0.1),
+      tf.train.adam(0.01),
+      new AdamAnnealing({ learningRate: 0.01, threshold: 1e9 }),
+    ]) {
       // minDelta so large that no epoch after the first counts as an improvement
       const annealer = new LearningRateAnnealer({ factor: 0.5, patience: 1, minDelta: 1e9 });
       const model = smallModel(optimizer);
@@ -316,7 +399,13 @@ describe("LearningRateAnnealer in model.fit", () => {
   it("names the logged values when the monitored one is missing", async () => {
     const { x, y } = blobs(30, 6);
     const model = smallModel(tf.train.adam(0.01));
-    await expect(model.fit(x, y, { epochs: 1, verbose: 0, callbacks: [new LearningRateAnnealer({ monitor: "val_loss" })] })).rejects.toThrow(/"val_loss".*logged values: loss/);
+    await expect(
+      model.fit(x, y, {
+        epochs: 1,
+        verbose: 0,
+        callbacks: [new LearningRateAnnealer({ monitor: "val_loss" })],
+      }),
+    ).rejects.toThrow(/"val_loss".*logged values: loss/);
     model.dispose();
     tf.dispose([x, y]);
   });

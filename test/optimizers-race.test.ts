@@ -2,7 +2,16 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/engine/backend";
-import { compareStepByStep, digitTensors, generateDigits, race, raceFigure, smooth, standardComparisons, sgdStep } from "../lib/optimizers/index";
+import {
+  compareStepByStep,
+  digitTensors,
+  generateDigits,
+  race,
+  raceFigure,
+  smooth,
+  standardComparisons,
+  sgdStep,
+} from "../lib/optimizers/index";
 
 beforeAll(async () => {
   await initBackend("wasm");
@@ -24,24 +33,35 @@ describe("generateDigits", () => {
     const ink = (digit: number) => {
       let sum = 0;
       let n = 0;
-      a.labels.forEach((l, i) => { if (l === digit) { n++; for (let p = 0; p < 784; p++) sum += a.images[i * 784 + p]; } });
+      a.labels.forEach((l, i) => {
+        if (l === digit) {
+          n++;
+          for (let p = 0; p < 784; p++) sum += a.images[i * 784 + p];
+        }
+      });
       return sum / n;
     };
     expect(ink(8)).toBeGreaterThan(1.5 * ink(1));
   });
   it("rejects bad sizes", () => {
-    expect(() => generateDigits({ count: 0, seed: 1 })).toThrow(/count must be a whole number >= 1/);
+    expect(() => generateDigits({ count: 0, seed: 1 })).toThrow(
+      /count must be a whole number >= 1/,
+    );
     expect(() => generateDigits({ count: 5, seed: 1, size: 4 })).toThrow(/size/);
   });
 });
 
 describe("compareStepByStep", () => {
   it("every standard pair agrees to 1e-6 over 20 steps", () => {
-    for (const c of standardComparisons()) expect(compareStepByStep(c, 20).worst, c.name).toBeLessThan(1e-6);
+    for (const c of standardComparisons())
+      expect(compareStepByStep(c, 20).worst, c.name).toBeLessThan(1e-6);
   });
   it("reports a real difference (SGD against a rule with another learning rate)", () => {
     const sgd = standardComparisons()[0];
-    const r = compareStepByStep({ ...sgd, lib: () => (ps, gs) => ps.map((p, i) => sgdStep(p, gs[i], 0.11)) }, 20);
+    const r = compareStepByStep(
+      { ...sgd, lib: () => (ps, gs) => ps.map((p, i) => sgdStep(p, gs[i], 0.11)) },
+      20,
+    );
     expect(r.worst).toBeGreaterThan(1e-3);
     expect(r.steps).toHaveLength(20);
   });

@@ -1,28 +1,52 @@
 /** The from-scratch rules and the workbook simulator's interface (no workbook needed). */
 import { describe, expect, it } from "vitest";
-import { SHEET_NAMES, simulateSheet, WorkbookSheet, calculateSheet, savedState, resetState, momentumStep, adamStep, eveFeedback, sheetConstants } from "../lib/optimizers/index";
+import {
+  SHEET_NAMES,
+  simulateSheet,
+  WorkbookSheet,
+  calculateSheet,
+  savedState,
+  resetState,
+  momentumStep,
+  adamStep,
+  eveFeedback,
+  sheetConstants,
+} from "../lib/optimizers/index";
 
 describe("simulateSheet", () => {
   it("rejects unknown sheets, bad epoch counts and non-finite learning rates, listing valid values", () => {
-    expect(() => simulateSheet("nesterov", { epochs: 1 })).toThrow(/valid sheets are "basic SGD", "momentum", "adagrad", "rmsprop", "adam", "eve", "adagrad_ann", "adam_ann"/);
+    expect(() => simulateSheet("nesterov", { epochs: 1 })).toThrow(
+      /valid sheets are "basic SGD", "momentum", "adagrad", "rmsprop", "adam", "eve", "adagrad_ann", "adam_ann"/,
+    );
     expect(() => simulateSheet("adam", { epochs: -1 })).toThrow(/whole number >= 0/);
     expect(() => simulateSheet("adam", { epochs: 1.5 })).toThrow(/whole number >= 0/);
-    expect(() => simulateSheet("adam", { epochs: 1, lr: Number.NaN })).toThrow(/finite number greater than 0/);
-    expect(() => simulateSheet("adam", { epochs: 1, lr: Infinity })).toThrow(/finite number greater than 0/);
+    expect(() => simulateSheet("adam", { epochs: 1, lr: Number.NaN })).toThrow(
+      /finite number greater than 0/,
+    );
+    expect(() => simulateSheet("adam", { epochs: 1, lr: Infinity })).toThrow(
+      /finite number greater than 0/,
+    );
   });
 
-  it.each(SHEET_NAMES.map((s) => [s]))("%s: one record per epoch, the start values of the next epoch", (sheet) => {
-    const run = simulateSheet(sheet, { epochs: 3 });
-    expect(run.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
-    expect(run.table).toHaveLength(29);
-    // replaying epoch by epoch through the buttons gives the same numbers
-    const ws = new WorkbookSheet(sheet);
-    ws.onestep().onestep().onestep();
-    expect(ws.history).toEqual(run.epochs);
-    // an epoch's loss is the loss of a pass started from the previous epoch's copied-back values
-    expect(calculateSheet(sheet, ws.state).loss).toBe(simulateSheet(sheet, { epochs: 4 }).epochs[3].loss);
-    for (const record of run.epochs) for (const v of [record.a, record.b, record.lr, record.loss]) expect(Number.isFinite(v)).toBe(true);
-  });
+  it.each(SHEET_NAMES.map((s) => [s]))(
+    "%s: one record per epoch, the start values of the next epoch",
+    (sheet) => {
+      const run = simulateSheet(sheet, { epochs: 3 });
+      expect(run.epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
+      expect(run.table).toHaveLength(29);
+      // replaying epoch by epoch through the buttons gives the same numbers
+      const ws = new WorkbookSheet(sheet);
+      ws.onestep().onestep().onestep();
+      expect(ws.history).toEqual(run.epochs);
+      // an epoch's loss is the loss of a pass started from the previous epoch's copied-back values
+      expect(calculateSheet(sheet, ws.state).loss).toBe(
+        simulateSheet(sheet, { epochs: 4 }).epochs[3].loss,
+      );
+      for (const record of run.epochs)
+        for (const v of [record.a, record.b, record.lr, record.loss])
+          expect(Number.isFinite(v)).toBe(true);
+    },
+  );
 
   it("the run button is five onesteps and the lr option overrides the start lr", () => {
     const five = new WorkbookSheet("momentum").run();
@@ -66,7 +90,8 @@ describe("rules", () => {
     expect(r.p).toBeCloseTo(1 - 0.1 * r.m, 12);
   });
   it("bias-corrected Adam's first step has size lr whatever the gradient's scale", () => {
-    for (const g of [1e-3, 1, 1e3]) expect(Math.abs(adamStep(0, g, 0, 0, 1, 0.01, 0.9, 0.999, 0).p)).toBeCloseTo(0.01, 10);
+    for (const g of [1e-3, 1, 1e3])
+      expect(Math.abs(adamStep(0, g, 0, 0, 1, 0.01, 0.9, 0.999, 0).p)).toBeCloseTo(0.01, 10);
   });
   it("Eve's feedback is the relative change of the last two losses", () => {
     expect(eveFeedback(3, 2, 1, 0.9).r).toBeCloseTo(0.5, 12);

@@ -18,8 +18,19 @@ const isNativeInstalled = (): boolean => {
   }
 };
 
-const ratings = generateRatings({ users: 30, movies: 40, factors: 2, density: 0.3, seed: 2 }).ratings;
-const tiny = { model: "bias" as const, factors: 2, batchSize: 64, schedule: [{ lr: 1e-2, epochs: 1 }] };
+const ratings = generateRatings({
+  users: 30,
+  movies: 40,
+  factors: 2,
+  density: 0.3,
+  seed: 2,
+}).ratings;
+const tiny = {
+  model: "bias" as const,
+  factors: 2,
+  batchSize: 64,
+  schedule: [{ lr: 1e-2, epochs: 1 }],
+};
 const stderr = vi.spyOn(process.stderr, "write");
 const backendLines = () =>
   stderr.mock.calls.map((c) => String(c[0])).filter((l) => l.startsWith("lesson4: tfjs runs on"));
@@ -30,7 +41,9 @@ describe("backend chosen on first use", () => {
   it("fitCollab without initBackend trains on the fast backend and says so once on stderr", async () => {
     // A fresh worker: no backend chosen yet, neither by the project nor by tfjs.
     expect(backendInfo()).toBeNull();
-    expect((tf.engine() as unknown as { backendName?: string | null }).backendName ?? null).toBeNull();
+    expect(
+      (tf.engine() as unknown as { backendName?: string | null }).backendName ?? null,
+    ).toBeNull();
     const expected = isNativeInstalled() ? "tensorflow" : "wasm";
     const result = await fitCollab(ratings, tiny);
     expect(tf.getBackend()).toBe(expected);

@@ -8,7 +8,13 @@ import { initBackend } from "../lib/engine/backend";
 import { generateRatings } from "../lib/datasets/movielens";
 import { fitCollab, layerRows, LAYERS, type CollabOptions } from "../lib/collab/index";
 
-const ratings = generateRatings({ users: 40, movies: 60, factors: 2, density: 0.4, seed: 4 }).ratings;
+const ratings = generateRatings({
+  users: 40,
+  movies: 60,
+  factors: 2,
+  density: 0.4,
+  seed: 4,
+}).ratings;
 const quick: CollabOptions = { factors: 3, batchSize: 64, schedule: [{ lr: 1e-2, epochs: 2 }] };
 const UNKNOWN_USER = 987654;
 const UNKNOWN_MOVIE = 123456;
@@ -26,7 +32,10 @@ describe("predict for ids never seen in training", () => {
     expect(result.mean).toBeCloseTo(mean, 5);
     const userBias = layerRows(result.model, LAYERS.userBias)[result.users.index(u)][0];
     const movieBias = layerRows(result.model, LAYERS.movieBias)[result.movies.index(m)][0];
-    const p = result.predict([u, UNKNOWN_USER, u, UNKNOWN_USER], [m, m, UNKNOWN_MOVIE, UNKNOWN_MOVIE]);
+    const p = result.predict(
+      [u, UNKNOWN_USER, u, UNKNOWN_USER],
+      [m, m, UNKNOWN_MOVIE, UNKNOWN_MOVIE],
+    );
     expect(p).toBeInstanceOf(Float32Array);
     expect(p.fallbacks).toBe(3);
     expect(Array.from(p).every(Number.isFinite)).toBe(true);
@@ -40,10 +49,17 @@ describe("predict for ids never seen in training", () => {
 
   it("dot and nn models (no biases) and an uncentred bias model fall back to the training mean", async () => {
     const mean = ratings.reduce((s, r) => s + r.rating, 0) / ratings.length;
-    const kinds: CollabOptions[] = [{ model: "dot" }, { model: "nn", hidden: 8 }, { model: "bias", centre: false }];
+    const kinds: CollabOptions[] = [
+      { model: "dot" },
+      { model: "nn", hidden: 8 },
+      { model: "bias", centre: false },
+    ];
     for (const options of kinds) {
       const result = await fitCollab(ratings, { ...quick, ...options });
-      const p = result.predict([ratings[0].userId, UNKNOWN_USER], [UNKNOWN_MOVIE, ratings[0].movieId]);
+      const p = result.predict(
+        [ratings[0].userId, UNKNOWN_USER],
+        [UNKNOWN_MOVIE, ratings[0].movieId],
+      );
       expect(p.fallbacks).toBe(2);
       expect(Array.from(p)).toEqual([Math.fround(mean), Math.fround(mean)]);
       result.dispose();

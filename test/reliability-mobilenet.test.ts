@@ -16,7 +16,10 @@ const REAL = path.resolve(process.env.LESSON4_SOURCES_DIR ?? "/work/shared", MOB
 const hasModel = fs.existsSync(path.join(REAL, "model.json"));
 const size = (file: string) => fs.statSync(path.join(REAL, file)).size;
 const largestShard = () =>
-  fs.readdirSync(REAL).filter((f) => f !== "model.json").sort((a, b) => size(b) - size(a))[0];
+  fs
+    .readdirSync(REAL)
+    .filter((f) => f !== "model.json")
+    .sort((a, b) => size(b) - size(a))[0];
 
 const made: string[] = [];
 afterAll(() => made.forEach((folder) => fs.rmSync(folder, { recursive: true, force: true })));
@@ -29,7 +32,10 @@ function copyModel() {
   fs.mkdirSync(dir, { recursive: true });
   for (const f of fs.readdirSync(REAL)) fs.copyFileSync(path.join(REAL, f), path.join(dir, f));
   for (const f of fs.readdirSync(dir)) fs.chmodSync(path.join(dir, f), 0o644);
-  return { dir, config: { ...readConfig(), sourcesDir: sources, dataDir: path.join(sources, "data") } };
+  return {
+    dir,
+    config: { ...readConfig(), sourcesDir: sources, dataDir: path.join(sources, "data") },
+  };
 }
 
 beforeAll(async () => {
@@ -56,7 +62,9 @@ describe.skipIf(!hasModel)("a damaged MobileNet folder", () => {
     const downloaded = path.join(config.dataDir, "models", "mobilenet_v1_1.0_224");
     fs.mkdirSync(path.dirname(downloaded), { recursive: true });
     fs.renameSync(dir, downloaded);
-    await expect(loadMobileNet({ config: { ...config, sourcesDir: null }, inputSize: 32 })).rejects.toThrow(
+    await expect(
+      loadMobileNet({ config: { ...config, sourcesDir: null }, inputSize: 32 }),
+    ).rejects.toThrow(
       new RegExp(
         `${shard} has 1000 bytes.*To fix it: delete the folder ${downloaded} so that it is downloaded ` +
           "again on the next run, or put a good copy .* set LESSON4_SOURCES_DIR",
@@ -74,7 +82,10 @@ describe.skipIf(!hasModel)("a damaged MobileNet folder", () => {
       ),
     );
     const broken = copyModel();
-    fs.writeFileSync(path.join(broken.dir, "model.json"), '{"modelTopology": {"class_name": "Model"');
+    fs.writeFileSync(
+      path.join(broken.dir, "model.json"),
+      '{"modelTopology": {"class_name": "Model"',
+    );
     await expect(loadMobileNet({ config: broken.config, inputSize: 32 })).rejects.toThrow(
       new RegExp(
         `The model file ${path.join(broken.dir, "model.json")} cannot be read: not valid JSON .*` +

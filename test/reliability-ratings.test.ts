@@ -14,7 +14,12 @@ function goodRows(): { rows: Rating[]; lines: string[] } {
   const rows: Rating[] = [];
   const lines: string[] = [];
   for (let i = 0; i < 199; i++) {
-    const row = { userId: 1 + (i % 13), movieId: 100 + i, rating: 0.5 + (i % 10) * 0.5, timestamp: 9e8 + i };
+    const row = {
+      userId: 1 + (i % 13),
+      movieId: 100 + i,
+      rating: 0.5 + (i % 10) * 0.5,
+      timestamp: 9e8 + i,
+    };
     rows.push(row);
     // The first good row after the bad ones has quoted fields (a quote there once closed a stray one above).
     const rating = row.rating.toFixed(1);
@@ -28,17 +33,31 @@ describe("ratings.csv with malformed rows in the middle", () => {
   it("reports each bad row by file line and reason, keeps every good row (CRLF, quotes)", async () => {
     const { rows, lines } = goodRows();
     const bad = ['7,"12a,4.0,964982703', "8,12", "9,13,9.5,964982703"];
-    const file = ["userId,movieId,rating,timestamp", ...lines.slice(0, 99), ...bad, ...lines.slice(99)];
+    const file = [
+      "userId,movieId,rating,timestamp",
+      ...lines.slice(0, 99),
+      ...bad,
+      ...lines.slice(99),
+    ];
     expect(file.slice(100, 103)).toEqual(bad); // lines 101-103 of the file (1-based)
     const sources = fs.mkdtempSync(path.join(os.tmpdir(), "reliability-ratings-"));
     onTestFinished(() => fs.rmSync(sources, { recursive: true, force: true }));
     const folder = path.join(sources, "data", "ml-latest-small");
     fs.mkdirSync(folder, { recursive: true });
     fs.writeFileSync(path.join(folder, "ratings.csv"), file.join("\r\n") + "\r\n");
-    const movies = ["movieId,title,genres", '100,"Sting, The (1973)",Comedy|Crime', "101,Heat (1995),Action"];
+    const movies = [
+      "movieId,title,genres",
+      '100,"Sting, The (1973)",Comedy|Crime',
+      "101,Heat (1995),Action",
+    ];
     fs.writeFileSync(path.join(folder, "movies.csv"), movies.join("\r\n") + "\r\n");
     const config = { sourcesDir: sources, dataDir: path.join(sources, "unused") };
-    const data = await loadMovieLens({ config, fetchImpl: offline, log: () => {}, maxBadShare: 0.05 });
+    const data = await loadMovieLens({
+      config,
+      fetchImpl: offline,
+      log: () => {},
+      maxBadShare: 0.05,
+    });
 
     expect(data.ratings).toHaveLength(199);
     expect(data.ratings).toEqual(rows);

@@ -13,17 +13,30 @@ describe("downloads", () => {
     const offline = (async () => {
       throw Object.assign(new TypeError("fetch failed"), { cause: { code: "ENOTFOUND" } });
     }) as unknown as typeof fetch;
-    const failure = downloadFile("https://example.org/data.zip", dest, { fetchImpl: offline, manualHint: "put data.zip in data/" });
+    const failure = downloadFile("https://example.org/data.zip", dest, {
+      fetchImpl: offline,
+      manualHint: "put data.zip in data/",
+    });
     await expect(failure).rejects.toThrow(DownloadError);
-    await expect(downloadFile("https://example.org/data.zip", dest, { fetchImpl: offline, manualHint: "put data.zip in data/" })).rejects.toThrow(/ENOTFOUND \(are you offline\?\)\. To continue, put data\.zip in data\//);
+    await expect(
+      downloadFile("https://example.org/data.zip", dest, {
+        fetchImpl: offline,
+        manualHint: "put data.zip in data/",
+      }),
+    ).rejects.toThrow(/ENOTFOUND \(are you offline\?\)\. To continue, put data\.zip in data\//);
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
   it("a transfer cut short is rejected and leaves no file", async () => {
     const dir = tmpDir();
     const dest = path.join(dir, "data.bin");
-    const short = (async () => new Response(new Uint8Array(10), { headers: { "content-length": "10" } })) as unknown as typeof fetch;
-    await expect(downloadFile("https://example.org/data.bin", dest, { fetchImpl: short, bytes: 20 })).rejects.toThrow(/incomplete: 10 of 20 bytes/);
+    const short = (async () =>
+      new Response(new Uint8Array(10), {
+        headers: { "content-length": "10" },
+      })) as unknown as typeof fetch;
+    await expect(
+      downloadFile("https://example.org/data.bin", dest, { fetchImpl: short, bytes: 20 }),
+    ).rejects.toThrow(/incomplete: 10 of 20 bytes/);
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
@@ -32,7 +45,10 @@ describe("downloads", () => {
     const dest = path.join(dir, "sub", "data.bin");
     const ok = (async () => new Response(new Uint8Array([1, 2, 3]))) as unknown as typeof fetch;
     const seen: number[] = [];
-    await downloadFile("https://example.org/data.bin", dest, { fetchImpl: ok, onProgress: (r) => seen.push(r) });
+    await downloadFile("https://example.org/data.bin", dest, {
+      fetchImpl: ok,
+      onProgress: (r) => seen.push(r),
+    });
     expect([...fs.readFileSync(dest)]).toEqual([1, 2, 3]);
     expect(seen.at(-1)).toBe(3);
     expect(fs.readdirSync(path.dirname(dest))).toEqual(["data.bin"]);

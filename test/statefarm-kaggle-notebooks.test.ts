@@ -19,9 +19,19 @@ const stateFarmNotebooks = listNotebooks().filter((p) => /^05-/.test(path.basena
 
 /** Every markdown and stream text the executed notebook shows. */
 function shownText(file: string): string {
-  const nb = JSON.parse(fs.readFileSync(file, "utf8")) as { cells: Array<{ outputs?: Array<{ text?: string | string[]; data?: Record<string, string | string[]> }> }> };
+  const nb = JSON.parse(fs.readFileSync(file, "utf8")) as {
+    cells: Array<{
+      outputs?: Array<{ text?: string | string[]; data?: Record<string, string | string[]> }>;
+    }>;
+  };
   const join = (t: string | string[] | undefined) => (Array.isArray(t) ? t.join("") : (t ?? ""));
-  return nb.cells.flatMap((c) => (c.outputs ?? []).map((o) => join(o.text) + join(o.data?.["text/markdown"]) + join(o.data?.["text/plain"]))).join("\n");
+  return nb.cells
+    .flatMap((c) =>
+      (c.outputs ?? []).map(
+        (o) => join(o.text) + join(o.data?.["text/markdown"]) + join(o.data?.["text/plain"]),
+      ),
+    )
+    .join("\n");
 }
 
 let dataDir: string;
@@ -30,7 +40,14 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "sf-kaggle-"));
   kaggleDir = path.join(dataDir, "statefarm");
   // Drawn by the generator, then stripped of its marker: to the notebooks it is just a folder in the Kaggle layout.
-  await generateStateFarm(kaggleDir, { drivers: 5, imagesPerClass: 3, testImages: 12, width: 640, height: 480, seed: 3 });
+  await generateStateFarm(kaggleDir, {
+    drivers: 5,
+    imagesPerClass: 3,
+    testImages: 12,
+    width: 640,
+    height: 480,
+    seed: 3,
+  });
   fs.rmSync(path.join(kaggleDir, "synthetic.json"));
 }, 120_000);
 
@@ -39,12 +56,21 @@ describe("the pseudo-labelling notebook on a folder in the Kaggle layout", () =>
     expect(stateFarmNotebooks.map((p) => path.basename(p))).toEqual(["05-pseudo-labelling.ipynb"]);
   });
 
-  it.for(stateFarmNotebooks.map((p) => [path.basename(p), p]))("%s runs unchanged and says it used the Kaggle data", { timeout: 900_000 }, async ([name, notebook]) => {
-    const { status, output } = await runNotebooks({ notebooks: [notebook], outDir: OUT, quiet: true, env: { LESSON4_MODE: "fast", LESSON4_DATA_DIR: dataDir } });
-    expect(output, output).toMatch(/1 passed, 0 failed/);
-    expect(status).toBe(0);
-    const text = shownText(path.join(OUT, name));
-    expect(text).toContain("**Data:** the Kaggle State Farm photos in `" + kaggleDir + "`");
-    expect(text).not.toMatch(/generated State Farm stand-in|synthetic stand-in/);
-  });
+  it.for(stateFarmNotebooks.map((p) => [path.basename(p), p]))(
+    "%s runs unchanged and says it used the Kaggle data",
+    { timeout: 900_000 },
+    async ([name, notebook]) => {
+      const { status, output } = await runNotebooks({
+        notebooks: [notebook],
+        outDir: OUT,
+        quiet: true,
+        env: { LESSON4_MODE: "fast", LESSON4_DATA_DIR: dataDir },
+      });
+      expect(output, output).toMatch(/1 passed, 0 failed/);
+      expect(status).toBe(0);
+      const text = shownText(path.join(OUT, name));
+      expect(text).toContain("**Data:** the Kaggle State Farm photos in `" + kaggleDir + "`");
+      expect(text).not.toMatch(/generated State Farm stand-in|synthetic stand-in/);
+    },
+  );
 });

@@ -15,7 +15,10 @@ beforeAll(async () => {
 function tinySet(n: number, seed: number) {
   const rng = new Rng(seed);
   const labels = Array.from({ length: n }, (_, i) => i % 10);
-  const x = tf.tensor4d(Array.from({ length: n * 20 * 20 * 3 }, () => rng.uniform(0, 255)), [n, 20, 20, 3]);
+  const x = tf.tensor4d(
+    Array.from({ length: n * 20 * 20 * 3 }, () => rng.uniform(0, 255)),
+    [n, 20, 20, 3],
+  );
   return { x, y: tf.oneHot(labels, 10).toFloat() as tf.Tensor2D, labels };
 }
 
@@ -25,9 +28,19 @@ async function weightsOf(model: tf.LayersModel): Promise<number[]> {
 
 /** Builds and trains a small CNN with dropout and augmentation; returns its history and final weights. */
 async function trainSmall(seed: number | undefined) {
-  const trn = tinySet(40, 1), val = tinySet(20, 2);
-  const m = compileClassifier(convModel([20, 20, 3], { filters: [4, 4], dense: 16, dropout: 0.5, seed }), 1e-2);
-  const history = await trainClassifier(m, trn, val, { epochs: 3, batchSize: 8, seed, augment: new ImageDataGenerator({ rotation_range: 10, width_shift_range: 0.1, seed: 3 }), title: false });
+  const trn = tinySet(40, 1),
+    val = tinySet(20, 2);
+  const m = compileClassifier(
+    convModel([20, 20, 3], { filters: [4, 4], dense: 16, dropout: 0.5, seed }),
+    1e-2,
+  );
+  const history = await trainClassifier(m, trn, val, {
+    epochs: 3,
+    batchSize: 8,
+    seed,
+    augment: new ImageDataGenerator({ rotation_range: 10, width_shift_range: 0.1, seed: 3 }),
+    title: false,
+  });
   const weights = await weightsOf(m);
   m.dispose();
   tf.dispose([trn.x, trn.y, val.x, val.y]);
@@ -36,7 +49,9 @@ async function trainSmall(seed: number | undefined) {
 
 describe("seeded training", () => {
   it("the same seed gives identical histories and weights; another seed differs", async () => {
-    const a = await trainSmall(5), b = await trainSmall(5), c = await trainSmall(6);
+    const a = await trainSmall(5),
+      b = await trainSmall(5),
+      c = await trainSmall(6);
     expect(b.history).toEqual(a.history);
     expect(b.weights).toEqual(a.weights);
     expect(c.weights).not.toEqual(a.weights);
@@ -45,9 +60,11 @@ describe("seeded training", () => {
 
   it("seedTraining makes unseeded models and runs repeat, in order", async () => {
     seedTraining(11);
-    const a1 = await trainSmall(undefined), a2 = await trainSmall(undefined);
+    const a1 = await trainSmall(undefined),
+      a2 = await trainSmall(undefined);
     seedTraining(11);
-    const b1 = await trainSmall(undefined), b2 = await trainSmall(undefined);
+    const b1 = await trainSmall(undefined),
+      b2 = await trainSmall(undefined);
     expect(b1.weights).toEqual(a1.weights);
     expect(b2.weights).toEqual(a2.weights);
     expect(a2.weights).not.toEqual(a1.weights);
@@ -71,7 +88,9 @@ describe("SeededDropout", () => {
     const x = tf.ones([1, 400]);
     const masks = (seed: number) => {
       const layer = new SeededDropout({ rate: 0.25, seed });
-      return [0, 1].map(() => Array.from((layer.apply(x, { training: true }) as tf.Tensor).dataSync()));
+      return [0, 1].map(() =>
+        Array.from((layer.apply(x, { training: true }) as tf.Tensor).dataSync()),
+      );
     };
     const [m1, m2] = masks(9);
     expect(m1).not.toEqual(m2);

@@ -4,7 +4,8 @@ import { compareStacks, kerasClass } from "../lib/statefarm/stacks";
 import { linearModel, convModel, featureHead } from "../lib/statefarm/models";
 
 const shape: [number, number, number] = [24, 32, 3];
-const bn = (args: { inputShape?: number[] } = {}) => tf.layers.batchNormalization({ ...args, axis: -1, momentum: 0.9 });
+const bn = (args: { inputShape?: number[] } = {}) =>
+  tf.layers.batchNormalization({ ...args, axis: -1, momentum: 0.9 });
 
 function convWritten(dense = 200): tf.Sequential {
   return tf.sequential({
@@ -34,7 +35,13 @@ describe("compareStacks: a stack written with tf.layers against lib's (lib/state
   });
 
   it("the linear model and the CNN written with tf.layers are lib's", () => {
-    const written = tf.sequential({ layers: [bn({ inputShape: shape }), tf.layers.flatten(), tf.layers.dense({ units: 10, activation: "softmax" })] });
+    const written = tf.sequential({
+      layers: [
+        bn({ inputShape: shape }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 10, activation: "softmax" }),
+      ],
+    });
     const lib = linearModel(shape, { seed: 1 });
     const linear = compareStacks(written, lib);
     expect(linear.same, linear.difference).toBe(true);
@@ -55,7 +62,10 @@ describe("compareStacks: a stack written with tf.layers against lib's (lib/state
     expect(missing.difference).toBe("layer 3: missing in the written stack");
     expect(missing.rows).toHaveLength(head.layers.length);
     const dropout = tf.layers.dropout({ rate: 0.5 });
-    const rate = compareStacks(tf.sequential({ layers: [tf.layers.flatten({ inputShape: [2, 2, 8] }), bn(), dropout] }), head);
+    const rate = compareStacks(
+      tf.sequential({ layers: [tf.layers.flatten({ inputShape: [2, 2, 8] }), bn(), dropout] }),
+      head,
+    );
     expect(rate.difference).toBe("layer 3: rate 0.5 vs 0.2"); // featureHead's first dropout: p / 4
   });
 });

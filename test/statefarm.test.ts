@@ -9,7 +9,12 @@ import { readStateFarm, makeSample, generateStateFarm, CLASSES } from "../lib/st
 const tiny = { drivers: 5, imagesPerClass: 2, testImages: 3, width: 32, height: 24, seed: 7 };
 
 function csvRows(dir: string): string[][] {
-  return fs.readFileSync(path.join(dir, "driver_imgs_list.csv"), "utf8").trim().split("\n").slice(1).map((l) => l.split(","));
+  return fs
+    .readFileSync(path.join(dir, "driver_imgs_list.csv"), "utf8")
+    .trim()
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split(","));
 }
 
 function treeHash(dir: string): string {
@@ -33,7 +38,9 @@ const noOverlap = (data: { train: { driver: string }[]; valid: { driver: string 
 describe("State Farm generator", () => {
   it("writes the Kaggle layout and is deterministic for a seed", async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "sf-gen-"));
-    const a = path.join(root, "a"), b = path.join(root, "b"), c = path.join(root, "c");
+    const a = path.join(root, "a"),
+      b = path.join(root, "b"),
+      c = path.join(root, "c");
     await generateStateFarm(a, tiny);
     await generateStateFarm(b, tiny);
     await generateStateFarm(c, { ...tiny, seed: 8 });
@@ -58,14 +65,20 @@ describe("readStateFarm", () => {
     fs.rmSync(path.join(dir, "imgs", "train", rows[0][1], missing));
     // An image on disk the CSV does not list.
     extra = "img_999001.jpg";
-    fs.copyFileSync(path.join(dir, "imgs", "train", rows[1][1], rows[1][2]), path.join(dir, "imgs", "train", "c4", extra));
+    fs.copyFileSync(
+      path.join(dir, "imgs", "train", rows[1][1], rows[1][2]),
+      path.join(dir, "imgs", "train", "c4", extra),
+    );
     // A truncated JPEG.
     corrupt = rows[2][2];
     const cf = path.join(dir, "imgs", "train", rows[2][1], corrupt);
     fs.writeFileSync(cf, fs.readFileSync(cf).subarray(0, 100));
     // An unknown class folder with an image in it.
     fs.mkdirSync(path.join(dir, "imgs", "train", "c10"));
-    fs.copyFileSync(path.join(dir, "imgs", "train", rows[3][1], rows[3][2]), path.join(dir, "imgs", "train", "c10", "img_999002.jpg"));
+    fs.copyFileSync(
+      path.join(dir, "imgs", "train", rows[3][1], rows[3][2]),
+      path.join(dir, "imgs", "train", "c10", "img_999002.jpg"),
+    );
   });
 
   it("reports each problem and skips those images", async () => {
@@ -79,7 +92,14 @@ describe("readStateFarm", () => {
     const all = [...data.train, ...data.valid];
     expect(all).toHaveLength(100 - 2);
     expect(all.every((x) => x.label >= 0 && x.label < 10)).toBe(true);
-    expect(all.some((x) => x.path.includes(`${path.sep}c10${path.sep}`) || x.path.endsWith(extra) || x.path.endsWith(corrupt))).toBe(false);
+    expect(
+      all.some(
+        (x) =>
+          x.path.includes(`${path.sep}c10${path.sep}`) ||
+          x.path.endsWith(extra) ||
+          x.path.endsWith(corrupt),
+      ),
+    ).toBe(false);
     expect(data.classes).toEqual([...CLASSES]);
     expect(data.test).toHaveLength(3);
   });
@@ -91,13 +111,21 @@ describe("readStateFarm", () => {
         expect(noOverlap(data)).toBe(true);
         expect(data.valid.length).toBeGreaterThan(0);
         expect(data.train.length).toBeGreaterThan(0);
-        expect([...data.drivers.train, ...data.drivers.valid].sort()).toEqual(["p002", "p005", "p008", "p011", "p014"]);
+        expect([...data.drivers.train, ...data.drivers.valid].sort()).toEqual([
+          "p002",
+          "p005",
+          "p008",
+          "p011",
+          "p014",
+        ]);
       }
     }
     const chosen = await readStateFarm(dir, { validDrivers: ["p005", "p011"], log: false });
     expect(chosen.drivers.valid).toEqual(["p005", "p011"]);
     expect(new Set(chosen.valid.map((x) => x.driver))).toEqual(new Set(["p005", "p011"]));
-    await expect(readStateFarm(dir, { validDrivers: ["p999"], log: false })).rejects.toThrow(/p999/);
+    await expect(readStateFarm(dir, { validDrivers: ["p999"], log: false })).rejects.toThrow(
+      /p999/,
+    );
   });
 
   it("makeSample keeps the driver split and the sizes", async () => {

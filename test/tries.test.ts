@@ -5,8 +5,16 @@ describe("try-it cells (lib/display/tries)", () => {
   it("a setting tried again replaces its row and curve; a new one adds both", () => {
     const tries = new Tries("bias model", "validation RMSE");
     tries.record({ setting: { lr: 0.01, epochs: 2 }, curve: [1.0, 0.95], results: { rmse: 0.95 } });
-    tries.record({ setting: { lr: 0.001, epochs: 2 }, curve: [1.1, 1.05], results: { rmse: 1.05 } });
-    tries.record({ setting: { lr: 0.01, epochs: 2 }, curve: [0.99, 0.93], results: { rmse: 0.93 } });
+    tries.record({
+      setting: { lr: 0.001, epochs: 2 },
+      curve: [1.1, 1.05],
+      results: { rmse: 1.05 },
+    });
+    tries.record({
+      setting: { lr: 0.01, epochs: 2 },
+      curve: [0.99, 0.93],
+      results: { rmse: 0.93 },
+    });
     expect(tries.rows()).toEqual([
       { lr: 0.01, epochs: 2, rmse: 0.93 },
       { lr: 0.001, epochs: 2, rmse: 1.05 },
@@ -23,7 +31,9 @@ describe("try-it cells (lib/display/tries)", () => {
     expect(() => checkSetting("lr", 0, { above: 0, max: 1 })).toThrow(
       "lr must be a number, greater than 0 and at most 1; got 0.",
     );
-    expect(() => checkSetting("lr", -1e-3, { above: 0 })).toThrow(/lr must be a number, greater than 0; got -0.001/);
+    expect(() => checkSetting("lr", -1e-3, { above: 0 })).toThrow(
+      /lr must be a number, greater than 0; got -0.001/,
+    );
     expect(() => checkSetting("lr", "0.01", { above: 0 })).toThrow(/got "0.01"/);
     expect(() => checkSetting("epochs", 0, { min: 1, max: 50, integer: true })).toThrow(
       "epochs must be a whole number, at least 1 and at most 50; got 0.",
@@ -45,6 +55,8 @@ describe("try-it cells (lib/display/tries)", () => {
     expect(() => checkKnobs({ lr: 1, epoch: 3 }, ["lr", "epochs"], "{ lr: 0.1 }")).toThrow(
       'unknown setting "epoch": the settings are lr, epochs.',
     );
-    expect(() => checkKnobs(3, ["lr"], "{ lr: 0.1 }")).toThrow(/must be an object like \{ lr: 0.1 \}; got 3/);
+    expect(() => checkKnobs(3, ["lr"], "{ lr: 0.1 }")).toThrow(
+      /must be an object like \{ lr: 0.1 \}; got 3/,
+    );
   });
 });

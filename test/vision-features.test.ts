@@ -16,15 +16,34 @@ let files: string[];
 
 /** A tiny stand-in extractor (the real MobileNet is tested by the generate script). */
 function tinyExtractor(id: string): FeatureModel {
-  const model = tf.sequential({ layers: [tf.layers.averagePooling2d({ poolSize: 8, inputShape: [32, 32, 3] })] });
+  const model = tf.sequential({
+    layers: [tf.layers.averagePooling2d({ poolSize: 8, inputShape: [32, 32, 3] })],
+  });
   return { model, id, source: "test", inputSize: 32 };
 }
 
 beforeAll(async () => {
   await initBackend();
   root = fs.mkdtempSync(path.join(os.tmpdir(), "sf-vision-"));
-  await generateStateFarm(path.join(root, "sf"), { drivers: 1, imagesPerClass: 1, testImages: 0, width: 40, height: 30 });
-  files = fs.readdirSync(path.join(root, "sf", "imgs", "train")).map((c) => path.join(root, "sf", "imgs", "train", c, fs.readdirSync(path.join(root, "sf", "imgs", "train", c))[0]));
+  await generateStateFarm(path.join(root, "sf"), {
+    drivers: 1,
+    imagesPerClass: 1,
+    testImages: 0,
+    width: 40,
+    height: 30,
+  });
+  files = fs
+    .readdirSync(path.join(root, "sf", "imgs", "train"))
+    .map((c) =>
+      path.join(
+        root,
+        "sf",
+        "imgs",
+        "train",
+        c,
+        fs.readdirSync(path.join(root, "sf", "imgs", "train", c))[0],
+      ),
+    );
 });
 
 describe("images to tensors", () => {
@@ -50,7 +69,12 @@ describe("images to tensors", () => {
   it("stopping early or a bad file in a later batch leaves no tensor behind, and the error names the file", async () => {
     const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
     const before = tf.memory().numTensors;
-    for await (const b of imageBatches(files, { batchSize: 3, width: 8, height: 6, transform: (x) => x.mul(2) as tf.Tensor4D })) {
+    for await (const b of imageBatches(files, {
+      batchSize: 3,
+      width: 8,
+      height: 6,
+      transform: (x) => x.mul(2) as tf.Tensor4D,
+    })) {
       b.xs.dispose();
       break; // the second batch is being decoded meanwhile
     }
@@ -60,7 +84,11 @@ describe("images to tensors", () => {
     fs.writeFileSync(bad, Buffer.from([0xff, 0xd8, 0xff, 1, 2, 3]));
     const seen: number[] = [];
     const run = async () => {
-      for await (const b of imageBatches([...files.slice(0, 4), bad, ...files.slice(4)], { batchSize: 4, width: 8, height: 6 })) {
+      for await (const b of imageBatches([...files.slice(0, 4), bad, ...files.slice(4)], {
+        batchSize: 4,
+        width: 8,
+        height: 6,
+      })) {
         seen.push(b.xs.shape[0]);
         await settle(); // the bad batch fails while this one is in use
         b.xs.dispose();
@@ -72,25 +100,53 @@ describe("images to tensors", () => {
     expect(tf.memory().numTensors).toBe(before);
   });
   it("augment: photos up to twice the output size are resized in the augmentation's warp, larger or mixed ones by sharp first", async () => {
-    const options = { rotation_range: 10, width_shift_range: 0.1, channel_shift_range: 20, seed: 3 };
+    const options = {
+      rotation_range: 10,
+      width_shift_range: 0.1,
+      channel_shift_range: 20,
+      seed: 3,
+    };
     // the fixture's photos are 40x30: at most twice 24x18 (decoded as they are), more than twice 16x12
-    expect(((await loadImagesForWarp(files.slice(0, 2), 24, 18)).shape)).toEqual([2, 30, 40, 3]);
-    expect(((await loadImagesForWarp(files.slice(0, 2), 16, 12)).shape)).toEqual([2, 12, 16, 3]);
+    expect((await loadImagesForWarp(files.slice(0, 2), 24, 18)).shape).toEqual([2, 30, 40, 3]);
+    expect((await loadImagesForWarp(files.slice(0, 2), 16, 12)).shape).toEqual([2, 12, 16, 3]);
     const big = path.join(root, "big.jpg");
-    await sharp({ create: { width: 90, height: 70, channels: 3, background: { r: 200, g: 90, b: 10 } } }).jpeg().toFile(big);
-    expect(((await loadImagesForWarp([files[0], big], 24, 18)).shape)).toEqual([2, 18, 24, 3]); // mixed: all at the output size
+    await sharp({
+      create: { width: 90, height: 70, channels: 3, background: { r: 200, g: 90, b: 10 } },
+    })
+      .jpeg()
+      .toFile(big);
+    expect((await loadImagesForWarp([files[0], big], 24, 18)).shape).toEqual([2, 18, 24, 3]); // mixed: all at the output size
     // each batch is the generator's random(photos, output size), in order
     const seen: tf.Tensor4D[] = [];
-    for await (const b of imageBatches(files, { batchSize: 4, width: 24, height: 18, augment: new ImageDataGenerator(options), transform: (x) => x.div(255) as tf.Tensor4D })) seen.push(b.xs);
-    expect(seen.map((x) => x.shape)).toEqual([[4, 18, 24, 3], [4, 18, 24, 3], [2, 18, 24, 3]]);
+    for await (const b of imageBatches(files, {
+      batchSize: 4,
+      width: 24,
+      height: 18,
+      augment: new ImageDataGenerator(options),
+      transform: (x) => x.div(255) as tf.Tensor4D,
+    }))
+      seen.push(b.xs);
+    expect(seen.map((x) => x.shape)).toEqual([
+      [4, 18, 24, 3],
+      [4, 18, 24, 3],
+      [2, 18, 24, 3],
+    ]);
     const ref = new ImageDataGenerator(options);
     for (let i = 0; i < 3; i++) {
       const photos = await loadImagesForWarp(files.slice(4 * i, 4 * i + 4), 24, 18);
-      expect(Array.from(seen[i].dataSync())).toEqual(Array.from(ref.random(photos, { width: 24, height: 18 }).div(255).dataSync()));
+      expect(Array.from(seen[i].dataSync())).toEqual(
+        Array.from(ref.random(photos, { width: 24, height: 18 }).div(255).dataSync()),
+      );
     }
     tf.dispose(seen);
     const run = async () => {
-      for await (const b of imageBatches(files, { width: 24, height: 18, scale: "unit", augment: new ImageDataGenerator(options) })) b.xs.dispose();
+      for await (const b of imageBatches(files, {
+        width: 24,
+        height: 18,
+        scale: "unit",
+        augment: new ImageDataGenerator(options),
+      }))
+        b.xs.dispose();
     };
     await expect(run()).rejects.toThrow(/augment needs scale "255"/);
   });
@@ -125,9 +181,17 @@ describe("precomputeFeatures", () => {
     expect(b.cached).toBe(true);
     expect(b.file).toBe(a.file);
     expect(Array.from(b.features.dataSync())).toEqual(Array.from(a.features.dataSync()));
-    const otherModel = await precomputeFeatures(files, tinyExtractor("m2"), { cacheDir, name: "t" });
+    const otherModel = await precomputeFeatures(files, tinyExtractor("m2"), {
+      cacheDir,
+      name: "t",
+    });
     expect(otherModel.cached).toBe(false);
-    const augmented = await precomputeFeatures(files, tinyExtractor("m1"), { cacheDir, name: "t", augment: { width_shift_range: 0.1, seed: 1 }, epochs: 2 });
+    const augmented = await precomputeFeatures(files, tinyExtractor("m1"), {
+      cacheDir,
+      name: "t",
+      augment: { width_shift_range: 0.1, seed: 1 },
+      epochs: 2,
+    });
     expect(augmented.cached).toBe(false);
     expect(augmented.features.shape).toEqual([20, 4, 4, 3]);
     // Change one image's bytes: the key changes.

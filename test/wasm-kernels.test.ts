@@ -10,7 +10,10 @@ import { wasmMemoryOf } from "../lib/engine/wasm-simd";
  * Runs `fn` on a backend and returns plain arrays, so results from two backends compare; the backend before is
  * current again afterwards (the wasm tests after a comparison with cpu once ran on cpu, comparing it with itself).
  */
-async function on<T extends tf.Tensor | tf.Tensor[]>(backend: "cpu" | "wasm", fn: () => T): Promise<number[][]> {
+async function on<T extends tf.Tensor | tf.Tensor[]>(
+  backend: "cpu" | "wasm",
+  fn: () => T,
+): Promise<number[][]> {
   const before = tf.getBackend();
   await initBackend(backend);
   try {
@@ -28,7 +31,11 @@ function expectClose(actual: number[][], expected: number[][], tolerance = 1e-5)
   expect(actual.length).toBe(expected.length);
   actual.forEach((a, i) => {
     expect(a.length).toBe(expected[i].length);
-    a.forEach((v, j) => expect(Math.abs(v - expected[i][j])).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(expected[i][j]))));
+    a.forEach((v, j) =>
+      expect(Math.abs(v - expected[i][j])).toBeLessThanOrEqual(
+        tolerance * Math.max(1, Math.abs(expected[i][j])),
+      ),
+    );
   });
 }
 
@@ -38,11 +45,23 @@ describe("kernels registered for wasm match the cpu backend", () => {
   });
 
   it("registers UnsortedSegmentSum and the conv filter gradients", () => {
-    for (const name of ["UnsortedSegmentSum", "Conv2DBackpropFilter"]) expect(tf.getKernel(name, "wasm")).toBeDefined();
+    for (const name of ["UnsortedSegmentSum", "Conv2DBackpropFilter"])
+      expect(tf.getKernel(name, "wasm")).toBeDefined();
   });
 
   it("UnsortedSegmentSum: values (including repeated and out-of-range ids)", async () => {
-    const run = () => tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]]), tf.tensor1d([0, 2, 0, 3, 2], "int32"), 4);
+    const run = () =>
+      tf.unsortedSegmentSum(
+        tf.tensor2d([
+          [1, 2],
+          [3, 4],
+          [5, 6],
+          [7, 8],
+          [9, 10],
+        ]),
+        tf.tensor1d([0, 2, 0, 3, 2], "int32"),
+        4,
+      );
     const cpu = await on("cpu", run);
     expectClose(await on("wasm", run), cpu);
     expect(cpu[0]).toEqual([6, 8, 0, 0, 12, 14, 7, 8]);
@@ -53,8 +72,15 @@ describe("kernels registered for wasm match the cpu backend", () => {
     const ids = [1, 4, 4, 6, 0];
     const run = () => {
       const weights = tf.tensor2d(table);
-      const g = tf.grad((w: tf.Tensor) => tf.gather(w, tf.tensor1d(ids, "int32")).square().sum())(weights);
-      const g2 = tf.grad((x: tf.Tensor) => tf.unsortedSegmentSum(x, tf.tensor1d([2, 0, 2, 1, 0], "int32"), 3).sin().sum())(tf.tensor2d(table.slice(0, 5)));
+      const g = tf.grad((w: tf.Tensor) => tf.gather(w, tf.tensor1d(ids, "int32")).square().sum())(
+        weights,
+      );
+      const g2 = tf.grad((x: tf.Tensor) =>
+        tf
+          .unsortedSegmentSum(x, tf.tensor1d([2, 0, 2, 1, 0], "int32"), 3)
+          .sin()
+          .sum(),
+      )(tf.tensor2d(table.slice(0, 5)));
       return [g, g2];
     };
     expectClose(await on("wasm", run), await on("cpu", run));
@@ -63,9 +89,17 @@ describe("kernels registered for wasm match the cpu backend", () => {
   it("Conv2D: the filter and input gradients", async () => {
     const x = tf.randomNormal([2, 9, 9, 3], 0, 1, "float32", 2).arraySync();
     const w = tf.randomNormal([3, 3, 3, 4], 0, 1, "float32", 3).arraySync();
-    for (const [strides, pad] of [[1, "valid"], [2, "same"]] as const) {
+    for (const [strides, pad] of [
+      [1, "valid"],
+      [2, "same"],
+    ] as const) {
       const run = () => {
-        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad).relu().sum())([tf.tensor4d(x as number[][][][]), tf.tensor4d(w as number[][][][])]);
+        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf
+            .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, strides, pad)
+            .relu()
+            .sum(),
+        )([tf.tensor4d(x as number[][][][]), tf.tensor4d(w as number[][][][])]);
         return [gx, gw];
       };
       expectClose(await on("wasm", run), await on("cpu", run), 1e-4);
@@ -76,12 +110,33 @@ describe("kernels registered for wasm match the cpu backend", () => {
     const train = async (backend: "cpu" | "wasm") => {
       await initBackend(backend);
       const model = tf.sequential({
-        layers: [tf.layers.embedding({ inputDim: 10, outputDim: 4, inputLength: 1, embeddingsInitializer: tf.initializers.randomUniform({ minval: -0.1, maxval: 0.1, seed: 5 }) }), tf.layers.flatten(), tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) })],
+        layers: [
+          tf.layers.embedding({
+            inputDim: 10,
+            outputDim: 4,
+            inputLength: 1,
+            embeddingsInitializer: tf.initializers.randomUniform({
+              minval: -0.1,
+              maxval: 0.1,
+              seed: 5,
+            }),
+          }),
+          tf.layers.flatten(),
+          tf.layers.dense({
+            units: 1,
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }),
+          }),
+        ],
       });
       model.compile({ optimizer: tf.train.sgd(0.1), loss: "meanSquaredError" });
       const xs = tf.tensor2d([[1], [3], [3], [7], [9], [1]]);
       const ys = tf.tensor2d([[1], [2], [2], [0.5], [-1], [1]]);
-      const history = await model.fit(xs, ys, { epochs: 5, batchSize: 3, shuffle: false, verbose: 0 });
+      const history = await model.fit(xs, ys, {
+        epochs: 5,
+        batchSize: 3,
+        shuffle: false,
+        verbose: 0,
+      });
       const weights = Array.from(model.getWeights()[0].dataSync());
       tf.dispose([xs, ys]);
       model.dispose();
@@ -120,31 +175,41 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
     let worst = 0;
     for (let i = 0; i < fast.length; i++) {
       if (Number.isNaN(reference[i])) expect(fast[i]).toBeNaN();
-      else worst = Math.max(worst, Math.abs(fast[i] - reference[i]) / Math.max(1, Math.abs(reference[i])));
+      else
+        worst = Math.max(
+          worst,
+          Math.abs(fast[i] - reference[i]) / Math.max(1, Math.abs(reference[i])),
+        );
     }
     expect(worst).toBeLessThanOrEqual(tolerance);
   }
 
   it("replaces Transform, FusedBatchNorm, Maximum, Minimum, Add, Min and Max", () => {
     const names = registerFasterWasmKernels();
-    for (const name of ["Transform", "FusedBatchNorm", "Maximum", "Minimum", "Add", "Min", "Max"]) expect(names).toContain(name);
+    for (const name of ["Transform", "FusedBatchNorm", "Maximum", "Minimum", "Add", "Min", "Max"])
+      expect(names).toContain(name);
   });
 
   // Three 17x23 images; rotations/shears/shifts that read outside the image, one projective, one with half-pixel
   // shifts (ties for nearest rounding).
   const images = () => tf.randomUniform([3, 17, 23, 3], 0, 255, "float32", 11) as tf.Tensor4D;
-  const matrices = () => tf.tensor2d([
-    [0.95, 0.31, -4.5, -0.3, 0.95, 3.5, 0, 0],
-    [1.1, -0.2, 6.25, 0.15, 0.9, -7.5, 0.002, -0.001],
-    [1, 0, 0.5, 0, 1, -0.5, 0, 0],
-  ]);
+  const matrices = () =>
+    tf.tensor2d([
+      [0.95, 0.31, -4.5, -0.3, 0.95, 3.5, 0, 0],
+      [1.1, -0.2, 6.25, 0.15, 0.9, -7.5, 0.002, -0.001],
+      [1, 0, 0.5, 0, 1, -0.5, 0, 0],
+    ]);
 
   for (const interpolation of ["bilinear", "nearest"] as const) {
     for (const fill of ["nearest", "constant", "wrap"] as const) {
       it(`Transform ${interpolation}, fill ${fill}: same pixels as the backend's kernel (also another output size and one shared matrix)`, () => {
-        const [fast, reference] = fastAndReference(["Transform"], () => tf.image.transform(images(), matrices(), interpolation, fill, 9));
+        const [fast, reference] = fastAndReference(["Transform"], () =>
+          tf.image.transform(images(), matrices(), interpolation, fill, 9),
+        );
         expectSame(fast, reference, 1e-5);
-        const [fast2, reference2] = fastAndReference(["Transform"], () => tf.image.transform(images(), matrices().slice(1, 1), interpolation, fill, 0, [11, 29]));
+        const [fast2, reference2] = fastAndReference(["Transform"], () =>
+          tf.image.transform(images(), matrices().slice(1, 1), interpolation, fill, 0, [11, 29]),
+        );
         expectSame(fast2, reference2, 1e-5);
       });
     }
@@ -165,7 +230,16 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
       for (const fill of ["nearest", "constant"] as const) {
         for (const size of [undefined, [31, 12] as [number, number]]) {
           const run = () => {
-            const t = tf.tidy(() => tf.image.transform(tf.tensor4d(pixels, [4, 19, 26, ch]), mats, "bilinear", fill, 7, size));
+            const t = tf.tidy(() =>
+              tf.image.transform(
+                tf.tensor4d(pixels, [4, 19, 26, ch]),
+                mats,
+                "bilinear",
+                fill,
+                7,
+                size,
+              ),
+            );
             const v = Float32Array.from(t.dataSync());
             t.dispose();
             return v;
@@ -175,7 +249,8 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
           transformChoice.wasmWarp = true;
           const simd = run();
           expect(simd.length).toBe(js.length);
-          for (let i = 0; i < js.length; i++) if (!Object.is(simd[i], js[i])) expect([i, simd[i]]).toEqual([i, js[i]]);
+          for (let i = 0; i < js.length; i++)
+            if (!Object.is(simd[i], js[i])) expect([i, simd[i]]).toEqual([i, js[i]]);
           compared += js.length;
         }
       }
@@ -187,15 +262,40 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
   it("a batch's warp split with the helper thread gives every image its own warp, bit for bit", () => {
     const memory = wasmMemoryOf(tf.backend());
     // the split is what this tests: there is a helper wherever the memory is shared and there are 2 CPUs or more
-    if (os.cpus().length > 1 && memory?.buffer instanceof SharedArrayBuffer) expect(simdHelperFor(memory)).toBeTruthy();
+    if (os.cpus().length > 1 && memory?.buffer instanceof SharedArrayBuffer)
+      expect(simdHelperFor(memory)).toBeTruthy();
     const n = 9;
     const pixels = tf.randomUniform([n, 21, 17, 3], 0, 255, "float32", 50) as tf.Tensor4D;
-    const mats = tf.tensor2d(Array.from({ length: n }, (_, i) => [1 + 0.01 * i, 0.2 - 0.05 * i, i - 3, -0.1 * i, 0.97, 2 - i, 0, 0]));
+    const mats = tf.tensor2d(
+      Array.from({ length: n }, (_, i) => [
+        1 + 0.01 * i,
+        0.2 - 0.05 * i,
+        i - 3,
+        -0.1 * i,
+        0.97,
+        2 - i,
+        0,
+        0,
+      ]),
+    );
     for (const fill of ["nearest", "constant"] as const) {
       const whole = tf.image.transform(pixels, mats, "bilinear", fill, 3, [26, 19]);
-      const each = tf.concat(Array.from({ length: n }, (_, i) => tf.image.transform(pixels.slice(i, 1), mats.slice(i, 1) as tf.Tensor2D, "bilinear", fill, 3, [26, 19])));
-      const a = whole.dataSync(), b = each.dataSync();
-      for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect([i, a[i]]).toEqual([i, b[i]]);
+      const each = tf.concat(
+        Array.from({ length: n }, (_, i) =>
+          tf.image.transform(
+            pixels.slice(i, 1),
+            mats.slice(i, 1) as tf.Tensor2D,
+            "bilinear",
+            fill,
+            3,
+            [26, 19],
+          ),
+        ),
+      );
+      const a = whole.dataSync(),
+        b = each.dataSync();
+      for (let i = 0; i < a.length; i++)
+        if (!Object.is(a[i], b[i])) expect([i, a[i]]).toEqual([i, b[i]]);
       tf.dispose([whole, each]);
     }
     tf.dispose([pixels, mats]);
@@ -209,33 +309,81 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
     const values = tf.randomUniform([n, 30, 40, 3], 0, 255, "float32", 51).dataSync();
     values[3 * 3600 + 77] = NaN;
     const shifts = [12.5, -19, 0, 3.25, -0.5, 20, -7];
-    const mats = tf.tensor2d(Array.from({ length: n }, (_, i) => [0.96 + 0.01 * i, 0.25 - 0.07 * i, 2 * i - 5, 0.05 * i - 0.2, 1.02, 3 - i, 0, 0]));
+    const mats = tf.tensor2d(
+      Array.from({ length: n }, (_, i) => [
+        0.96 + 0.01 * i,
+        0.25 - 0.07 * i,
+        2 * i - 5,
+        0.05 * i - 0.2,
+        1.02,
+        3 - i,
+        0,
+        0,
+      ]),
+    );
     let compared = 0;
     for (const fill of ["nearest", "constant"] as const) {
       for (const outputShape of [null, [45, 37] as [number, number]]) {
         const image = tf.tensor4d(values, [n, 30, 40, 3]);
-        const fused = tf.engine().runKernel(SHIFTED_TRANSFORM_KERNEL, { image, transforms: mats, shifts: tf.tensor1d(shifts) }, { interpolation: "bilinear", fillMode: fill, fillValue: 4, outputShape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+        const fused = tf
+          .engine()
+          .runKernel(
+            SHIFTED_TRANSFORM_KERNEL,
+            { image, transforms: mats, shifts: tf.tensor1d(shifts) },
+            {
+              interpolation: "bilinear",
+              fillMode: fill,
+              fillValue: 4,
+              outputShape,
+            } as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor;
         const ops = tf.tidy(() => {
-          const warped = tf.image.transform(image, mats, "bilinear", fill, 4, outputShape ?? undefined);
-          const lo = warped.min([1, 2, 3], true), hi = warped.max([1, 2, 3], true);
-          return warped.add(tf.tensor4d(shifts, [n, 1, 1, 1])).maximum(lo).minimum(hi);
+          const warped = tf.image.transform(
+            image,
+            mats,
+            "bilinear",
+            fill,
+            4,
+            outputShape ?? undefined,
+          );
+          const lo = warped.min([1, 2, 3], true),
+            hi = warped.max([1, 2, 3], true);
+          return warped
+            .add(tf.tensor4d(shifts, [n, 1, 1, 1]))
+            .maximum(lo)
+            .minimum(hi);
         });
-        const a = fused.dataSync(), b = ops.dataSync();
+        const a = fused.dataSync(),
+          b = ops.dataSync();
         expect(a.length).toBe(b.length);
-        for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect([i, a[i]]).toEqual([i, b[i]]);
+        for (let i = 0; i < a.length; i++)
+          if (!Object.is(a[i], b[i])) expect([i, a[i]]).toEqual([i, b[i]]);
         compared += a.length;
         expect(Number.isNaN(a[3 * (a.length / n) + 5])).toBe(true); // the NaN pixel's image is NaN after the clip
         tf.dispose([image, fused, ops]);
       }
     }
     expect(compared).toBeGreaterThan(100_000);
-    expect(() => tf.engine().runKernel(SHIFTED_TRANSFORM_KERNEL, { image: tf.zeros([2, 4, 4, 3]), transforms: mats.slice(0, 2), shifts: tf.tensor1d([1]) }, { interpolation: "bilinear", fillMode: "nearest", fillValue: 0 } as unknown as tf.NamedAttrMap)).toThrow(/one float32 shift per image/);
+    expect(() =>
+      tf
+        .engine()
+        .runKernel(
+          SHIFTED_TRANSFORM_KERNEL,
+          { image: tf.zeros([2, 4, 4, 3]), transforms: mats.slice(0, 2), shifts: tf.tensor1d([1]) },
+          {
+            interpolation: "bilinear",
+            fillMode: "nearest",
+            fillValue: 0,
+          } as unknown as tf.NamedAttrMap,
+        ),
+    ).toThrow(/one float32 shift per image/);
     mats.dispose();
   });
 
   it("Transform fill reflect: TensorFlow's [dcba|abcd|dcba] (the cpu backend's kernel, one image at a time)", async () => {
     for (let i = 0; i < 3; i++) {
-      const run = () => tf.image.transform(images().slice(i, 1), matrices().slice(i, 1), "bilinear", "reflect");
+      const run = () =>
+        tf.image.transform(images().slice(i, 1), matrices().slice(i, 1), "bilinear", "reflect");
       expectClose(await on("wasm", run), await on("cpu", run), 1e-4); // float32 coordinates here, float64 there
     }
   });
@@ -258,7 +406,14 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
       ["Minimum", () => tf.relu(tf.randomNormal([4, 64, 64, 32], 0, 8, "float32", 13)).minimum(6)], // SIMD-sized
       ["Add", () => tf.add(x(), bounds())], // the channel shift: one value per image
       ["Add", () => tf.add(tf.scalar(0.25), x())],
-      ["Add", () => tf.add(tf.randomNormal([4, 64, 64, 32], 0, 8, "float32", 14), tf.tensor4d([1, -2, 3.5, NaN], [4, 1, 1, 1]))], // SIMD-sized
+      [
+        "Add",
+        () =>
+          tf.add(
+            tf.randomNormal([4, 64, 64, 32], 0, 8, "float32", 14),
+            tf.tensor4d([1, -2, 3.5, NaN], [4, 1, 1, 1]),
+          ),
+      ], // SIMD-sized
       ["Add", () => tf.add(x(), tf.tensor1d([0, 1, 2]))], // per channel: the backend's kernel
       ["Add", () => tf.add(x(), x())], // same shape: the backend's kernel
     ];
@@ -281,14 +436,32 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
       ["Min", () => x(nans).min([1, 2, 3], true)],
       ["Max", () => x(nans).max([1, 2, 3], true)],
       ["Min", () => x([]).min([-1, -3, 2])],
-      ["Min", () => tf.tensor2d([[1, 0, 2, 3, -0, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0]]).min(1)],
-      ["Max", () => tf.tensor2d([[-1, -0, -2, -3, 0, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -0]]).max(1)],
+      [
+        "Min",
+        () =>
+          tf.tensor2d([[1, 0, 2, 3, -0, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 0]]).min(1),
+      ],
+      [
+        "Max",
+        () =>
+          tf
+            .tensor2d([
+              [-1, -0, -2, -3, 0, -4, -5, -6, -7, -8, -9, -10, -11, -12, -13, -14, -15, -16, -0],
+            ])
+            .max(1),
+      ],
       ["Max", () => x([]).reshape([3, 189]).max(1)],
       ["Max", () => x([]).reshape([3, 63, 3]).max([1, 2])],
       ["Min", () => tf.randomUniform([2, 224, 224, 3], 0, 255, "float32", 41).min([1, 2, 3], true)], // SIMD-sized
       ["Min", () => x([]).min(1)], // not trailing: the backend's kernel
       ["Max", () => x([]).max([1, 2, 3]).reshape([3, 1]).max(1)], // a block of 1: the backend's kernel
-      ["Max", () => tf.tensor2d([[3, -7, 5, 2, 8, 1, 0, 4, 9, 6, 2, 3, 1, 1, 1, 12, 5]], [1, 17], "int32").max(1)],
+      [
+        "Max",
+        () =>
+          tf
+            .tensor2d([[3, -7, 5, 2, 8, 1, 0, 4, 9, 6, 2, 3, 1, 1, 1, 12, 5]], [1, 17], "int32")
+            .max(1),
+      ],
     ];
     for (const [name, fn] of cases) {
       const [fast, reference] = fastAndReference([name], fn);
@@ -299,12 +472,22 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
   it("FusedBatchNorm: per-channel and scalar parameters, 4-d parameters, without offset or scale, 3 and 32 channels", () => {
     for (const c of [3, 32]) {
       const x = () => tf.randomNormal([2, 6, 5, c], 1, 3, "float32", 14);
-      const p = (seed: number, lo: number, hi: number) => tf.randomUniform([c], lo, hi, "float32", seed);
+      const p = (seed: number, lo: number, hi: number) =>
+        tf.randomUniform([c], lo, hi, "float32", seed);
       const cases: Array<() => tf.Tensor> = [
         () => tf.batchNorm(x(), p(1, -1, 1), p(2, 0.1, 4), p(3, -1, 1), p(4, 0.5, 2), 0.001),
         () => tf.batchNorm(x(), p(1, -1, 1), p(2, 0.1, 4), undefined, undefined, 0.01),
-        () => tf.batchNorm(x(), p(1, -1, 1).reshape([1, 1, 1, c]), p(2, 0.1, 4).reshape([1, 1, 1, c]), p(3, -1, 1).reshape([1, 1, 1, c]), p(4, 0.5, 2).reshape([1, 1, 1, c]), 0.001),
-        () => tf.batchNorm(x(), tf.scalar(0.3), tf.scalar(2), tf.scalar(-0.5), tf.scalar(1.5), 0.001),
+        () =>
+          tf.batchNorm(
+            x(),
+            p(1, -1, 1).reshape([1, 1, 1, c]),
+            p(2, 0.1, 4).reshape([1, 1, 1, c]),
+            p(3, -1, 1).reshape([1, 1, 1, c]),
+            p(4, 0.5, 2).reshape([1, 1, 1, c]),
+            0.001,
+          ),
+        () =>
+          tf.batchNorm(x(), tf.scalar(0.3), tf.scalar(2), tf.scalar(-0.5), tf.scalar(1.5), 0.001),
       ];
       for (const fn of cases) {
         const [fast, reference] = fastAndReference(["FusedBatchNorm"], fn);
@@ -315,12 +498,43 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
 
   it("a MobileNet-style block (conv, batch norm, ReLU6, depthwise conv) predicts the same", () => {
     const input = tf.input({ shape: [16, 16, 3] });
-    let y = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: "same", useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
-    y = tf.layers.batchNormalization({ movingMeanInitializer: tf.initializers.randomUniform({ minval: -0.2, maxval: 0.2, seed: 2 }), movingVarianceInitializer: tf.initializers.randomUniform({ minval: 0.5, maxval: 2, seed: 3 }) }).apply(y) as tf.SymbolicTensor;
+    let y = tf.layers
+      .conv2d({
+        filters: 8,
+        kernelSize: 3,
+        strides: 2,
+        padding: "same",
+        useBias: false,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      })
+      .apply(input) as tf.SymbolicTensor;
+    y = tf.layers
+      .batchNormalization({
+        movingMeanInitializer: tf.initializers.randomUniform({
+          minval: -0.2,
+          maxval: 0.2,
+          seed: 2,
+        }),
+        movingVarianceInitializer: tf.initializers.randomUniform({
+          minval: 0.5,
+          maxval: 2,
+          seed: 3,
+        }),
+      })
+      .apply(y) as tf.SymbolicTensor;
     y = tf.layers.reLU({ maxValue: 6 }).apply(y) as tf.SymbolicTensor;
-    y = tf.layers.depthwiseConv2d({ kernelSize: 3, padding: "same", depthwiseInitializer: tf.initializers.glorotUniform({ seed: 4 }) }).apply(y) as tf.SymbolicTensor;
+    y = tf.layers
+      .depthwiseConv2d({
+        kernelSize: 3,
+        padding: "same",
+        depthwiseInitializer: tf.initializers.glorotUniform({ seed: 4 }),
+      })
+      .apply(y) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: y });
-    const [fast, reference] = fastAndReference(["FusedBatchNorm", "Minimum", "Maximum"], () => model.predict(tf.randomUniform([4, 16, 16, 3], -1, 1, "float32", 5)) as tf.Tensor);
+    const [fast, reference] = fastAndReference(
+      ["FusedBatchNorm", "Minimum", "Maximum"],
+      () => model.predict(tf.randomUniform([4, 16, 16, 3], -1, 1, "float32", 5)) as tf.Tensor,
+    );
     expectSame(fast, reference, 1e-5);
     model.dispose();
   });
@@ -334,7 +548,21 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
     const cases: Array<[string, () => tf.Tensor]> = [
       ["Tile", () => tf.tile(tf.randomNormal([1, 1, 1, 5], 0, 1, "float32", 21), [3, 4, 6, 1])],
       ["Tile", () => tf.tile(tf.randomNormal([2, 3, 4], 0, 1, "float32", 22), [2, 1, 3])],
-      ["Tile", () => tf.tile(tf.tensor2d([[1, 2], [3, 4]], [2, 2], "int32"), [3, 2])],
+      [
+        "Tile",
+        () =>
+          tf.tile(
+            tf.tensor2d(
+              [
+                [1, 2],
+                [3, 4],
+              ],
+              [2, 2],
+              "int32",
+            ),
+            [3, 2],
+          ),
+      ],
       ["Tile", () => tf.tile(tf.tensor1d([true, false], "bool"), [3]).cast("float32")],
       ["Tile", () => tf.tile(tf.randomNormal([4, 3], 0, 1, "float32", 23), [1, 1])],
       ["Tile", () => tf.tile(tf.randomNormal([4, 3], 0, 1, "float32", 24), [0, 2])],
@@ -347,7 +575,11 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
 
   it("Slice: contiguous runs (a batch of an index array, rows, a sub-block's last axis), empty, and non-contiguous ones from the backend's kernel", () => {
     expect(registerFasterWasmKernels()).toContain("Slice");
-    const indices = () => tf.tensor1d(Int32Array.from({ length: 1000 }, (_, i) => (i * 7919) % 1000), "int32");
+    const indices = () =>
+      tf.tensor1d(
+        Int32Array.from({ length: 1000 }, (_, i) => (i * 7919) % 1000),
+        "int32",
+      );
     const grid = () => tf.randomNormal([6, 5, 4], 0, 1, "float32", 30);
     const cases: Array<() => tf.Tensor> = [
       () => tf.slice(indices(), 128, 64),
@@ -361,10 +593,15 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
     for (const fn of cases) {
       const [fast, reference] = fastAndReference(["Slice"], fn);
       expectSame(fast, reference, 0);
-      const shapes = [tf.tidy(() => fn().shape), withReferenceKernels(["Slice"], () => tf.tidy(() => fn().shape))];
+      const shapes = [
+        tf.tidy(() => fn().shape),
+        withReferenceKernels(["Slice"], () => tf.tidy(() => fn().shape)),
+      ];
       expect(shapes[0]).toEqual(shapes[1]);
     }
-    expect(Array.from(tf.tidy(() => tf.slice(indices(), 2, 3).dataSync()))).toEqual([838, 757, 676]);
+    expect(Array.from(tf.tidy(() => tf.slice(indices(), 2, 3).dataSync()))).toEqual([
+      838, 757, 676,
+    ]);
   });
 
   it("Sum and Mean over leading axes (with keepDims, one axis, negative axes given out of order); other axes and int32 go to the backend's kernel", () => {
@@ -376,7 +613,23 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
       ["Mean", () => tf.mean(x().reshape([210, 4]), 0, true)],
       ["Sum", () => tf.sum(x(), [1, 2])],
       ["Sum", () => tf.sum(x())],
-      ["Sum", () => tf.sum(tf.tensor2d([[1, 2], [3, 4]], [2, 2], "int32"), 0).cast("float32")],
+      [
+        "Sum",
+        () =>
+          tf
+            .sum(
+              tf.tensor2d(
+                [
+                  [1, 2],
+                  [3, 4],
+                ],
+                [2, 2],
+                "int32",
+              ),
+              0,
+            )
+            .cast("float32"),
+      ],
       ["Sum", () => tf.sum(tf.randomNormal([9, 7], 1, 3, "float32", 28), 0)], // an odd width: the last column outside the SIMD pass
       ["Mean", () => tf.mean(tf.randomNormal([9, 1], 1, 3, "float32", 29), 0)], // a single column
     ];
@@ -396,29 +649,80 @@ describe("image and training kernels (lib/engine/wasm-image-kernels, wasm-traini
         v[41] = -Infinity;
         return tf.tensor4d(v, [2, 9, 11, c]);
       };
-      const grad = (size: number | [number, number], stride: number | [number, number], pad: "valid" | "same") => () =>
-        tf.grad((xx: tf.Tensor) => tf.maxPool(xx as tf.Tensor4D, size, stride, pad).mul(tf.randomNormal(tf.maxPool(xx as tf.Tensor4D, size, stride, pad).shape, 0, 1, "float32", 27)).sum())(x());
-      for (const [size, stride, pad] of [[3, 3, "valid"], [2, 2, "same"], [3, 2, "same"], [[2, 3], [1, 2], "valid"]] as const) {
-        expectClose(await on("wasm", grad(size as number, stride as number, pad)), await on("cpu", grad(size as number, stride as number, pad)), 1e-6);
+      const grad =
+        (
+          size: number | [number, number],
+          stride: number | [number, number],
+          pad: "valid" | "same",
+        ) =>
+        () =>
+          tf.grad((xx: tf.Tensor) =>
+            tf
+              .maxPool(xx as tf.Tensor4D, size, stride, pad)
+              .mul(
+                tf.randomNormal(
+                  tf.maxPool(xx as tf.Tensor4D, size, stride, pad).shape,
+                  0,
+                  1,
+                  "float32",
+                  27,
+                ),
+              )
+              .sum(),
+          )(x());
+      for (const [size, stride, pad] of [
+        [3, 3, "valid"],
+        [2, 2, "same"],
+        [3, 2, "same"],
+        [[2, 3], [1, 2], "valid"],
+      ] as const) {
+        expectClose(
+          await on("wasm", grad(size as number, stride as number, pad)),
+          await on("cpu", grad(size as number, stride as number, pad)),
+          1e-6,
+        );
       }
     }
   });
 
   it("a small CNN's training steps (conv, batch norm, max pooling, dense) give the same weights with and without the fast kernels", () => {
     const train = () => {
-      const model = tf.sequential({ layers: [
-        tf.layers.batchNormalization({ inputShape: [14, 18, 3] }),
-        tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }),
-        tf.layers.batchNormalization(),
-        tf.layers.maxPooling2d({ poolSize: 3 }),
-        tf.layers.flatten(),
-        tf.layers.dense({ units: 4, activation: "softmax", kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }),
-      ] });
+      const model = tf.sequential({
+        layers: [
+          tf.layers.batchNormalization({ inputShape: [14, 18, 3] }),
+          tf.layers.conv2d({
+            filters: 8,
+            kernelSize: 3,
+            activation: "relu",
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }),
+          }),
+          tf.layers.batchNormalization(),
+          tf.layers.maxPooling2d({ poolSize: 3 }),
+          tf.layers.flatten(),
+          tf.layers.dense({
+            units: 4,
+            activation: "softmax",
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }),
+          }),
+        ],
+      });
       const optimizer = tf.train.sgd(0.05);
       const xs = tf.randomUniform([16, 14, 18, 3], 0, 255, "float32", 8);
-      const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3], "int32"), 4);
-      for (let step = 0; step < 3; step++) optimizer.minimize(() => tf.losses.softmaxCrossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar);
-      const weights = Float32Array.from(model.getWeights().flatMap((w) => Array.from(w.dataSync())));
+      const ys = tf.oneHot(
+        tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3], "int32"),
+        4,
+      );
+      for (let step = 0; step < 3; step++)
+        optimizer.minimize(
+          () =>
+            tf.losses.softmaxCrossEntropy(
+              ys,
+              model.apply(xs, { training: true }) as tf.Tensor,
+            ) as tf.Scalar,
+        );
+      const weights = Float32Array.from(
+        model.getWeights().flatMap((w) => Array.from(w.dataSync())),
+      );
       tf.dispose([xs, ys]);
       model.dispose();
       optimizer.dispose();

@@ -105,7 +105,11 @@ describe("a slider", () => {
     const s = intSlider({ value: 3, min: 1, max: 10 });
     const seen: Array<[number, number]> = [];
     s.onChange((value, old) => void seen.push([value, old]));
-    await comms.frontEnd(s.model.id, { method: "update", state: { value: 12.4 }, buffer_paths: [] });
+    await comms.frontEnd(s.model.id, {
+      method: "update",
+      state: { value: 12.4 },
+      buffer_paths: [],
+    });
     expect(s.value).toBe(10);
     expect(comms.messagesTo(s.model.id)).toEqual([
       { method: "echo_update", state: { value: 10 }, buffer_paths: [] },
@@ -136,7 +140,13 @@ describe("a slider", () => {
 
   it("a log slider keeps exponents for its ends and the number itself as its value", async () => {
     const s = logSlider({ value: 0.01, min: 1e-4, max: 1, stepsPerPower: 4 });
-    expect(s.model.fullState()).toMatchObject({ min: -4, max: 0, base: 10, step: 0.25, value: 0.01 });
+    expect(s.model.fullState()).toMatchObject({
+      min: -4,
+      max: 0,
+      base: 10,
+      step: 0.25,
+      value: 0.01,
+    });
     await comms.frontEnd(s.model.id, { method: "update", state: { value: 5 } });
     expect(s.value).toBe(1);
     await s.setValue(1e-4);
@@ -154,7 +164,13 @@ describe("a slider", () => {
 
 describe("choices, switches and buttons", () => {
   it("a dropdown syncs the chosen index and gives the value", async () => {
-    const d = dropdown({ options: [["one", 1], ["two", 2]] as const, value: 2 });
+    const d = dropdown({
+      options: [
+        ["one", 1],
+        ["two", 2],
+      ] as const,
+      value: 2,
+    });
     expect(d.model.fullState()).toMatchObject({ _options_labels: ["one", "two"], index: 1 });
     expect(d.value).toBe(2);
     await comms.frontEnd(d.model.id, { method: "update", state: { index: 0 } });
@@ -196,10 +212,13 @@ describe("output areas and interact", () => {
 
   it("interact draws, then redraws with the latest values; the last of quick changes wins", async () => {
     const calls: number[] = [];
-    const ui = interactive(({ n }) => {
-      calls.push(n);
-      return n * 10;
-    }, { n: [0, 10] });
+    const ui = interactive(
+      ({ n }) => {
+        calls.push(n);
+        return n * 10;
+      },
+      { n: [0, 10] },
+    );
     await ui.draw();
     const output = ui.output.model.id;
     const slider = ui.controls.n.model.id;
@@ -216,22 +235,34 @@ describe("output areas and interact", () => {
   });
 
   it("a failing redraw shows the error in the area and the controls keep working", async () => {
-    const ui = interactive(({ lr }) => {
-      if (lr > 0.5) throw new RangeError("lr too high");
-      return lr;
-    }, { lr: floatSlider({ value: 0.1, min: 0, max: 1 }) });
+    const ui = interactive(
+      ({ lr }) => {
+        if (lr > 0.5) throw new RangeError("lr too high");
+        return lr;
+      },
+      { lr: floatSlider({ value: 0.1, min: 0, max: 1 }) },
+    );
     await ui.draw();
     await comms.frontEnd(ui.controls.lr.model.id, { method: "update", state: { value: 0.9 } });
     await ui.settled();
     const [shown] = ui.output.outputs;
-    expect(shown).toMatchObject({ output_type: "error", ename: "RangeError", evalue: "lr too high" });
+    expect(shown).toMatchObject({
+      output_type: "error",
+      ename: "RangeError",
+      evalue: "lr too high",
+    });
     await comms.frontEnd(ui.controls.lr.model.id, { method: "update", state: { value: 0.2 } });
     await ui.settled();
     expect(ui.output.outputs[0]).toMatchObject({ output_type: "display_data" });
   });
 
   it("shorthands: [min, max] of whole numbers an int slider, strings a dropdown, true a checkbox", () => {
-    const ui = interactive(() => undefined, { k: [1, 9], rule: ["sgd", "adam"], on: true, x: [0, 1, 0.1] });
+    const ui = interactive(() => undefined, {
+      k: [1, 9],
+      rule: ["sgd", "adam"],
+      on: true,
+      x: [0, 1, 0.1],
+    });
     expect(ui.values).toEqual({ k: 5, rule: "sgd", on: true, x: 0.5 });
     expect(ui.controls.k.model.get("_model_name")).toBe("IntSliderModel");
     expect(ui.controls.rule.model.get("description")).toBe("rule");

@@ -8,48 +8,73 @@ import * as path from "path";
 import { readConfig } from "../lib/config";
 import { openWorkbook, columnName, type Workbook } from "../lib/workbooks/xlsx-cells";
 import { graddescSavedState, WORKBOOK_DIR } from "../scripts/extract-workbook-fixtures";
-import { calculateSheet, SHEET_NAMES, simulateSheet, savedState, type SheetName, type SheetState } from "../lib/optimizers/index";
+import {
+  calculateSheet,
+  SHEET_NAMES,
+  simulateSheet,
+  savedState,
+  type SheetName,
+  type SheetState,
+} from "../lib/optimizers/index";
 
 const sources = readConfig().sourcesDir;
 const file = sources ? path.join(sources, WORKBOOK_DIR, "graddesc.xlsx") : null;
 const available = file !== null && fs.existsSync(file);
-if (!available) console.log(`workbook conformance skipped: ${file ? `${file} not found` : "LESSON4_SOURCES_DIR is not set"} (set it to a folder holding ${WORKBOOK_DIR}/graddesc.xlsx)`);
+if (!available)
+  console.log(
+    `workbook conformance skipped: ${file ? `${file} not found` : "LESSON4_SOURCES_DIR is not set"} (set it to a folder holding ${WORKBOOK_DIR}/graddesc.xlsx)`,
+  );
 
-const relErr = (got: number, want: number) => (want === 0 ? Math.abs(got) : Math.abs(got - want) / Math.abs(want));
+const relErr = (got: number, want: number) =>
+  want === 0 ? Math.abs(got) : Math.abs(got - want) / Math.abs(want);
 
 describe.skipIf(!available)("graddesc.xlsx conformance", () => {
   const wb: Workbook = available ? openWorkbook(file!) : (null as unknown as Workbook);
   const fromXlsx = available ? graddescSavedState(wb) : null;
 
   it("the committed fixture holds the workbook's saved state", () => {
-    for (const sheet of SHEET_NAMES) expect(savedState(sheet), sheet).toEqual(fromXlsx![sheet].state);
+    for (const sheet of SHEET_NAMES)
+      expect(savedState(sheet), sheet).toEqual(fromXlsx![sheet].state);
   });
 
-  it.each(SHEET_NAMES.map((s) => [s]))("%s: one pass from the saved state matches every cached cell of rows 4-32 to 1e-9", (sheet) => {
-    const name = sheet as SheetName;
-    const ws = wb.sheet(name);
-    const calc = calculateSheet(name, fromXlsx![name].state as SheetState, { workbookTypo: name === "adam_ann" });
-    let cells = 0;
-    let worst = 0;
-    for (let r = 4; r <= 32; r++) {
-      for (let c = 0; c < 26; c++) {
-        const ref = `${columnName(c)}${r}`;
-        const want = ws.value(ref);
-        if (typeof want !== "number") continue;
-        expect(c, `${name}!${ref} has a value but no column in the simulator`).toBeLessThan(calc.columns.length);
-        const got = calc.rows[r - 4][c];
-        const e = relErr(got, want);
-        worst = Math.max(worst, e);
-        expect(e, `${name}!${ref}: got ${got}, workbook ${want}`).toBeLessThanOrEqual(1e-9);
-        cells++;
+  it.each(SHEET_NAMES.map((s) => [s]))(
+    "%s: one pass from the saved state matches every cached cell of rows 4-32 to 1e-9",
+    (sheet) => {
+      const name = sheet as SheetName;
+      const ws = wb.sheet(name);
+      const calc = calculateSheet(name, fromXlsx![name].state as SheetState, {
+        workbookTypo: name === "adam_ann",
+      });
+      let cells = 0;
+      let worst = 0;
+      for (let r = 4; r <= 32; r++) {
+        for (let c = 0; c < 26; c++) {
+          const ref = `${columnName(c)}${r}`;
+          const want = ws.value(ref);
+          if (typeof want !== "number") continue;
+          expect(c, `${name}!${ref} has a value but no column in the simulator`).toBeLessThan(
+            calc.columns.length,
+          );
+          const got = calc.rows[r - 4][c];
+          const e = relErr(got, want);
+          worst = Math.max(worst, e);
+          expect(e, `${name}!${ref}: got ${got}, workbook ${want}`).toBeLessThanOrEqual(1e-9);
+          cells++;
+        }
       }
-    }
-    console.log(`${name}: ${cells} cells, max relative error ${worst.toExponential(2)}`);
-    expect(cells).toBe(29 * calc.columns.length);
-  });
+      console.log(`${name}: ${cells} cells, max relative error ${worst.toExponential(2)}`);
+      expect(cells).toBe(29 * calc.columns.length);
+    },
+  );
 
   it("cells below the table agree where the workbook caches them", () => {
-    const loss = (sheet: SheetName, ref: string) => expect(relErr(calculateSheet(sheet, fromXlsx![sheet].state as SheetState).loss, wb.sheet(sheet).number(ref))).toBeLessThan(1e-9);
+    const loss = (sheet: SheetName, ref: string) =>
+      expect(
+        relErr(
+          calculateSheet(sheet, fromXlsx![sheet].state as SheetState).loss,
+          wb.sheet(sheet).number(ref),
+        ),
+      ).toBeLessThan(1e-9);
     loss("basic SGD", "F33");
     loss("eve", "F33");
     for (const sheet of ["adagrad", "adagrad_ann"] as const) {
@@ -70,7 +95,9 @@ describe.skipIf(!available)("graddesc.xlsx conformance", () => {
     const ws = wb.sheet("momentum");
     const run = simulateSheet("momentum", { epochs: 5, start: "reset" });
     const end = run.epochs[4];
-    console.log(`momentum reset+5: b ${end.b} (C1 ${ws.number("C1")}), a ${end.a} (C2 ${ws.number("C2")})`);
+    console.log(
+      `momentum reset+5: b ${end.b} (C1 ${ws.number("C1")}), a ${end.a} (C2 ${ws.number("C2")})`,
+    );
     expect(relErr(end.b, ws.number("C1"))).toBeLessThan(1e-9);
     expect(relErr(end.a, ws.number("C2"))).toBeLessThan(1e-9);
     expect(relErr(run.state.m![0], ws.number("J33"))).toBeLessThan(1e-9);

@@ -13,7 +13,10 @@ export interface BiasBaseline {
  * movie offset = sum(r - mean) / (n_movie + prior); user offset = sum(r - mean - movie offset) / (n_user + prior):
  * each offset is shrunk towards 0 as if `prior` extra ratings equal to the mean had been seen.
  */
-export function fitBiasBaseline(ratings: RatingsInput, options: { prior?: number; clip?: [number, number] } = {}): BiasBaseline {
+export function fitBiasBaseline(
+  ratings: RatingsInput,
+  options: { prior?: number; clip?: [number, number] } = {},
+): BiasBaseline {
   const prior = options.prior ?? 5;
   const { userIds, movieIds, ratings: r } = toColumns(ratings);
   const n = r.length;
@@ -28,7 +31,9 @@ export function fitBiasBaseline(ratings: RatingsInput, options: { prior?: number
       s[1] += 1;
       sums.set(keys[i], s);
     }
-    return new Map(Array.from(sums, ([k, [sum, count]]) => [k, sum / (count + prior)] as [number, number]));
+    return new Map(
+      Array.from(sums, ([k, [sum, count]]) => [k, sum / (count + prior)] as [number, number]),
+    );
   };
   const movieOffset = offsets(movieIds, (i) => r[i] - mean);
   const userOffset = offsets(userIds, (i) => r[i] - mean - (movieOffset.get(movieIds[i]) ?? 0));
@@ -40,7 +45,10 @@ export function fitBiasBaseline(ratings: RatingsInput, options: { prior?: number
     predict(users, movies) {
       const out = new Float32Array(users.length);
       for (let i = 0; i < users.length; i++) {
-        out[i] = Math.min(hi, Math.max(lo, mean + (userOffset.get(users[i]) ?? 0) + (movieOffset.get(movies[i]) ?? 0)));
+        out[i] = Math.min(
+          hi,
+          Math.max(lo, mean + (userOffset.get(users[i]) ?? 0) + (movieOffset.get(movies[i]) ?? 0)),
+        );
       }
       return out;
     },

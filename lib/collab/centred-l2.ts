@@ -7,7 +7,9 @@ import * as tf from "@tensorflow/tfjs";
 
 type Regularizer = ReturnType<typeof tf.regularizers.l2>;
 /** tfjs-layers only accepts instances of its (unexported) Regularizer base class; reach it through L1L2. */
-const RegularizerBase = Object.getPrototypeOf((tf.regularizers.l2({ l2: 0 }) as unknown as { constructor: object }).constructor) as abstract new () => Regularizer;
+const RegularizerBase = Object.getPrototypeOf(
+  (tf.regularizers.l2({ l2: 0 }) as unknown as { constructor: object }).constructor,
+) as abstract new () => Regularizer;
 
 export class CentredL2 extends RegularizerBase {
   static className = "LessonCentredL2";
@@ -20,14 +22,19 @@ export class CentredL2 extends RegularizerBase {
   }
 
   apply(x: tf.Tensor): tf.Scalar {
-    return tf.tidy(() => tf.mul(tf.sum(tf.square(tf.sub(x, tf.mean(x, 0, true)))), this.l2) as tf.Scalar);
+    return tf.tidy(
+      () => tf.mul(tf.sum(tf.square(tf.sub(x, tf.mean(x, 0, true)))), this.l2) as tf.Scalar,
+    );
   }
 
   getConfig(): tf.serialization.ConfigDict {
     return { l2: this.l2 };
   }
 
-  static fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+  static fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
     return new cls(config);
   }
 }

@@ -2,7 +2,9 @@
 import type { Rating } from "../datasets/movielens";
 
 /** A danfo DataFrame with userId, movieId and rating columns, or rating records. */
-export type RatingsInput = Rating[] | { columns: string[]; column(name: string): { values: unknown[] } };
+export type RatingsInput =
+  | Rating[]
+  | { columns: string[]; column(name: string): { values: unknown[] } };
 
 export interface RatingColumns {
   userIds: Float64Array;
@@ -20,10 +22,17 @@ export function toColumns(input: RatingsInput): RatingColumns {
     };
   }
   for (const name of ["userId", "movieId", "rating"]) {
-    if (!input.columns.includes(name)) throw new Error(`the ratings DataFrame has no "${name}" column (columns: ${input.columns.join(", ")})`);
+    if (!input.columns.includes(name))
+      throw new Error(
+        `the ratings DataFrame has no "${name}" column (columns: ${input.columns.join(", ")})`,
+      );
   }
   const numbers = (name: string) => input.column(name).values.map(Number);
-  return { userIds: Float64Array.from(numbers("userId")), movieIds: Float64Array.from(numbers("movieId")), ratings: Float32Array.from(numbers("rating")) };
+  return {
+    userIds: Float64Array.from(numbers("userId")),
+    movieIds: Float64Array.from(numbers("movieId")),
+    ratings: Float32Array.from(numbers("rating")),
+  };
 }
 
 /** Root mean squared error over pairs where the prediction is a number. */

@@ -21,7 +21,19 @@ export const LESSON_SCHEDULE: ScheduleStep[] = [
 ];
 
 /** The lesson's recipe, to pass explicitly: no centring, no clipping, no early stopping, uniform L2 1e-4 on factors only, batch 64. */
-export const LESSON_RECIPE = { factors: 50, l2: 1e-4, biasL2: 0, batchSize: 64, schedule: LESSON_SCHEDULE, activityL2: 0, centre: false, clip: false, restoreBest: false, patience: Infinity, centredFactors: "none" } as const;
+export const LESSON_RECIPE = {
+  factors: 50,
+  l2: 1e-4,
+  biasL2: 0,
+  batchSize: 64,
+  schedule: LESSON_SCHEDULE,
+  activityL2: 0,
+  centre: false,
+  clip: false,
+  restoreBest: false,
+  patience: Infinity,
+  centredFactors: "none",
+} as const;
 
 export interface EpochRecord {
   epoch: number;
@@ -79,7 +91,19 @@ export interface CollabOptions {
  * The defaults; where they differ from LESSON_RECIPE they generalised better on a seeded 80/20 split of ml-latest-small
  * (centring, clipping, best-epoch weights, and batch 1024, which was also about 5x faster per epoch than 64 on wasm).
  */
-export const DEFAULTS = { model: "bias" as CollabKind, factors: 50, l2: 1e-4, biasL2: 0, batchSize: 1024, centre: true, clip: true, restoreBest: true, patience: 3, lazyAdam: false, centredFactors: "none" as "none" | "movies" | "both" };
+export const DEFAULTS = {
+  model: "bias" as CollabKind,
+  factors: 50,
+  l2: 1e-4,
+  biasL2: 0,
+  batchSize: 1024,
+  centre: true,
+  clip: true,
+  restoreBest: true,
+  patience: 3,
+  lazyAdam: false,
+  centredFactors: "none" as "none" | "movies" | "both",
+};
 
 /**
  * The dot model's defaults on top of DEFAULTS. It stays mean + user vector · movie vector (no bias terms), but with the
@@ -92,7 +116,12 @@ export const DEFAULTS = { model: "bias" as CollabKind, factors: 50, l2: 1e-4, bi
  * (seed 1); the previous defaults (L2 2e-5 and per-occurrence 0.05, both towards zero) gave 0.8883 on the first; a
  * sigmoid output range (fastai's y_range) did not help (0.8911).
  */
-export const DOT_DEFAULTS = { l2: 1e-4, activityL2: 0.05, centredFactors: "movies" as const, schedule: [{ lr: 3e-3, epochs: 40 }] as ScheduleStep[] };
+export const DOT_DEFAULTS = {
+  l2: 1e-4,
+  activityL2: 0.05,
+  centredFactors: "movies" as const,
+  schedule: [{ lr: 3e-3, epochs: 40 }] as ScheduleStep[],
+};
 
 export interface Recommendation {
   movieId: number;
@@ -130,14 +159,27 @@ export interface CollabResult {
   dispose(): void;
 }
 
-function indexTensors(users: Int32Array, movies: Int32Array, rows?: Int32Array): [tf.Tensor2D, tf.Tensor2D] {
+function indexTensors(
+  users: Int32Array,
+  movies: Int32Array,
+  rows?: Int32Array,
+): [tf.Tensor2D, tf.Tensor2D] {
   const pick = (a: Int32Array) => (rows ? Int32Array.from(rows, (i) => a[i]) : a);
   const u = pick(users);
-  return [tf.tensor2d(u, [u.length, 1], "int32"), tf.tensor2d(pick(movies), [u.length, 1], "int32")];
+  return [
+    tf.tensor2d(u, [u.length, 1], "int32"),
+    tf.tensor2d(pick(movies), [u.length, 1], "int32"),
+  ];
 }
 
 /** Raw model outputs (plus offset, clipped) for index pairs, in chunks. */
-function predictIndices(model: tf.LayersModel, users: Int32Array, movies: Int32Array, offset: number, range: [number, number] | null): Float32Array {
+function predictIndices(
+  model: tf.LayersModel,
+  users: Int32Array,
+  movies: Int32Array,
+  offset: number,
+  range: [number, number] | null,
+): Float32Array {
   const out = new Float32Array(users.length);
   const chunk = 16384;
   for (let start = 0; start < users.length; start += chunk) {
@@ -162,9 +204,19 @@ function predictIndices(model: tf.LayersModel, users: Int32Array, movies: Int32A
  * Trains a dot / bias / nn model on ratings with MovieLens ids. Ids seen in `ratings` or `validation`
  * get an embedding row (validation-only ids are never trained, so they stay near 0 under L2).
  */
-export async function fitCollab(ratings: RatingsInput, options: CollabOptions = {}): Promise<CollabResult> {
+export async function fitCollab(
+  ratings: RatingsInput,
+  options: CollabOptions = {},
+): Promise<CollabResult> {
   await ensureBackend(); // without initBackend, a script would train on tfjs's slow cpu backend
-  const o = { ...DEFAULTS, schedule: LESSON_SCHEDULE, seed: 42, activityL2: 0, ...(options.model === "dot" ? DOT_DEFAULTS : {}), ...options };
+  const o = {
+    ...DEFAULTS,
+    schedule: LESSON_SCHEDULE,
+    seed: 42,
+    activityL2: 0,
+    ...(options.model === "dot" ? DOT_DEFAULTS : {}),
+    ...options,
+  };
   const train = toColumns(ratings);
   const valid = options.validation ? toColumns(options.validation) : null;
   const users = new IdIndex([...train.userIds, ...(valid?.userIds ?? [])]);
@@ -184,7 +236,20 @@ export async function fitCollab(ratings: RatingsInput, options: CollabOptions = 
   const range: [number, number] | null = o.clip ? [lo, hi] : null;
   const target = Float32Array.from(train.ratings, (r) => r - offset);
 
-  const model = buildCollabModel({ kind: o.model, nUsers: users.size, nMovies: movies.size, factors: o.factors, l2: o.l2, activityL2: o.activityL2, initScale: o.initScale, biasL2: o.biasL2, seed: o.seed, dropout: o.dropout, hidden: o.hidden, centredFactors: o.centredFactors });
+  const model = buildCollabModel({
+    kind: o.model,
+    nUsers: users.size,
+    nMovies: movies.size,
+    factors: o.factors,
+    l2: o.l2,
+    activityL2: o.activityL2,
+    initScale: o.initScale,
+    biasL2: o.biasL2,
+    seed: o.seed,
+    dropout: o.dropout,
+    hidden: o.hidden,
+    centredFactors: o.centredFactors,
+  });
   const optimizer = createAdam(o.schedule[0]?.lr ?? 1e-3, { lazy: o.lazyAdam });
   model.compile({ optimizer, loss: "meanSquaredError" });
 
@@ -202,11 +267,21 @@ export async function fitCollab(ratings: RatingsInput, options: CollabOptions = 
     for (let e = 0; e < step.epochs; e++) {
       const order = shuffledIndices(target.length, random);
       const [xu, xm] = indexTensors(tu, tm, order);
-      const y = tf.tensor2d(Float32Array.from(order, (i) => target[i]), [order.length, 1]);
+      const y = tf.tensor2d(
+        Float32Array.from(order, (i) => target[i]),
+        [order.length, 1],
+      );
       const started = Date.now();
       let h: tf.History;
       try {
-        h = await model.fit([xu, xm], y, { batchSize: o.batchSize, epochs: epoch + 1, initialEpoch: epoch, shuffle: false, verbose: 0, callbacks: options.callbacks });
+        h = await model.fit([xu, xm], y, {
+          batchSize: o.batchSize,
+          epochs: epoch + 1,
+          initialEpoch: epoch,
+          shuffle: false,
+          verbose: 0,
+          callbacks: options.callbacks,
+        });
       } catch (error) {
         // Nothing is returned, so nothing made here may outlive the call.
         tf.dispose([xu, xm, y]);
@@ -215,7 +290,9 @@ export async function fitCollab(ratings: RatingsInput, options: CollabOptions = 
         optimizer.dispose();
         // model.fit sees one epoch per call; the learner wants fitCollab's count.
         if ((error as Error).name !== "KeyboardInterrupt") throw error;
-        throw new KeyboardInterrupt(`fitCollab stopped by the interrupt in epoch ${epoch + 1} of ${totalEpochs}; nothing was returned, and its tensors are freed`);
+        throw new KeyboardInterrupt(
+          `fitCollab stopped by the interrupt in epoch ${epoch + 1} of ${totalEpochs}; nothing was returned, and its tensors are freed`,
+        );
       }
       const seconds = (Date.now() - started) / 1000;
       tf.dispose([xu, xm, y]);
@@ -254,14 +331,23 @@ export async function fitCollab(ratings: RatingsInput, options: CollabOptions = 
   // The learned biases are on the mean's scale only when the bias model was trained centred.
   const fallback = collabFallback(model, o.model === "bias" && o.centre, mean, range);
   const predict = (userIds: ArrayLike<number>, movieIds: ArrayLike<number>): Predictions => {
-    if (userIds.length !== movieIds.length) throw new RangeError(`predict needs as many user ids (${userIds.length}) as movie ids (${movieIds.length})`);
+    if (userIds.length !== movieIds.length)
+      throw new RangeError(
+        `predict needs as many user ids (${userIds.length}) as movie ids (${movieIds.length})`,
+      );
     const ui = users.indices(userIds);
     const mi = movies.indices(movieIds);
     const known: number[] = [];
     for (let i = 0; i < ui.length; i++) if (ui[i] >= 0 && mi[i] >= 0) known.push(i);
     const out = Object.assign(new Float32Array(ui.length), { fallbacks: ui.length - known.length });
     if (out.fallbacks > 0) fallback(ui, mi, out);
-    const values = predictIndices(model, Int32Array.from(known, (i) => ui[i]), Int32Array.from(known, (i) => mi[i]), offset, range);
+    const values = predictIndices(
+      model,
+      Int32Array.from(known, (i) => ui[i]),
+      Int32Array.from(known, (i) => mi[i]),
+      offset,
+      range,
+    );
     known.forEach((row, k) => (out[row] = values[k]));
     return out;
   };
@@ -270,8 +356,16 @@ export async function fitCollab(ratings: RatingsInput, options: CollabOptions = 
     const u = users.index(userId);
     if (u < 0) return [];
     const rated = seen.get(u) ?? new Set<number>();
-    const candidates = Int32Array.from({ length: movies.size }, (_, i) => i).filter((i) => !rated.has(i));
-    const scores = predictIndices(model, new Int32Array(candidates.length).fill(u), candidates, offset, null);
+    const candidates = Int32Array.from({ length: movies.size }, (_, i) => i).filter(
+      (i) => !rated.has(i),
+    );
+    const scores = predictIndices(
+      model,
+      new Int32Array(candidates.length).fill(u),
+      candidates,
+      offset,
+      null,
+    );
     return Array.from(candidates, (m, k) => ({ movieId: movies.id(m), score: scores[k] }))
       .sort((a, b) => b.score - a.score)
       .slice(0, n);

@@ -1,6 +1,20 @@
 /** The collaborative-filtering library: models, training with the lesson's schedule, and the bias baseline. */
-export { fitCollab, layerRows, LESSON_SCHEDULE, LESSON_RECIPE, DEFAULTS, DOT_DEFAULTS } from "./fit";
-export type { CollabOptions, CollabResult, EpochRecord, ScheduleStep, Recommendation, Predictions } from "./fit";
+export {
+  fitCollab,
+  layerRows,
+  LESSON_SCHEDULE,
+  LESSON_RECIPE,
+  DEFAULTS,
+  DOT_DEFAULTS,
+} from "./fit";
+export type {
+  CollabOptions,
+  CollabResult,
+  EpochRecord,
+  ScheduleStep,
+  Recommendation,
+  Predictions,
+} from "./fit";
 export { buildCollabModel, LAYERS, type CollabKind, type ModelSpec } from "./model";
 export { fitBiasBaseline, type BiasBaseline } from "./baseline";
 export { toColumns, rmse, type RatingsInput, type RatingColumns } from "./data";

@@ -38,33 +38,97 @@ export interface ModelSpec {
 }
 
 /** Layer names other code reads weights from. */
-export const LAYERS = { userFactors: "user_factors", movieFactors: "movie_factors", userBias: "user_bias", movieBias: "movie_bias" } as const;
+export const LAYERS = {
+  userFactors: "user_factors",
+  movieFactors: "movie_factors",
+  userBias: "user_bias",
+  movieBias: "movie_bias",
+} as const;
 
 /** Builds dot / dot+biases / neural-net models taking [user index, movie index] (each [batch, 1]) to a rating. */
 export function buildCollabModel(spec: ModelSpec): tf.LayersModel {
   const seed = spec.seed ?? 42;
-  const init = (offset: number, scale = 0.05) => tf.initializers.randomUniform({ minval: -scale, maxval: scale, seed: seed + offset });
-  const centred = (name: string) => spec.centredFactors === "both" || (spec.centredFactors === "movies" && name === LAYERS.movieFactors);
+  const init = (offset: number, scale = 0.05) =>
+    tf.initializers.randomUniform({ minval: -scale, maxval: scale, seed: seed + offset });
+  const centred = (name: string) =>
+    spec.centredFactors === "both" ||
+    (spec.centredFactors === "movies" && name === LAYERS.movieFactors);
   // FastL2: the same penalty as tf.regularizers.l2 with a one-op gradient (LESSON4_FUSED_L2=0 compares the two)
   const plainL2 = !engineSwitch("LESSON4_FUSED_L2");
-  const reg = (l2: number, name: string) => (l2 > 0 ? (centred(name) ? new CentredL2({ l2 }) : plainL2 ? tf.regularizers.l2({ l2 }) : fastL2(l2)) : undefined);
+  const reg = (l2: number, name: string) =>
+    l2 > 0
+      ? centred(name)
+        ? new CentredL2({ l2 })
+        : plainL2
+          ? tf.regularizers.l2({ l2 })
+          : fastL2(l2)
+      : undefined;
   const user = tf.input({ shape: [1], dtype: "int32", name: "user" });
   const movie = tf.input({ shape: [1], dtype: "int32", name: "movie" });
-  const embed = (input: tf.SymbolicTensor, rows: number, dim: number, name: string, l2: number, offset: number, scale?: number) =>
+  const embed = (
+    input: tf.SymbolicTensor,
+    rows: number,
+    dim: number,
+    name: string,
+    l2: number,
+    offset: number,
+    scale?: number,
+  ) =>
     tf.layers.flatten({ name: `${name}_flat` }).apply(
-      tf.layers.embedding({ inputDim: rows, outputDim: dim, inputLength: 1, embeddingsInitializer: init(offset, scale), embeddingsRegularizer: reg(l2, name), name }).apply(input),
+      tf.layers
+        .embedding({
+          inputDim: rows,
+          outputDim: dim,
+          inputLength: 1,
+          embeddingsInitializer: init(offset, scale),
+          embeddingsRegularizer: reg(l2, name),
+          name,
+        })
+        .apply(input),
     ) as tf.SymbolicTensor;
-  const perOccurrence = (x: tf.SymbolicTensor, name: string) => (spec.activityL2 ? (activityL2(spec.activityL2, `${name}_activity_l2`, centred(name)).apply(x) as tf.SymbolicTensor) : x);
-  const u = perOccurrence(embed(user, spec.nUsers, spec.factors, LAYERS.userFactors, spec.l2, 1, spec.initScale), LAYERS.userFactors);
-  const m = perOccurrence(embed(movie, spec.nMovies, spec.factors, LAYERS.movieFactors, spec.l2, 2, spec.initScale), LAYERS.movieFactors);
+  const perOccurrence = (x: tf.SymbolicTensor, name: string) =>
+    spec.activityL2
+      ? (activityL2(spec.activityL2, `${name}_activity_l2`, centred(name)).apply(
+          x,
+        ) as tf.SymbolicTensor)
+      : x;
+  const u = perOccurrence(
+    embed(user, spec.nUsers, spec.factors, LAYERS.userFactors, spec.l2, 1, spec.initScale),
+    LAYERS.userFactors,
+  );
+  const m = perOccurrence(
+    embed(movie, spec.nMovies, spec.factors, LAYERS.movieFactors, spec.l2, 2, spec.initScale),
+    LAYERS.movieFactors,
+  );
   let output: tf.SymbolicTensor;
   if (spec.kind === "nn") {
     let x = tf.layers.concatenate({ name: "concat" }).apply([u, m]) as tf.SymbolicTensor;
     // SeededDropout draws a new mask every batch (tf.layers.dropout with a seed repeats one mask on every batch).
-    x = new SeededDropout({ rate: spec.dropout?.[0] ?? 0.3, seed: seed + 3, name: "dropout_in" }).apply(x) as tf.SymbolicTensor;
-    x = tf.layers.dense({ units: spec.hidden ?? 70, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 4 }), name: "hidden" }).apply(x) as tf.SymbolicTensor;
-    x = new SeededDropout({ rate: spec.dropout?.[1] ?? 0.75, seed: seed + 5, name: "dropout_hidden" }).apply(x) as tf.SymbolicTensor;
-    output = tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 6 }), name: "rating" }).apply(x) as tf.SymbolicTensor;
+    x = new SeededDropout({
+      rate: spec.dropout?.[0] ?? 0.3,
+      seed: seed + 3,
+      name: "dropout_in",
+    }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .dense({
+        units: spec.hidden ?? 70,
+        activation: "relu",
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 4 }),
+        name: "hidden",
+      })
+      .apply(x) as tf.SymbolicTensor;
+    x = new SeededDropout({
+      rate: spec.dropout?.[1] ?? 0.75,
+      seed: seed + 5,
+      name: "dropout_hidden",
+    }).apply(x) as tf.SymbolicTensor;
+    output = tf.layers
+      .dense({
+        units: 1,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 6 }),
+        name: "rating",
+      })
+      .apply(x) as tf.SymbolicTensor;
   } else {
     output = tf.layers.dot({ axes: 1, name: "dot" }).apply([u, m]) as tf.SymbolicTensor;
     if (spec.kind === "bias") {

@@ -57,7 +57,10 @@ export class MalformedDataError extends Error {
   ) {
     super(
       `${file}: ${bad.length} of ${total} rows are malformed (more than the allowed ${(maxShare * 100).toFixed(1)}%). First ones: ` +
-        bad.slice(0, 5).map((b) => `line ${b.line}: ${b.reason}`).join("; "),
+        bad
+          .slice(0, 5)
+          .map((b) => `line ${b.line}: ${b.reason}`)
+          .join("; "),
     );
     this.name = "MalformedDataError";
   }
@@ -92,7 +95,8 @@ function csvLines(text: string): CsvLine[] {
 const ID = /^\s*\d+\s*$/;
 
 function checkShare(file: string, bad: BadRow[], total: number, maxBadShare: number): void {
-  if (total > 0 && bad.length / total > maxBadShare) throw new MalformedDataError(file, bad, total, maxBadShare);
+  if (total > 0 && bad.length / total > maxBadShare)
+    throw new MalformedDataError(file, bad, total, maxBadShare);
 }
 
 /**
@@ -113,7 +117,8 @@ function parseDataRows<T>(
     if (current.text.trim() === "") continue;
     total++;
     const value = "error" in current ? current.error : parse(current.fields);
-    if (typeof value === "string") bad.push({ line: current.line, reason: value, text: current.text });
+    if (typeof value === "string")
+      bad.push({ line: current.line, reason: value, text: current.text });
     else out.push(value);
   }
   checkShare(file, bad, total, maxBadShare);
@@ -121,34 +126,71 @@ function parseDataRows<T>(
 }
 
 /** Parses ratings.csv text (userId,movieId,rating,timestamp); bad rows are skipped, listed by line, and fail the load above `maxBadShare`. */
-export function parseRatings(text: string, options: { maxBadShare?: number; file?: string } = {}): ParseReport<Rating> {
+export function parseRatings(
+  text: string,
+  options: { maxBadShare?: number; file?: string } = {},
+): ParseReport<Rating> {
   const lines = csvLines(text);
   const file = options.file ?? "ratings.csv";
   const first = lines[0];
   const header = (first && "fields" in first ? first.fields : []).map((h) => h.trim());
   const col = (name: string) => header.indexOf(name);
   const [cu, cm, cr, ct] = [col("userId"), col("movieId"), col("rating"), col("timestamp")];
-  if (cu < 0 || cm < 0 || cr < 0) throw new MalformedDataError(file, [{ line: 1, reason: `header must name userId, movieId and rating (found ${header.join(",")})`, text: header.join(",") }], 1, 0);
+  if (cu < 0 || cm < 0 || cr < 0)
+    throw new MalformedDataError(
+      file,
+      [
+        {
+          line: 1,
+          reason: `header must name userId, movieId and rating (found ${header.join(",")})`,
+          text: header.join(","),
+        },
+      ],
+      1,
+      0,
+    );
   return parseDataRows<Rating>(lines, file, options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE, (row) => {
     const [u, m, r] = [row[cu], row[cm], row[cr]];
-    if (u === undefined || m === undefined || r === undefined || u.trim() === "" || m.trim() === "" || r.trim() === "") return "missing field";
+    if (
+      u === undefined ||
+      m === undefined ||
+      r === undefined ||
+      u.trim() === "" ||
+      m.trim() === "" ||
+      r.trim() === ""
+    )
+      return "missing field";
     if (!ID.test(u)) return `userId ${JSON.stringify(u)} is not a whole number`;
     if (!ID.test(m)) return `movieId ${JSON.stringify(m)} is not a whole number`;
     const rating = Number(r);
-    if (!Number.isFinite(rating) || rating < 0.5 || rating > 5) return `rating ${JSON.stringify(r)} is outside 0.5-5`;
-    return { userId: Number(u), movieId: Number(m), rating, timestamp: ct >= 0 && row[ct] !== undefined ? Number(row[ct]) : undefined };
+    if (!Number.isFinite(rating) || rating < 0.5 || rating > 5)
+      return `rating ${JSON.stringify(r)} is outside 0.5-5`;
+    return {
+      userId: Number(u),
+      movieId: Number(m),
+      rating,
+      timestamp: ct >= 0 && row[ct] !== undefined ? Number(row[ct]) : undefined,
+    };
   });
 }
 
 /** Parses movies.csv text (movieId,title,genres; titles may be quoted). */
-export function parseMovies(text: string, options: { maxBadShare?: number; file?: string } = {}): ParseReport<Movie> {
+export function parseMovies(
+  text: string,
+  options: { maxBadShare?: number; file?: string } = {},
+): ParseReport<Movie> {
   const file = options.file ?? "movies.csv";
-  return parseDataRows<Movie>(csvLines(text), file, options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE, (row) => {
-    if (row.length < 2) return "missing field";
-    if (!ID.test(row[0] ?? "")) return `movieId ${JSON.stringify(row[0])} is not a whole number`;
-    if (!(row[1] ?? "").trim()) return "missing title";
-    return { movieId: Number(row[0]), title: row[1], genres: row[2] ?? "" };
-  });
+  return parseDataRows<Movie>(
+    csvLines(text),
+    file,
+    options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE,
+    (row) => {
+      if (row.length < 2) return "missing field";
+      if (!ID.test(row[0] ?? "")) return `movieId ${JSON.stringify(row[0])} is not a whole number`;
+      if (!(row[1] ?? "").trim()) return "missing title";
+      return { movieId: Number(row[0]), title: row[1], genres: row[2] ?? "" };
+    },
+  );
 }
 
 const REQUIRED = ["ratings.csv", "movies.csv"];
@@ -191,8 +233,14 @@ export async function locateMovieLens(options: LocateOptions = {}): Promise<Movi
     fetchImpl,
     manualHint: hint,
     onProgress: (received, total) => {
-      const tenth = Number.isFinite(total) && total > 0 ? Math.floor((10 * received) / total) : Math.floor(received / 250_000);
-      if (tenth !== lastTenth) log(`  ${(received / 1e6).toFixed(2)} MB${Number.isFinite(total) ? ` of ${(total / 1e6).toFixed(2)} MB` : ""}`);
+      const tenth =
+        Number.isFinite(total) && total > 0
+          ? Math.floor((10 * received) / total)
+          : Math.floor(received / 250_000);
+      if (tenth !== lastTenth)
+        log(
+          `  ${(received / 1e6).toFixed(2)} MB${Number.isFinite(total) ? ` of ${(total / 1e6).toFixed(2)} MB` : ""}`,
+        );
       lastTenth = tenth;
     },
   });
@@ -201,20 +249,30 @@ export async function locateMovieLens(options: LocateOptions = {}): Promise<Movi
     const expectedMd5 = await fetchMd5(fetchImpl);
     if (expectedMd5) {
       const actual = createHash("md5").update(zip).digest("hex");
-      if (actual !== expectedMd5) throw new DownloadError(`The download of ${MOVIELENS_URL} is corrupt (MD5 ${actual}, expected ${expectedMd5}). To continue, ${hint}.`);
+      if (actual !== expectedMd5)
+        throw new DownloadError(
+          `The download of ${MOVIELENS_URL} is corrupt (MD5 ${actual}, expected ${expectedMd5}). To continue, ${hint}.`,
+        );
       log(`  MD5 verified (${actual})`);
     } else {
       log("  (MD5 file not available; the size was checked against the server's Content-Length)");
     }
-    const files = unzipSync(zip, { filter: (f) => REQUIRED.some((name) => f.name.endsWith(`/${name}`) || f.name === name) });
+    const files = unzipSync(zip, {
+      filter: (f) => REQUIRED.some((name) => f.name.endsWith(`/${name}`) || f.name === name),
+    });
     for (const name of REQUIRED) {
       const entry = Object.entries(files).find(([k]) => k.endsWith(`/${name}`) || k === name);
-      if (!entry) throw new DownloadError(`${zipPath} does not contain ${name}. To continue, ${hint}.`);
+      if (!entry)
+        throw new DownloadError(`${zipPath} does not contain ${name}. To continue, ${hint}.`);
       writeFileAtomic(path.join(folder, name), entry[1]);
     }
   } catch (error) {
     fs.rmSync(zipPath, { force: true });
-    throw error instanceof DownloadError ? error : new DownloadError(`Could not unpack ${zipPath}: ${(error as Error).message}. To continue, ${hint}.`);
+    throw error instanceof DownloadError
+      ? error
+      : new DownloadError(
+          `Could not unpack ${zipPath}: ${(error as Error).message}. To continue, ${hint}.`,
+        );
   }
   log(`  unpacked to ${folder}`);
   return { folder, origin: "download" };
@@ -237,7 +295,9 @@ export interface MovieLensData {
   ratingsDf: dfd.DataFrame;
   moviesDf: dfd.DataFrame;
   /** Where the data came from; `generated` means MovieLens was not available. */
-  source: { kind: "movielens"; folder: string; origin: MovieLensLocation["origin"] } | { kind: "generated"; reason: string };
+  source:
+    | { kind: "movielens"; folder: string; origin: MovieLensLocation["origin"] }
+    | { kind: "generated"; reason: string };
   /** A warning to show prominently when the data is generated, else null. */
   banner: string | null;
   badRows: { ratings: BadRow[]; movies: BadRow[] };
@@ -257,7 +317,15 @@ export async function loadMovieLens(options: LoadOptions = {}): Promise<MovieLen
     location = await locateMovieLens(options);
   } catch (error) {
     if (!(error instanceof DownloadError) || options.fallback === false) throw error;
-    const synthetic = generateRatings({ users: 610, movies: 1500, factors: 8, density: 0.1, noise: 0.7, halfStars: true, seed: 42 });
+    const synthetic = generateRatings({
+      users: 610,
+      movies: 1500,
+      factors: 8,
+      density: 0.1,
+      noise: 0.7,
+      halfStars: true,
+      seed: 42,
+    });
     const banner = `GENERATED DATA — MovieLens is not available (${error.message}) These numbers come from a generated ratings set with a known low-rank structure, not from real users.`;
     return {
       ratings: synthetic.ratings,
@@ -269,8 +337,12 @@ export async function loadMovieLens(options: LoadOptions = {}): Promise<MovieLen
       badRows: { ratings: [], movies: [] },
     };
   }
-  const ratings = parseRatings(fs.readFileSync(path.join(location.folder, "ratings.csv"), "utf8"), { maxBadShare: options.maxBadShare });
-  const movies = parseMovies(fs.readFileSync(path.join(location.folder, "movies.csv"), "utf8"), { maxBadShare: options.maxBadShare });
+  const ratings = parseRatings(fs.readFileSync(path.join(location.folder, "ratings.csv"), "utf8"), {
+    maxBadShare: options.maxBadShare,
+  });
+  const movies = parseMovies(fs.readFileSync(path.join(location.folder, "movies.csv"), "utf8"), {
+    maxBadShare: options.maxBadShare,
+  });
   return {
     ratings: ratings.rows,
     movies: movies.rows,
@@ -284,5 +356,9 @@ export async function loadMovieLens(options: LoadOptions = {}): Promise<MovieLen
 
 /** Ratings as a danfo DataFrame with columns userId, movieId, rating. */
 export function toDataFrame(ratings: Rating[]): dfd.DataFrame {
-  return new dfd.DataFrame({ userId: ratings.map((r) => r.userId), movieId: ratings.map((r) => r.movieId), rating: ratings.map((r) => r.rating) });
+  return new dfd.DataFrame({
+    userId: ratings.map((r) => r.userId),
+    movieId: ratings.map((r) => r.movieId),
+    rating: ratings.map((r) => r.rating),
+  });
 }

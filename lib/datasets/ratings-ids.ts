@@ -26,7 +26,8 @@ export class IdIndex {
 
   /** The id at `index`; throws for an index outside 0..size-1. */
   id(index: number): number {
-    if (!Number.isInteger(index) || index < 0 || index >= this.ids.length) throw new RangeError(`index ${index} is outside 0..${this.ids.length - 1}`);
+    if (!Number.isInteger(index) || index < 0 || index >= this.ids.length)
+      throw new RangeError(`index ${index} is outside 0..${this.ids.length - 1}`);
     return this.ids[index];
   }
 

@@ -26,16 +26,29 @@ export interface SyntheticRatings {
 
 /** Ratings = 3.5 + user bias + movie bias + u·m + noise, with sparse MovieLens-like ids (users 1.., movies 10, 17, 24, ...). */
 export function generateRatings(options: SyntheticOptions = {}): SyntheticRatings {
-  const { users = 200, movies = 300, factors = 3, density = 0.1, noise = 0.3, halfStars = false, seed = 42 } = options;
+  const {
+    users = 200,
+    movies = 300,
+    factors = 3,
+    density = 0.1,
+    noise = 0.3,
+    halfStars = false,
+    seed = 42,
+  } = options;
   const random = seededRandom(seed);
   const scale = 0.8 / Math.sqrt(factors);
-  const u = Array.from({ length: users }, () => Array.from({ length: factors }, () => normal(random) * scale));
-  const m = Array.from({ length: movies }, () => Array.from({ length: factors }, () => normal(random) * scale));
+  const u = Array.from({ length: users }, () =>
+    Array.from({ length: factors }, () => normal(random) * scale),
+  );
+  const m = Array.from({ length: movies }, () =>
+    Array.from({ length: factors }, () => normal(random) * scale),
+  );
   const ub = Array.from({ length: users }, () => normal(random) * 0.3);
   const mb = Array.from({ length: movies }, () => normal(random) * 0.4);
   const userId = (i: number) => i + 1;
   const movieId = (j: number) => 10 + 7 * j;
-  const value = (i: number, j: number) => 3.5 + ub[i] + mb[j] + u[i].reduce((s, x, k) => s + x * m[j][k], 0);
+  const value = (i: number, j: number) =>
+    3.5 + ub[i] + mb[j] + u[i].reduce((s, x, k) => s + x * m[j][k], 0);
   const ratings: Rating[] = [];
   for (let i = 0; i < users; i++) {
     for (let j = 0; j < movies; j++) {
@@ -45,7 +58,11 @@ export function generateRatings(options: SyntheticOptions = {}): SyntheticRating
       ratings.push({ userId: userId(i), movieId: movieId(j), rating: r, timestamp: 0 });
     }
   }
-  const movieList: Movie[] = Array.from({ length: movies }, (_, j) => ({ movieId: movieId(j), title: `Generated movie ${movieId(j)}`, genres: "(generated)" }));
+  const movieList: Movie[] = Array.from({ length: movies }, (_, j) => ({
+    movieId: movieId(j),
+    title: `Generated movie ${movieId(j)}`,
+    genres: "(generated)",
+  }));
   return {
     ratings,
     movies: movieList,

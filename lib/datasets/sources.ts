@@ -16,7 +16,10 @@ export class DownloadError extends Error {
 }
 
 /** The path of `relative` inside LESSON4_SOURCES_DIR when that folder holds it, else null. */
-export function fromSources(relative: string, config: Pick<Config, "sourcesDir"> = readConfig()): string | null {
+export function fromSources(
+  relative: string,
+  config: Pick<Config, "sourcesDir"> = readConfig(),
+): string | null {
   if (!config.sourcesDir) return null;
   const candidate = path.join(config.sourcesDir, relative);
   return fs.existsSync(candidate) ? candidate : null;
@@ -46,8 +49,14 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
 }
 
 /** Downloads `url` to `dest` (temp name, then rename), verifying the size when given. */
-export async function downloadFile(url: string, dest: string, options: DownloadOptions = {}): Promise<string> {
-  const hint = options.manualHint ?? `download ${url} yourself and save it as ${dest}, or set LESSON4_SOURCES_DIR to a folder that holds a copy`;
+export async function downloadFile(
+  url: string,
+  dest: string,
+  options: DownloadOptions = {},
+): Promise<string> {
+  const hint =
+    options.manualHint ??
+    `download ${url} yourself and save it as ${dest}, or set LESSON4_SOURCES_DIR to a folder that holds a copy`;
   const tmp = `${dest}.${process.pid}.download.tmp`;
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   try {
@@ -56,26 +65,36 @@ export async function downloadFile(url: string, dest: string, options: DownloadO
       response = await (options.fetchImpl ?? fetch)(url);
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      throw new DownloadError(`Could not download ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message} (are you offline?). To continue, ${hint}.`);
+      throw new DownloadError(
+        `Could not download ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message} (are you offline?). To continue, ${hint}.`,
+      );
     }
-    if (!response.ok || !response.body) throw new DownloadError(`Could not download ${url}: the server answered ${response.status} ${response.statusText}. To continue, ${hint}.`);
+    if (!response.ok || !response.body)
+      throw new DownloadError(
+        `Could not download ${url}: the server answered ${response.status} ${response.statusText}. To continue, ${hint}.`,
+      );
     const total = Number(response.headers.get("content-length") ?? NaN);
     const out = fs.createWriteStream(tmp);
     let received = 0;
     try {
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         received += chunk.length;
-        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+        if (!out.write(chunk))
+          await new Promise<void>((resolve) => out.once("drain", () => resolve()));
         options.onProgress?.(received, total);
       }
     } catch (error) {
-      throw new DownloadError(`The download of ${url} broke off after ${received} bytes: ${(error as Error).message}. To continue, ${hint}.`);
+      throw new DownloadError(
+        `The download of ${url} broke off after ${received} bytes: ${(error as Error).message}. To continue, ${hint}.`,
+      );
     } finally {
       await new Promise<void>((resolve) => out.end(() => resolve()));
     }
     const expected = options.bytes ?? (Number.isFinite(total) ? total : undefined);
     if (expected !== undefined && received !== expected) {
-      throw new DownloadError(`The download of ${url} is incomplete: ${received} of ${expected} bytes. To continue, ${hint}.`);
+      throw new DownloadError(
+        `The download of ${url} is incomplete: ${received} of ${expected} bytes. To continue, ${hint}.`,
+      );
     }
     fs.renameSync(tmp, dest);
     return dest;

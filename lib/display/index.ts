@@ -1,6 +1,13 @@
 /** Rich notebook output: charts, tables, images and training progress. */
 import { show } from "./show";
-export { show, DisplayHandle, setDisplaySink, escapeHtml, type MimeBundle, type Displayable } from "./show";
+export {
+  show,
+  DisplayHandle,
+  setDisplaySink,
+  escapeHtml,
+  type MimeBundle,
+  type Displayable,
+} from "./show";
 export { plot, figureBundle, resetPlotlyEmbedding, type Figure } from "./plot";
 export { table, tableBundle, toTableData, isDataFrame, isSeries, type TableOptions } from "./table";
 export { image, imageGrid, imageBundle, tensorToPng, type ImageOptions } from "./image";

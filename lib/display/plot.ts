@@ -37,7 +37,11 @@ interface RunningCell {
 }
 
 function runningCell(): RunningCell | null {
-  return ((globalThis as Record<symbol, unknown>)[Symbol.for("lesson4-ts.running-cell")] as RunningCell) ?? null;
+  return (
+    ((globalThis as Record<symbol, unknown>)[
+      Symbol.for("lesson4-ts.running-cell")
+    ] as RunningCell) ?? null
+  );
 }
 
 /**
@@ -65,7 +69,10 @@ export function resetPlotlyEmbedding(): void {
 }
 
 /** The MIME bundle of a figure: HTML that draws it, plotly's own JSON type, and a text summary. */
-export function figureBundle(figure: Figure, options: { height?: number; embedLibrary?: boolean } = {}): MimeBundle {
+export function figureBundle(
+  figure: Figure,
+  options: { height?: number; embedLibrary?: boolean } = {},
+): MimeBundle {
   const embed = options.embedLibrary ?? libraryMissing();
   if (embed) {
     const cell = runningCell();
@@ -73,14 +80,23 @@ export function figureBundle(figure: Figure, options: { height?: number; embedLi
   }
   const id = `lesson4-plot-${randomBytes(6).toString("hex")}`;
   const height = options.height ?? (figure.layout?.height as number | undefined) ?? 420;
-  const json = JSON.stringify({ data: figure.data, layout: figure.layout ?? {}, config: { responsive: true, ...(figure.config ?? {}) }, frames: figure.frames ?? [] }).replace(/<\//g, "<\\/");
+  const json = JSON.stringify({
+    data: figure.data,
+    layout: figure.layout ?? {},
+    config: { responsive: true, ...(figure.config ?? {}) },
+    frames: figure.frames ?? [],
+  }).replace(/<\//g, "<\\/");
   const draw = `<script type="text/javascript">(function(){var f=${json};var tries=0;function draw(){var el=document.getElementById(${JSON.stringify(id)});if(window.Plotly&&el){window.Plotly.newPlot(el,f.data,f.layout,f.config).then(function(){if(f.frames.length)window.Plotly.addFrames(el,f.frames);});}else if(tries++<400){setTimeout(draw,25);}}draw();})();</script>`;
   const html = `<div id="${id}" class="lesson4-plot" style="width:100%;height:${height}px;"></div>${embed ? plotlyLibraryScript() : ""}${draw}`;
   const title = (figure.layout?.title as { text?: string } | string | undefined) ?? "";
-  const titleText = typeof title === "string" ? title : title.text ?? "";
+  const titleText = typeof title === "string" ? title : (title.text ?? "");
   return {
     "text/html": html,
-    "application/vnd.plotly.v1+json": { data: figure.data, layout: figure.layout ?? {}, config: figure.config ?? {} },
+    "application/vnd.plotly.v1+json": {
+      data: figure.data,
+      layout: figure.layout ?? {},
+      config: figure.config ?? {},
+    },
     "text/plain": `<plotly figure${titleText ? ` "${titleText}"` : ""}: ${figure.data.length} trace(s)>`,
   };
 }

@@ -20,14 +20,19 @@ export interface ProgressOptions {
 function formatLogs(logs: Logs): string {
   return Object.entries(logs)
     .filter(([, v]) => typeof v === "number")
-    .map(([k, v]) => `${k} ${Math.abs(v!) >= 1e4 || (Math.abs(v!) < 1e-3 && v !== 0) ? v!.toExponential(3) : v!.toFixed(4)}`)
+    .map(
+      ([k, v]) =>
+        `${k} ${Math.abs(v!) >= 1e4 || (Math.abs(v!) < 1e-3 && v !== 0) ? v!.toExponential(3) : v!.toFixed(4)}`,
+    )
     .join(" · ");
 }
 
 function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return "?";
   if (s < 60) return `${s.toFixed(1)}s`;
-  return `${Math.floor(s / 60)}m${Math.round(s % 60).toString().padStart(2, "0")}s`;
+  return `${Math.floor(s / 60)}m${Math.round(s % 60)
+    .toString()
+    .padStart(2, "0")}s`;
 }
 
 /** Live progress for a training run; pass `progress.callbacks()` to `model.fit`, or call its methods from a custom loop. */
@@ -57,14 +62,18 @@ export class TrainingProgress {
     const total = this.options.batchesPerEpoch;
     const elapsed = (now - this.epochStart) / 1000;
     const eta = total ? (elapsed / this.batch) * (total - this.batch) : NaN;
-    const bar = total ? `[${"#".repeat(Math.round((20 * this.batch) / total)).padEnd(20, ".")}] ` : "";
+    const bar = total
+      ? `[${"#".repeat(Math.round((20 * this.batch) / total)).padEnd(20, ".")}] `
+      : "";
     this.live = `epoch ${this.epoch + 1}${this.options.epochs ? `/${this.options.epochs}` : ""} ${bar}batch ${this.batch}${total ? `/${total}` : ""} · ${formatLogs(logs)} · ETA ${formatSeconds(eta)}`;
     this.render(false);
   }
 
   epochEnd(epoch: number, logs: Logs = {}): void {
     const seconds = (Date.now() - this.epochStart) / 1000;
-    this.lines.push(`epoch ${epoch + 1}${this.options.epochs ? `/${this.options.epochs}` : ""} · ${formatLogs(logs)} · ${formatSeconds(seconds)}`);
+    this.lines.push(
+      `epoch ${epoch + 1}${this.options.epochs ? `/${this.options.epochs}` : ""} · ${formatLogs(logs)} · ${formatSeconds(seconds)}`,
+    );
     this.live = "";
     this.render(true);
   }

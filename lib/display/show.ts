@@ -38,14 +38,18 @@ export function captureDisplays<T>(sink: Writer, fn: () => T): T {
   return captures().run(sink, fn);
 }
 
-type KernelWrite = (content: { data: MimeBundle; metadata: object; transient: object }, update: boolean) => void;
+type KernelWrite = (
+  content: { data: MimeBundle; metadata: object; transient: object },
+  update: boolean,
+) => void;
 
 /** tslab's writer for display messages; null outside a running tslab kernel. */
 function kernelWriter(): KernelWrite | null {
   try {
     // tslab keeps the live writer on its jupyter module; same file as the running kernel's.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require("tslab/dist/jupyter") as { lastWriteDisplayData: KernelWrite | null }).lastWriteDisplayData;
+    return (require("tslab/dist/jupyter") as { lastWriteDisplayData: KernelWrite | null })
+      .lastWriteDisplayData;
   } catch {
     return null;
   }
@@ -67,7 +71,9 @@ export function show(item: MimeBundle | Displayable): void {
 }
 
 export function toBundle(item: MimeBundle | Displayable): MimeBundle {
-  return typeof (item as Displayable).toMimeBundle === "function" ? (item as Displayable).toMimeBundle() : (item as MimeBundle);
+  return typeof (item as Displayable).toMimeBundle === "function"
+    ? (item as Displayable).toMimeBundle()
+    : (item as MimeBundle);
 }
 
 /** One output area that can be replaced in place (progress bars, live charts). */
@@ -84,5 +90,9 @@ export class DisplayHandle {
 
 /** Escapes text for HTML. */
 export function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+  return text
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;");
 }

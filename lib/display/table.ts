@@ -28,13 +28,29 @@ interface SeriesLike {
 /** True for danfo DataFrames (and anything shaped like one). */
 export function isDataFrame(value: unknown): value is DataFrameLike {
   const v = value as DataFrameLike;
-  return v != null && typeof v === "object" && Array.isArray(v.columns) && Array.isArray(v.index) && Array.isArray(v.values) && Array.isArray(v.shape) && v.shape.length === 2;
+  return (
+    v != null &&
+    typeof v === "object" &&
+    Array.isArray(v.columns) &&
+    Array.isArray(v.index) &&
+    Array.isArray(v.values) &&
+    Array.isArray(v.shape) &&
+    v.shape.length === 2
+  );
 }
 
 /** True for danfo Series. */
 export function isSeries(value: unknown): value is SeriesLike {
   const v = value as SeriesLike & { shape?: number[] };
-  return v != null && typeof v === "object" && Array.isArray(v.values) && Array.isArray(v.index) && Array.isArray(v.shape) && v.shape.length === 1 && !Array.isArray(v.columns);
+  return (
+    v != null &&
+    typeof v === "object" &&
+    Array.isArray(v.values) &&
+    Array.isArray(v.index) &&
+    Array.isArray(v.shape) &&
+    v.shape.length === 1 &&
+    !Array.isArray(v.columns)
+  );
 }
 
 function formatCell(value: Cell, digits: number): string {
@@ -42,7 +58,9 @@ function formatCell(value: Cell, digits: number): string {
     if (Number.isInteger(value)) return String(value);
     if (!Number.isFinite(value)) return String(value);
     const abs = Math.abs(value);
-    return abs !== 0 && (abs < 1e-3 || abs >= 1e7) ? value.toExponential(digits - 1) : value.toFixed(digits);
+    return abs !== 0 && (abs < 1e-3 || abs >= 1e7)
+      ? value.toExponential(digits - 1)
+      : value.toFixed(digits);
   }
   if (value === null || value === undefined) return "";
   if (value instanceof Date) return value.toISOString();
@@ -71,9 +89,15 @@ export function toTableData(value: unknown): TableData {
     for (const record of value) {
       for (const key of Object.keys(record ?? {})) if (!columns.includes(key)) columns.push(key);
     }
-    return { columns, index: value.map((_, i) => i), rows: value.map((record) => columns.map((c) => (record as Record<string, Cell>)?.[c])) };
+    return {
+      columns,
+      index: value.map((_, i) => i),
+      rows: value.map((record) => columns.map((c) => (record as Record<string, Cell>)?.[c])),
+    };
   }
-  throw new TypeError("table() takes a danfo DataFrame or Series, or an array of records (objects).");
+  throw new TypeError(
+    "table() takes a danfo DataFrame or Series, or an array of records (objects).",
+  );
 }
 
 function elide<T>(items: T[], maxRows: number): Array<T | null> {
@@ -101,11 +125,20 @@ export function tableBundle(value: unknown, options: TableOptions = {}): MimeBun
     `<table class="dataframe lesson4-table" border="1">${caption}<thead><tr style="text-align: right;"><th></th>` +
     `${columns.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr></thead><tbody>${htmlRows}</tbody></table>` +
     `<p class="lesson4-table-shape">${rows.length} rows × ${columns.length} columns</p>`;
-  const textCells = shown.map((entry) => (entry === null ? ["…", ...columns.map(() => "…")] : [String(entry.label), ...entry.row.map((c) => formatCell(c, digits))]));
+  const textCells = shown.map((entry) =>
+    entry === null
+      ? ["…", ...columns.map(() => "…")]
+      : [String(entry.label), ...entry.row.map((c) => formatCell(c, digits))],
+  );
   const all = [["", ...columns], ...textCells];
   const widths = all[0].map((_, j) => Math.max(...all.map((r) => r[j].length)));
-  const text = all.map((r) => r.map((c, j) => c.padStart(widths[j])).join("  ")).join("\n") + `\n\n[${rows.length} rows x ${columns.length} columns]`;
-  return { "text/html": html, "text/plain": options.caption ? `${options.caption}\n${text}` : text };
+  const text =
+    all.map((r) => r.map((c, j) => c.padStart(widths[j])).join("  ")).join("\n") +
+    `\n\n[${rows.length} rows x ${columns.length} columns]`;
+  return {
+    "text/html": html,
+    "text/plain": options.caption ? `${options.caption}\n${text}` : text,
+  };
 }
 
 /** Shows a DataFrame, Series or array of records as a table. */

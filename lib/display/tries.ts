@@ -92,11 +92,17 @@ export class Tries {
   private readonly list: Try[] = [];
 
   /** `curveName` labels the chart's y axis, e.g. "validation RMSE"; `xName` its x axis (the curve's steps). */
-  constructor(readonly title: string, readonly curveName: string, readonly xName = "epoch") {}
+  constructor(
+    readonly title: string,
+    readonly curveName: string,
+    readonly xName = "epoch",
+  ) {}
 
   /** The label of a setting, e.g. "lr=0.01, epochs=3": tries with the same label replace each other. */
   static label(setting: Setting): string {
-    return Object.entries(setting).map(([k, v]) => `${k}=${v}`).join(", ");
+    return Object.entries(setting)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ");
   }
 
   get all(): readonly Try[] {

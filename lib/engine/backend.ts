@@ -8,7 +8,13 @@ import * as os from "os";
 import { registerFasterWasmKernels, registerMissingWasmKernels } from "./wasm-kernels";
 import { prepareSimdKernels } from "./wasm-simd";
 import { wasmBackendFactory } from "./tfjs-patches";
-import { disableWasmThreads, wasmSharedMemory, wasmThreadsInUse, wasmThreadsPossible, withThreadedWasm } from "./wasm-threads";
+import {
+  disableWasmThreads,
+  wasmSharedMemory,
+  wasmThreadsInUse,
+  wasmThreadsPossible,
+  withThreadedWasm,
+} from "./wasm-threads";
 import { finishPendingStep } from "./deferred-step";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -45,7 +51,9 @@ async function tryNative(): Promise<string | null> {
       ? "@tensorflow/tfjs-node is not installed (it needs internet access at install time)"
       : `@tensorflow/tfjs-node failed to load: ${(error as Error).message.split("\n")[0]}`;
   }
-  return (await tf.setBackend("tensorflow")) ? null : "@tensorflow/tfjs-node loaded but its backend did not start";
+  return (await tf.setBackend("tensorflow"))
+    ? null
+    : "@tensorflow/tfjs-node loaded but its backend did not start";
 }
 
 let threadsNote: string | undefined;
@@ -93,7 +101,8 @@ export interface BackendOptions {
 function wantedStart(options: BackendOptions): WasmStart {
   const configured = readConfig().wasmThreads;
   if (configured !== null) return { threads: configured, shared: configured > 1 };
-  const threads = options.threads === "all" ? allWasmThreads() : Math.max(1, Math.floor(options.threads ?? 1));
+  const threads =
+    options.threads === "all" ? allWasmThreads() : Math.max(1, Math.floor(options.threads ?? 1));
   return { threads, shared: threads > 1 || os.cpus().length > 1 };
 }
 
@@ -103,7 +112,10 @@ async function restartWasm(start: WasmStart): Promise<void> {
   tf.removeBackend("wasm");
   tf.registerBackend("wasm", registered.factory, registered.priority);
   const failure = await tryWasm(start);
-  if (failure) throw new Error(`restarting the wasm backend with ${start.threads} thread(s) failed: ${failure}`);
+  if (failure)
+    throw new Error(
+      `restarting the wasm backend with ${start.threads} thread(s) failed: ${failure}`,
+    );
   noteWasmThreads(current!);
 }
 
@@ -120,28 +132,48 @@ function noteWasmThreads(info: BackendInfo): void {
  * uses it or fails with the reason. Safe to call again: returns the backend already chosen
  * unless a different one (or, on wasm, another thread count) is asked for.
  */
-export async function initBackend(choice: BackendChoice = readConfig().backend, options: BackendOptions = {}): Promise<BackendInfo> {
+export async function initBackend(
+  choice: BackendChoice = readConfig().backend,
+  options: BackendOptions = {},
+): Promise<BackendInfo> {
   const start = wantedStart(options);
   finishPendingStep(); // a helper thread's step must land before its backend changes
   if (current && (choice === "auto" || choice === current.name)) {
     // What a start would give: the threaded build with the pool asked for, or the plain build's single thread.
     const shared = start.shared && wasmThreadsPossible();
-    const changed = current.sharedMemory !== shared || current.threads !== (shared ? start.threads : 1);
+    const changed =
+      current.sharedMemory !== shared || current.threads !== (shared ? start.threads : 1);
     if (current.name === "wasm" && changed) await restartWasm(start);
     return current;
   }
   const candidates = choice === "auto" ? ORDER : [choice];
   const skipped: string[] = [];
   for (const name of candidates) {
-    const failure = name === "tensorflow" ? await tryNative() : name === "wasm" ? await tryWasm(start) : (await tf.setBackend("cpu")) ? null : "the cpu backend did not start";
+    const failure =
+      name === "tensorflow"
+        ? await tryNative()
+        : name === "wasm"
+          ? await tryWasm(start)
+          : (await tf.setBackend("cpu"))
+            ? null
+            : "the cpu backend did not start";
     if (failure) {
-      if (choice !== "auto") throw new Error(`LESSON4_BACKEND=${choice} cannot be used: ${failure}. Use LESSON4_BACKEND=auto to fall back.`);
+      if (choice !== "auto")
+        throw new Error(
+          `LESSON4_BACKEND=${choice} cannot be used: ${failure}. Use LESSON4_BACKEND=auto to fall back.`,
+        );
       skipped.push(failure);
       continue;
     }
     if (name === "wasm") await prepareSimdKernels(); // assembles kernels/*.wat once, before their first use
-    const addedKernels = name === "wasm" ? [...registerMissingWasmKernels(), ...registerFasterWasmKernels()] : [];
-    const why = choice === "auto" ? (skipped.length ? `fastest available; ${skipped.join("; ")}` : "fastest available") : "chosen by LESSON4_BACKEND";
+    const addedKernels =
+      name === "wasm" ? [...registerMissingWasmKernels(), ...registerFasterWasmKernels()] : [];
+    const why =
+      choice === "auto"
+        ? skipped.length
+          ? `fastest available; ${skipped.join("; ")}`
+          : "fastest available"
+        : "chosen by LESSON4_BACKEND";
     current = { name, reason: why, addedKernels };
     if (name === "wasm") {
       current.simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) as boolean;
@@ -172,8 +204,10 @@ export function ensureBackend(options: BackendOptions = {}): Promise<BackendInfo
   autoStart ??= initBackend(readConfig().backend, options).then(
     (info) => {
       const why = info.reason.split(";")[0];
-      process.stderr.write(`lesson4: tfjs runs on ${info.name} (${why}, picked on first use; ` +
-        `initBackend() or LESSON4_BACKEND chooses another)\n`);
+      process.stderr.write(
+        `lesson4: tfjs runs on ${info.name} (${why}, picked on first use; ` +
+          `initBackend() or LESSON4_BACKEND chooses another)\n`,
+      );
       return info;
     },
     (error: unknown) => {
@@ -191,8 +225,19 @@ export function backendInfo(): BackendInfo | null {
 
 /** A one-line description for notebooks and logs. */
 export function describeBackend(info: BackendInfo): string {
-  const threads = info.threads && info.threads > 1 ? `${info.threads} threads` : info.threadsNote ? `1 thread: ${info.threadsNote}` : info.sharedMemory ? "threaded build, 1 XNNPACK thread" : "";
-  const extras = [info.simd ? "SIMD" : "", threads, info.addedKernels.length ? `+${info.addedKernels.length} project kernels` : ""].filter(Boolean);
+  const threads =
+    info.threads && info.threads > 1
+      ? `${info.threads} threads`
+      : info.threadsNote
+        ? `1 thread: ${info.threadsNote}`
+        : info.sharedMemory
+          ? "threaded build, 1 XNNPACK thread"
+          : "";
+  const extras = [
+    info.simd ? "SIMD" : "",
+    threads,
+    info.addedKernels.length ? `+${info.addedKernels.length} project kernels` : "",
+  ].filter(Boolean);
   return `tfjs ${tf.version.tfjs} on ${info.name}${extras.length ? ` (${extras.join(", ")})` : ""}: ${info.reason}`;
 }
 

@@ -19,9 +19,12 @@ export const patchRowsChoice = { simd: true };
 function patchRows(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
   const x = args.inputs.x as tf.TensorInfo;
-  const kh = Number(args.attrs!.kh), kw = Number(args.attrs!.kw);
+  const kh = Number(args.attrs!.kh),
+    kw = Number(args.attrs!.kw);
   const [n, h, w, c] = x.shape;
-  const oh = h - kh + 1, ow = w - kw + 1, pixels = n * oh * ow;
+  const oh = h - kh + 1,
+    ow = w - kw + 1,
+    pixels = n * oh * ow;
   const out = backend.makeOutput([kh * kw * c, pixels], "float32");
   // (views after the allocation, which can move the heap)
   const src = backend.typedArrayFromHeap(x) as Float32Array;
@@ -31,7 +34,17 @@ function patchRows(args: KernelArgs): tf.TensorInfo {
     // each row in the SIMD module's patchRow loop (a wasm loop, without JS's bounds checks)
     for (let i = 0, r = 0; i < kh; i++) {
       for (let j = 0; j < kw; j++) {
-        for (let ch = 0; ch < c; ch++, r++) kernels.patchRow(src.byteOffset + 4 * ((i * w + j) * c + ch), dst.byteOffset + 4 * r * pixels, n, oh, ow, 4 * h * w * c, 4 * w * c, 4 * c);
+        for (let ch = 0; ch < c; ch++, r++)
+          kernels.patchRow(
+            src.byteOffset + 4 * ((i * w + j) * c + ch),
+            dst.byteOffset + 4 * r * pixels,
+            n,
+            oh,
+            ow,
+            4 * h * w * c,
+            4 * w * c,
+            4 * c,
+          );
       }
     }
     return out;
@@ -54,7 +67,12 @@ function patchRows(args: KernelArgs): tf.TensorInfo {
 
 /** Registers PATCH_ROWS_KERNEL for the wasm backend (idempotent). */
 export function registerPatchRows(): void {
-  if (!tf.getKernel(PATCH_ROWS_KERNEL, "wasm")) tf.registerKernel({ kernelName: PATCH_ROWS_KERNEL, backendName: "wasm", kernelFunc: patchRows as unknown as tf.KernelFunc });
+  if (!tf.getKernel(PATCH_ROWS_KERNEL, "wasm"))
+    tf.registerKernel({
+      kernelName: PATCH_ROWS_KERNEL,
+      backendName: "wasm",
+      kernelFunc: patchRows as unknown as tf.KernelFunc,
+    });
 }
 
 /**
@@ -62,15 +80,32 @@ export function registerPatchRows(): void {
  * stride-1 conv2d of x with a [kh, kw, c, o] filter: the patch rows times dy where PATCH_ROWS_KERNEL is registered,
  * elsewhere a forward conv2d with the channels as the batch and the images as the channels.
  */
-export function conv2dFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, kh: number, kw: number): tf.Tensor4D {
+export function conv2dFilterGradient(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  kh: number,
+  kw: number,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const [, , , c] = x.shape;
     const filters = dy.shape[3];
     if (x.dtype === "float32" && tf.getKernel(PATCH_ROWS_KERNEL, tf.getBackend())) {
-      const rows = tf.engine().runKernel(PATCH_ROWS_KERNEL, { x }, { kh, kw } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
-      return tf.matMul(rows, dy.reshape([-1, filters]) as tf.Tensor2D).reshape([kh, kw, c, filters]) as tf.Tensor4D;
+      const rows = tf.engine().runKernel(PATCH_ROWS_KERNEL, { x }, {
+        kh,
+        kw,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+      return tf
+        .matMul(rows, dy.reshape([-1, filters]) as tf.Tensor2D)
+        .reshape([kh, kw, c, filters]) as tf.Tensor4D;
     }
     // x -> [c, h, w, n], dy -> [oh, ow, n, o]: their valid conv2d is [c, kh, kw, o]
-    return tf.conv2d(x.transpose([3, 1, 2, 0]) as tf.Tensor4D, dy.transpose([1, 2, 0, 3]) as tf.Tensor4D, 1, "valid").transpose([1, 2, 0, 3]) as tf.Tensor4D;
+    return tf
+      .conv2d(
+        x.transpose([3, 1, 2, 0]) as tf.Tensor4D,
+        dy.transpose([1, 2, 0, 3]) as tf.Tensor4D,
+        1,
+        "valid",
+      )
+      .transpose([1, 2, 0, 3]) as tf.Tensor4D;
   });
 }

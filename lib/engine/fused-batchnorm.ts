@@ -31,8 +31,15 @@ function simdGroup(kernels: SimdKernels | null, rows: number, c: number): number
  * allocation can grow the heap, which detaches views of an unshared memory): its outputs and, for the SIMD loops,
  * float64 sums (4 * wide floats) and per-channel parameters (3 * wide floats).
  */
-function allocate(backend: HeapBackend, kernels: SimdKernels | null, rows: number, c: number, outputs: number[][]) {
-  const group = simdGroup(kernels, rows, c), wide = c * group;
+function allocate(
+  backend: HeapBackend,
+  kernels: SimdKernels | null,
+  rows: number,
+  c: number,
+  outputs: number[][],
+) {
+  const group = simdGroup(kernels, rows, c),
+    wide = c * group;
   const infos = outputs.map((shape) => backend.makeOutput(shape, "float32"));
   const sums = group ? backend.makeOutput([4 * wide], "float32") : null;
   const params = group ? backend.makeOutput([3 * wide], "float32") : null;
@@ -52,8 +59,16 @@ type Scratch = ReturnType<typeof allocate>;
  * Float64 per-channel sums of x and of x*y over the rows of [rows, c] float32 data on the heap: the SIMD module's
  * columnPairSums over rows of `group` pixels, folded to channels, or a JS loop.
  */
-function pairSums(kernels: SimdKernels | null, scratch: Scratch, x: Float32Array, y: Float32Array, rows: number, c: number): [Float64Array, Float64Array] {
-  const sums = new Float64Array(c), products = new Float64Array(c);
+function pairSums(
+  kernels: SimdKernels | null,
+  scratch: Scratch,
+  x: Float32Array,
+  y: Float32Array,
+  rows: number,
+  c: number,
+): [Float64Array, Float64Array] {
+  const sums = new Float64Array(c),
+    products = new Float64Array(c);
   const { group, wide } = scratch;
   if (group) {
     const view = scratch.view(scratch.sums!);
@@ -76,17 +91,35 @@ function pairSums(kernels: SimdKernels | null, scratch: Scratch, x: Float32Array
 }
 
 /** dst = a * p0[j] + b * p1[j] + p2[j] per channel (b may be null: dst = a * p0[j] + p2[j]). */
-function perChannelAffine(kernels: SimdKernels | null, scratch: Scratch, a: Float32Array, b: Float32Array | null, dst: Float32Array, c: number, p0: Float64Array, p1: Float64Array | null, p2: Float64Array): void {
+function perChannelAffine(
+  kernels: SimdKernels | null,
+  scratch: Scratch,
+  a: Float32Array,
+  b: Float32Array | null,
+  dst: Float32Array,
+  c: number,
+  p0: Float64Array,
+  p1: Float64Array | null,
+  p2: Float64Array,
+): void {
   const { group, wide } = scratch;
   if (group) {
     // the per-channel values repeated for the `group` pixels of a SIMD row
-    const tiled = (v: Float64Array | null) => Float32Array.from({ length: wide }, (_, j) => (v ? v[j % c] : 0));
+    const tiled = (v: Float64Array | null) =>
+      Float32Array.from({ length: wide }, (_, j) => (v ? v[j % c] : 0));
     const p = scratch.view(scratch.params!);
     if (b) {
       p.set(tiled(p0), 0);
       p.set(tiled(p1), wide);
       p.set(tiled(p2), 2 * wide);
-      kernels!.twoTermAffine(a.byteOffset, b.byteOffset, dst.byteOffset, a.length, wide, p.byteOffset);
+      kernels!.twoTermAffine(
+        a.byteOffset,
+        b.byteOffset,
+        dst.byteOffset,
+        a.length,
+        wide,
+        p.byteOffset,
+      );
     } else {
       // batchNorm's form: (a - mean) * mul + offset, with mean 0
       p.set(tiled(null), 0);
@@ -96,9 +129,12 @@ function perChannelAffine(kernels: SimdKernels | null, scratch: Scratch, a: Floa
     }
     return;
   }
-  const q0 = Float32Array.from(p0), q1 = p1 ? Float32Array.from(p1) : null, q2 = Float32Array.from(p2);
+  const q0 = Float32Array.from(p0),
+    q1 = p1 ? Float32Array.from(p1) : null,
+    q2 = Float32Array.from(p2);
   for (let o = 0; o < a.length; o += c) {
-    for (let j = 0; j < c; j++) dst[o + j] = b ? a[o + j] * q0[j] + b[o + j] * q1![j] + q2[j] : a[o + j] * q0[j] + q2[j];
+    for (let j = 0; j < c; j++)
+      dst[o + j] = b ? a[o + j] * q0[j] + b[o + j] * q1![j] + q2[j] : a[o + j] * q0[j] + q2[j];
   }
 }
 
@@ -107,15 +143,20 @@ function trainForward(args: KernelArgs): TensorInfo[] {
   const backend = args.backend as HeapBackend;
   const x = args.inputs.x as TensorInfo;
   const epsilon = Number(args.attrs!.epsilon);
-  const c = x.shape[x.shape.length - 1], rows = tf.util.sizeFromShape(x.shape) / c;
+  const c = x.shape[x.shape.length - 1],
+    rows = tf.util.sizeFromShape(x.shape) / c;
   const kernels = backendSimd(backend);
   const scratch = allocate(backend, kernels, rows, c, [x.shape, [c], [c], [c]]);
   const [y, meanOut, varianceOut, invStdOut] = scratch.infos;
   const xs = scratch.view(x);
-  const gamma = scratch.view(args.inputs.gamma as TensorInfo), beta = scratch.view(args.inputs.beta as TensorInfo);
+  const gamma = scratch.view(args.inputs.gamma as TensorInfo),
+    beta = scratch.view(args.inputs.beta as TensorInfo);
   const [sums, squares] = pairSums(kernels, scratch, xs, xs, rows, c);
-  const mean = new Float64Array(c), variance = new Float64Array(c), invStd = new Float64Array(c);
-  const mul = new Float64Array(c), offset = new Float64Array(c);
+  const mean = new Float64Array(c),
+    variance = new Float64Array(c),
+    invStd = new Float64Array(c);
+  const mul = new Float64Array(c),
+    offset = new Float64Array(c);
   for (let j = 0; j < c; j++) {
     mean[j] = sums[j] / rows;
     variance[j] = Math.max(0, squares[j] / rows - mean[j] * mean[j]);
@@ -135,16 +176,23 @@ function trainForward(args: KernelArgs): TensorInfo[] {
 /** Backward: dy, x, gamma, mean, invStd -> dx, dgamma, dbeta. */
 function trainBackward(args: KernelArgs): TensorInfo[] {
   const backend = args.backend as HeapBackend;
-  const dy = args.inputs.dy as TensorInfo, x = args.inputs.x as TensorInfo;
-  const c = x.shape[x.shape.length - 1], rows = tf.util.sizeFromShape(x.shape) / c;
+  const dy = args.inputs.dy as TensorInfo,
+    x = args.inputs.x as TensorInfo;
+  const c = x.shape[x.shape.length - 1],
+    rows = tf.util.sizeFromShape(x.shape) / c;
   const kernels = backendSimd(backend);
   const scratch = allocate(backend, kernels, rows, c, [x.shape, [c], [c]]);
   const [dx, dgammaOut, dbetaOut] = scratch.infos;
-  const g = scratch.view(dy), xs = scratch.view(x);
+  const g = scratch.view(dy),
+    xs = scratch.view(x);
   const gamma = scratch.view(args.inputs.gamma as TensorInfo);
-  const mean = scratch.view(args.inputs.mean as TensorInfo), invStd = scratch.view(args.inputs.invStd as TensorInfo);
+  const mean = scratch.view(args.inputs.mean as TensorInfo),
+    invStd = scratch.view(args.inputs.invStd as TensorInfo);
   const [dySums, dyX] = pairSums(kernels, scratch, g, xs, rows, c);
-  const dgamma = new Float64Array(c), a = new Float64Array(c), b = new Float64Array(c), k = new Float64Array(c);
+  const dgamma = new Float64Array(c),
+    a = new Float64Array(c),
+    b = new Float64Array(c),
+    k = new Float64Array(c);
   for (let j = 0; j < c; j++) {
     // dgamma = sum(dy * xhat) with xhat = (x - mean) * invStd; dbeta = sum(dy)
     dgamma[j] = invStd[j] * (dyX[j] - mean[j] * dySums[j]);
@@ -162,30 +210,64 @@ function trainBackward(args: KernelArgs): TensorInfo[] {
 
 /** Registers the two kernels for the wasm backend (idempotent); FastBatchNormalization uses them where registered. */
 export function registerFusedBatchNorm(): void {
-  if (!tf.getKernel(BATCH_NORM_TRAIN_KERNEL, "wasm")) tf.registerKernel({ kernelName: BATCH_NORM_TRAIN_KERNEL, backendName: "wasm", kernelFunc: trainForward as unknown as tf.KernelFunc });
-  if (!tf.getKernel(BATCH_NORM_TRAIN_GRAD_KERNEL, "wasm")) tf.registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD_KERNEL, backendName: "wasm", kernelFunc: trainBackward as unknown as tf.KernelFunc });
+  if (!tf.getKernel(BATCH_NORM_TRAIN_KERNEL, "wasm"))
+    tf.registerKernel({
+      kernelName: BATCH_NORM_TRAIN_KERNEL,
+      backendName: "wasm",
+      kernelFunc: trainForward as unknown as tf.KernelFunc,
+    });
+  if (!tf.getKernel(BATCH_NORM_TRAIN_GRAD_KERNEL, "wasm"))
+    tf.registerKernel({
+      kernelName: BATCH_NORM_TRAIN_GRAD_KERNEL,
+      backendName: "wasm",
+      kernelFunc: trainBackward as unknown as tf.KernelFunc,
+    });
 }
 
 /** Whether the fused training pass runs for x on the current backend. */
 export function fusedBatchNormAvailable(x: tf.Tensor): boolean {
-  return x.dtype === "float32" && x.rank >= 2 && tf.getKernel(BATCH_NORM_TRAIN_KERNEL, tf.getBackend()) !== undefined;
+  return (
+    x.dtype === "float32" &&
+    x.rank >= 2 &&
+    tf.getKernel(BATCH_NORM_TRAIN_KERNEL, tf.getBackend()) !== undefined
+  );
 }
 
 /**
  * Batch norm in training over every axis but the last: [y, batch mean, batch variance], y differentiable with
  * respect to x, gamma and beta (through the fused kernels). The mean and variance are the caller's to dispose.
  */
-export function batchNormInTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
+export function batchNormInTraining(
+  x: tf.Tensor,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  epsilon: number,
+): [tf.Tensor, tf.Tensor1D, tf.Tensor1D] {
   let stats: [tf.Tensor1D, tf.Tensor1D] | null = null;
-  const f = tf.customGrad(((xIn: tf.Tensor, gammaIn: tf.Tensor, betaIn: tf.Tensor, save: tf.GradSaveFunc) => {
-    const [y, mean, variance, invStd] = tf.engine().runKernel(BATCH_NORM_TRAIN_KERNEL, { x: xIn, gamma: gammaIn, beta: betaIn }, { epsilon } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  const f = tf.customGrad(((
+    xIn: tf.Tensor,
+    gammaIn: tf.Tensor,
+    betaIn: tf.Tensor,
+    save: tf.GradSaveFunc,
+  ) => {
+    const [y, mean, variance, invStd] = tf
+      .engine()
+      .runKernel(BATCH_NORM_TRAIN_KERNEL, { x: xIn, gamma: gammaIn, beta: betaIn }, {
+        epsilon,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor[];
     stats = [tf.keep(mean) as tf.Tensor1D, tf.keep(variance) as tf.Tensor1D];
     save([xIn, gammaIn, mean, invStd]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, gs, ms, is] = saved;
-        return tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD_KERNEL, { dy, x: xs, gamma: gs, mean: ms, invStd: is }, {}) as tf.Tensor[];
+        return tf
+          .engine()
+          .runKernel(
+            BATCH_NORM_TRAIN_GRAD_KERNEL,
+            { dy, x: xs, gamma: gs, mean: ms, invStd: is },
+            {},
+          ) as tf.Tensor[];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
@@ -194,7 +276,11 @@ export function batchNormInTraining(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.T
 }
 
 type LayerArgs = Parameters<typeof tf.layers.batchNormalization>[0];
-const BatchNormalizationLayer = (tf.layers.batchNormalization({}) as unknown as { constructor: new (args: LayerArgs) => tf.layers.Layer }).constructor;
+const BatchNormalizationLayer = (
+  tf.layers.batchNormalization({}) as unknown as {
+    constructor: new (args: LayerArgs) => tf.layers.Layer;
+  }
+).constructor;
 
 /**
  * tf.layers.batchNormalization with the fused training pass: saved and loaded as Keras' BatchNormalization (the same
@@ -203,14 +289,33 @@ const BatchNormalizationLayer = (tf.layers.batchNormalization({}) as unknown as 
  */
 export class FastBatchNormalization extends BatchNormalizationLayer {
   call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor | tf.Tensor[] {
-    const self = this as unknown as { axis: number; epsilon: number; momentum: number; center: boolean; scale: boolean; gamma: tf.LayerVariable; beta: tf.LayerVariable; movingMean: tf.LayerVariable; movingVariance: tf.LayerVariable };
+    const self = this as unknown as {
+      axis: number;
+      epsilon: number;
+      momentum: number;
+      center: boolean;
+      scale: boolean;
+      gamma: tf.LayerVariable;
+      beta: tf.LayerVariable;
+      movingMean: tf.LayerVariable;
+      movingVariance: tf.LayerVariable;
+    };
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     const lastAxis = self.axis === -1 || self.axis === x.rank - 1;
-    if (!kwargs.training || !lastAxis || !self.center || !self.scale || !fusedBatchNormAvailable(x)) return super.call(inputs, kwargs);
+    if (!kwargs.training || !lastAxis || !self.center || !self.scale || !fusedBatchNormAvailable(x))
+      return super.call(inputs, kwargs);
     return tf.tidy(() => {
-      const [y, mean, variance] = batchNormInTraining(x, self.gamma.read() as tf.Tensor1D, self.beta.read() as tf.Tensor1D, self.epsilon);
+      const [y, mean, variance] = batchNormInTraining(
+        x,
+        self.gamma.read() as tf.Tensor1D,
+        self.beta.read() as tf.Tensor1D,
+        self.epsilon,
+      );
       // the moving averages as tfjs-layers updates them: moving - (moving - batch) * (1 - momentum)
-      for (const [variable, value] of [[self.movingMean, mean], [self.movingVariance, variance]] as const) {
+      for (const [variable, value] of [
+        [self.movingMean, mean],
+        [self.movingVariance, variance],
+      ] as const) {
         const moving = variable.read();
         variable.write(tf.sub(moving, tf.mul(tf.sub(moving, value), 1 - self.momentum)));
       }

@@ -8,21 +8,36 @@ import { backendSimd, type SimdKernels } from "./wasm-simd";
 import { finishStepWriting } from "./deferred-step";
 
 type Regularizer = ReturnType<typeof tf.regularizers.l2>;
-const L1L2 = (tf.regularizers.l1l2({ l1: 0, l2: 0 }) as unknown as { constructor: new (args: { l1?: number; l2?: number }) => Regularizer }).constructor;
+const L1L2 = (
+  tf.regularizers.l1l2({ l1: 0, l2: 0 }) as unknown as {
+    constructor: new (args: { l1?: number; l2?: number }) => Regularizer;
+  }
+).constructor;
 
 export const SUM_SQUARES_KERNEL = "LessonSumSquares";
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-type HeapBackend = { typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray; makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo };
-type CpuBackend = { readSync(id: unknown): tf.TypedArray; makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo };
+type HeapBackend = {
+  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+};
+type CpuBackend = {
+  readSync(id: unknown): tf.TypedArray;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): tf.TensorInfo;
+};
 
-function sumSquares(values: Float32Array, scale: number, kernels: SimdKernels | null = null): number {
+function sumSquares(
+  values: Float32Array,
+  scale: number,
+  kernels: SimdKernels | null = null,
+): number {
   let sum = 0;
   let i = 0;
   if (kernels) {
     // 4-lane float32 partial sums over chunks, added up in float64.
     const bulk = values.length - (values.length % 4);
-    for (; i < bulk; i += CHUNK) sum += kernels.sumSquares(values.byteOffset + 4 * i, Math.min(CHUNK, bulk - i));
+    for (; i < bulk; i += CHUNK)
+      sum += kernels.sumSquares(values.byteOffset + 4 * i, Math.min(CHUNK, bulk - i));
     i = bulk;
   }
   for (; i < values.length; i++) sum += values[i] * values[i];
@@ -42,18 +57,39 @@ export const sumSquaresCache = new WeakMap<object, number>();
 /** scale * sum(x²) in one pass, as a kernel with no gradient of its own (l2Penalty supplies it), so nothing is saved for backprop. */
 export function registerSumSquares(): void {
   if (!tf.getKernel(SUM_SQUARES_KERNEL, "wasm"))
-    tf.registerKernel({ kernelName: SUM_SQUARES_KERNEL, backendName: "wasm", kernelFunc: ((args: KernelArgs) => {
-      const backend = args.backend as HeapBackend;
-      const out = backend.makeOutput([], "float32");
-      const kernels = backendSimd(backend);
-      backend.typedArrayFromHeap(out)[0] = sumSquares(backend.typedArrayFromHeap(args.inputs.x as tf.TensorInfo) as Float32Array, Number(args.attrs!.scale), kernels);
-      return out;
-    }) as unknown as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName: SUM_SQUARES_KERNEL,
+      backendName: "wasm",
+      kernelFunc: ((args: KernelArgs) => {
+        const backend = args.backend as HeapBackend;
+        const out = backend.makeOutput([], "float32");
+        const kernels = backendSimd(backend);
+        backend.typedArrayFromHeap(out)[0] = sumSquares(
+          backend.typedArrayFromHeap(args.inputs.x as tf.TensorInfo) as Float32Array,
+          Number(args.attrs!.scale),
+          kernels,
+        );
+        return out;
+      }) as unknown as tf.KernelFunc,
+    });
   if (!tf.getKernel(SUM_SQUARES_KERNEL, "cpu"))
-    tf.registerKernel({ kernelName: SUM_SQUARES_KERNEL, backendName: "cpu", kernelFunc: ((args: KernelArgs) => {
-      const backend = args.backend as CpuBackend;
-      return backend.makeTensorInfo([], "float32", Float32Array.of(sumSquares(backend.readSync((args.inputs.x as tf.TensorInfo).dataId) as Float32Array, Number(args.attrs!.scale))));
-    }) as unknown as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName: SUM_SQUARES_KERNEL,
+      backendName: "cpu",
+      kernelFunc: ((args: KernelArgs) => {
+        const backend = args.backend as CpuBackend;
+        return backend.makeTensorInfo(
+          [],
+          "float32",
+          Float32Array.of(
+            sumSquares(
+              backend.readSync((args.inputs.x as tf.TensorInfo).dataId) as Float32Array,
+              Number(args.attrs!.scale),
+            ),
+          ),
+        );
+      }) as unknown as tf.KernelFunc,
+    });
 }
 
 let folding: Map<string, number> | null = null;
@@ -80,7 +116,9 @@ export function penaltyOf(w: tf.Tensor, rate: number): number {
   if (cached !== undefined) return cached * rate;
   const backend = tf.backend() as unknown as HeapBackend & CpuBackend;
   const onWasm = tf.getBackend() === "wasm";
-  const values = (onWasm ? backend.typedArrayFromHeap(w) : backend.readSync(w.dataId)) as Float32Array;
+  const values = (
+    onWasm ? backend.typedArrayFromHeap(w) : backend.readSync(w.dataId)
+  ) as Float32Array;
   const kernels = onWasm ? backendSimd(backend) : null;
   return sumSquares(values, rate, kernels);
 }
@@ -102,7 +140,9 @@ export function l2Penalty(w: tf.Tensor, rate: number): tf.Scalar {
   registerSumSquares();
   const fused = Boolean(tf.getKernel(SUM_SQUARES_KERNEL, tf.getBackend()));
   const penalty = tf.customGrad(((x: tf.Tensor) => ({
-    value: fused ? (tf.engine().runKernel(SUM_SQUARES_KERNEL, { x }, { scale: rate }) as tf.Scalar) : (tf.tidy(() => tf.mul(tf.sum(tf.square(x)), rate)) as tf.Scalar),
+    value: fused
+      ? (tf.engine().runKernel(SUM_SQUARES_KERNEL, { x }, { scale: rate }) as tf.Scalar)
+      : (tf.tidy(() => tf.mul(tf.sum(tf.square(x)), rate)) as tf.Scalar),
     gradFunc: (dy: tf.Tensor) => [tf.mul(x, tf.mul(dy, 2 * rate))],
   })) as unknown as Parameters<typeof tf.customGrad>[0]);
   return penalty(w) as tf.Scalar;

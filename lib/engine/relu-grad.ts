@@ -14,15 +14,18 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown };
 /** dy * step(x) for float32 dy and x of one shape. */
 function reluGrad(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as BackendWasm;
-  const dy = args.inputs.dy as tf.TensorInfo, x = args.inputs.x as tf.TensorInfo;
+  const dy = args.inputs.dy as tf.TensorInfo,
+    x = args.inputs.x as tf.TensorInfo;
   const out = backend.makeOutput(x.shape, "float32");
   // (views after the allocation, which can move the heap)
-  const g = backend.typedArrayFromHeap(dy) as Float32Array, xs = backend.typedArrayFromHeap(x) as Float32Array;
+  const g = backend.typedArrayFromHeap(dy) as Float32Array,
+    xs = backend.typedArrayFromHeap(x) as Float32Array;
   const dst = backend.typedArrayFromHeap(out) as Float32Array;
   const kernels = backendSimd(backend);
   const bulk = kernels ? xs.length - (xs.length % 4) : 0;
   if (bulk) kernels!.reluGrad(g.byteOffset, xs.byteOffset, dst.byteOffset, bulk);
-  for (let i = bulk; i < xs.length; i++) dst[i] = g[i] * (xs[i] > 0 ? 1 : Number.isNaN(xs[i]) ? NaN : 0);
+  for (let i = bulk; i < xs.length; i++)
+    dst[i] = g[i] * (xs[i] > 0 ? 1 : Number.isNaN(xs[i]) ? NaN : 0);
   return out;
 }
 
@@ -32,15 +35,27 @@ const tfjsReluGrad = tf.getGradient("Relu");
 /** Registers RELU_GRAD_KERNEL for wasm and Relu's gradient through it where it is registered (idempotent). */
 export function registerReluGrad(): void {
   if (tf.getKernel(RELU_GRAD_KERNEL, "wasm")) return;
-  tf.registerKernel({ kernelName: RELU_GRAD_KERNEL, backendName: "wasm", kernelFunc: reluGrad as unknown as tf.KernelFunc });
+  tf.registerKernel({
+    kernelName: RELU_GRAD_KERNEL,
+    backendName: "wasm",
+    kernelFunc: reluGrad as unknown as tf.KernelFunc,
+  });
   if (!tfjsReluGrad) return;
   tf.registerGradient({
     ...tfjsReluGrad,
     gradFunc: (dy, saved, attrs) => {
       const [x] = saved;
-      const fast = !Array.isArray(dy) && dy.dtype === "float32" && x.dtype === "float32" && tf.util.arraysEqual(dy.shape, x.shape) && tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend());
+      const fast =
+        !Array.isArray(dy) &&
+        dy.dtype === "float32" &&
+        x.dtype === "float32" &&
+        tf.util.arraysEqual(dy.shape, x.shape) &&
+        tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend());
       if (!fast) return tfjsReluGrad.gradFunc(dy, saved, attrs);
-      return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x }, {}) as tf.Tensor };
+      return {
+        x: () =>
+          tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x }, {}) as tf.Tensor,
+      };
     },
   });
 }

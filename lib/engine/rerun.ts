@@ -11,10 +11,8 @@ interface Disposable {
 
 // On globalThis: notebooks may load lib both as ./lib and through its real path.
 const KEY = Symbol.for("lesson4-ts.rerun-registry");
-const registry: Map<string, Disposable> = ((globalThis as Record<symbol, unknown>)[KEY] ??= new Map()) as Map<
-  string,
-  Disposable
->;
+const registry: Map<string, Disposable> = ((globalThis as Record<symbol, unknown>)[KEY] ??=
+  new Map()) as Map<string, Disposable>;
 
 function release(name: string): void {
   const before = registry.get(name);

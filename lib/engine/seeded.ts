@@ -11,7 +11,8 @@ let stream = new Rng("training/42");
 
 /** Restarts the stream every unseeded model and training run draws its seeds from (Keras: keras.utils.set_random_seed). */
 export function seedTraining(seed: number): void {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`seedTraining: the seed must be a whole number >= 0, not ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new Error(`seedTraining: the seed must be a whole number >= 0, not ${seed}`);
   stream = new Rng(`training/${seed}`);
 }
 
@@ -53,7 +54,8 @@ export class SeededDropout extends tf.layers.Layer {
   private readonly masks: Rng;
   constructor(args: SeededDropoutArgs) {
     super({ name: args.name });
-    if (!(args.rate >= 0 && args.rate < 1)) throw new Error(`SeededDropout: rate must be in [0, 1), not ${args.rate}`);
+    if (!(args.rate >= 0 && args.rate < 1))
+      throw new Error(`SeededDropout: rate must be in [0, 1), not ${args.rate}`);
     this.rate = args.rate;
     this.seed = args.seed;
     this.masks = new Rng(`dropout/${args.seed}`);
@@ -67,7 +69,10 @@ export class SeededDropout extends tf.layers.Layer {
     if (!kwargs.training || this.rate === 0) return x;
     const seed = this.nextMaskSeed();
     return tf.tidy(() => {
-      const keep = tf.randomUniform(x.shape, 0, 1, "float32", seed).greaterEqual(this.rate).toFloat();
+      const keep = tf
+        .randomUniform(x.shape, 0, 1, "float32", seed)
+        .greaterEqual(this.rate)
+        .toFloat();
       return x.mul(keep).div(1 - this.rate);
     });
   }

@@ -13,7 +13,16 @@ import { simdModuleBytes } from "./wasm-simd";
 import { engineSwitch } from "../config";
 
 /** b1, b2, 1-b1, 1-b2, the bias corrections' reciprocals, epsilon and -lr, as the SIMD module's adam takes them. */
-export type AdamConstants = readonly [b1: number, b2: number, c1: number, c2: number, r1: number, r2: number, eps: number, negLr: number];
+export type AdamConstants = readonly [
+  b1: number,
+  b2: number,
+  c1: number,
+  c2: number,
+  r1: number,
+  r2: number,
+  eps: number,
+  negLr: number,
+];
 
 const MAX_CHUNKS = 1 << 14;
 const SHARE_STEP = 0.01;
@@ -67,8 +76,15 @@ export class SimdHelper {
   warpShare = 0.5;
 
   constructor(memory: WebAssembly.Memory) {
-    const buffers = { control: this.control.buffer, params: this.params.buffer, sums: this.sums.buffer, matrices: this.matrices.buffer };
-    this.worker = new Worker(WORKER_SCRIPT, { workerData: { memory, bytes: simdModuleBytes(true), ...buffers } });
+    const buffers = {
+      control: this.control.buffer,
+      params: this.params.buffer,
+      sums: this.sums.buffer,
+      matrices: this.matrices.buffer,
+    };
+    this.worker = new Worker(WORKER_SCRIPT, {
+      workerData: { memory, bytes: simdModuleBytes(true), ...buffers },
+    });
     this.worker.on("error", (error) => (this.failure = error));
     this.worker.unref();
   }
@@ -82,7 +98,16 @@ export class SimdHelper {
    * Starts the worker on an Adam step over `n` elements (a multiple of 4) at byte addresses x, g, m, v; with `l2`,
    * the folded-L2 variant, its per-`chunk` sums of squares collected by finish().
    */
-  start(x: number, g: number, m: number, v: number, n: number, chunk: number, constants: AdamConstants, l2?: number): void {
+  start(
+    x: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    chunk: number,
+    constants: AdamConstants,
+    l2?: number,
+  ): void {
     if (this.failure) throw new Error(`the SIMD helper thread failed: ${this.failure.message}`);
     this.params.set(constants);
     this.params[8] = l2 ?? 0;
@@ -100,8 +125,14 @@ export class SimdHelper {
    */
   startWarp(job: WarpJob, matrices: ArrayLike<number>, shifts?: ArrayLike<number>): void {
     if (this.failure) throw new Error(`the SIMD helper thread failed: ${this.failure.message}`);
-    if (job.count > MAX_WARP_IMAGES || matrices.length < 6 * job.count || (shifts && shifts.length < job.count)) {
-      throw new RangeError(`startWarp: ${job.count} images (at most ${MAX_WARP_IMAGES}) with ${matrices.length} matrix entries and ${shifts?.length ?? "no"} shifts`);
+    if (
+      job.count > MAX_WARP_IMAGES ||
+      matrices.length < 6 * job.count ||
+      (shifts && shifts.length < job.count)
+    ) {
+      throw new RangeError(
+        `startWarp: ${job.count} images (at most ${MAX_WARP_IMAGES}) with ${matrices.length} matrix entries and ${shifts?.length ?? "no"} shifts`,
+      );
     }
     for (let i = 0; i < job.count; i++) {
       for (let j = 0; j < 6; j++) this.matrices[7 * i + j] = matrices[6 * i + j];
@@ -110,7 +141,23 @@ export class SimdHelper {
     this.params[0] = job.fill;
     const c = this.control;
     c[2] = Op.warp;
-    c.set([job.src, job.dst, job.inH, job.inW, job.ch, job.outH, job.outW, job.clamp, job.count, job.srcStride, job.dstStride, shifts ? 1 : 0], 3);
+    c.set(
+      [
+        job.src,
+        job.dst,
+        job.inH,
+        job.inW,
+        job.ch,
+        job.outH,
+        job.outW,
+        job.clamp,
+        job.count,
+        job.srcStride,
+        job.dstStride,
+        shifts ? 1 : 0,
+      ],
+      3,
+    );
     Atomics.store(c, 0, ++this.seq);
     Atomics.notify(c, 0);
   }
@@ -118,14 +165,23 @@ export class SimdHelper {
   /** Blocks until the worker's warp is done, and moves warpShare towards whichever thread was idle. */
   finishWarp(): void {
     const idle = Atomics.load(this.control, 1) === this.seq;
-    this.warpShare = Math.min(SHARE_RANGE[1], Math.max(SHARE_RANGE[0], this.warpShare + (idle ? WARP_SHARE_STEP : -WARP_SHARE_STEP)));
+    this.warpShare = Math.min(
+      SHARE_RANGE[1],
+      Math.max(SHARE_RANGE[0], this.warpShare + (idle ? WARP_SHARE_STEP : -WARP_SHARE_STEP)),
+    );
     this.wait();
   }
 
   /** Blocks until the worker is done; returns the per-chunk sums of squares (with l2), in order. */
   finish(chunks: number): Float64Array {
     const c = this.control;
-    this.share = Math.min(SHARE_RANGE[1], Math.max(SHARE_RANGE[0], this.share + (Atomics.load(c, 1) === this.seq ? SHARE_STEP : -SHARE_STEP)));
+    this.share = Math.min(
+      SHARE_RANGE[1],
+      Math.max(
+        SHARE_RANGE[0],
+        this.share + (Atomics.load(c, 1) === this.seq ? SHARE_STEP : -SHARE_STEP),
+      ),
+    );
     this.wait();
     return this.sums.subarray(0, chunks);
   }
@@ -134,7 +190,10 @@ export class SimdHelper {
     const c = this.control;
     const deadline = Date.now() + WAIT_MS;
     for (let done = Atomics.load(c, 1); done !== this.seq; done = Atomics.load(c, 1)) {
-      if (Date.now() > deadline) throw new Error(`the SIMD helper thread did not answer in ${WAIT_MS / 1000} s${this.failure ? `: ${this.failure.message}` : ""}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `the SIMD helper thread did not answer in ${WAIT_MS / 1000} s${this.failure ? `: ${this.failure.message}` : ""}`,
+        );
       Atomics.wait(c, 1, done, 100);
     }
   }
@@ -154,7 +213,11 @@ const helpers = new WeakMap<WebAssembly.Memory, SimdHelper | null>();
  */
 export function simdHelperFor(memory: WebAssembly.Memory): SimdHelper | null {
   if (helpers.has(memory)) return helpers.get(memory)!;
-  const usable = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer && os.cpus().length > 1 && engineSwitch("LESSON4_SIMD_HELPER");
+  const usable =
+    typeof SharedArrayBuffer !== "undefined" &&
+    memory.buffer instanceof SharedArrayBuffer &&
+    os.cpus().length > 1 &&
+    engineSwitch("LESSON4_SIMD_HELPER");
   const helper = usable ? new SimdHelper(memory) : null;
   helpers.set(memory, helper);
   return helper;

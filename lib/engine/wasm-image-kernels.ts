@@ -49,12 +49,14 @@ function fastBlockwise(original: tf.KernelFunc, op: keyof typeof BLOCKWISE): tf.
     const backend = args.backend as unknown as HeapBackend;
     const a = args.inputs.a as TensorInfo;
     const b = args.inputs.b as TensorInfo;
-    if (a.dtype !== "float32" || b.dtype !== "float32" || tf.util.arraysEqual(a.shape, b.shape)) return original(args);
+    if (a.dtype !== "float32" || b.dtype !== "float32" || tf.util.arraysEqual(a.shape, b.shape))
+      return original(args);
     const aBig = tf.util.sizeFromShape(a.shape) >= tf.util.sizeFromShape(b.shape);
     // max(v, x) with v the small operand first gives v where x is NaN in the backend's kernel (std::max's order), not
     // NaN as the SIMD loop does: that order (ReLU6 and the channel clip put x first) goes to the backend's kernel
     if (!aBig && op !== "add") return original(args);
-    const big = aBig ? a : b, small = aBig ? b : a;
+    const big = aBig ? a : b,
+      small = aBig ? b : a;
     const block = blockBroadcast(big.shape, small.shape);
     if (block === null) return original(args);
     const out = backend.makeOutput(big.shape, "float32");
@@ -83,11 +85,21 @@ function fastBlockReduce(original: tf.KernelFunc, isMax: boolean): tf.KernelFunc
     const backend = args.backend as unknown as HeapBackend;
     const x = args.inputs.x as TensorInfo;
     // Min's attribute is `axis`, Max's `reductionIndices`
-    const { axis = undefined, reductionIndices = undefined, keepDims } = args.attrs as unknown as { axis?: number | number[]; reductionIndices?: number | number[]; keepDims: boolean };
+    const {
+      axis = undefined,
+      reductionIndices = undefined,
+      keepDims,
+    } = args.attrs as unknown as {
+      axis?: number | number[];
+      reductionIndices?: number | number[];
+      keepDims: boolean;
+    };
     const given = axis ?? reductionIndices;
     if (given === undefined) return original(args);
     const rank = x.shape.length;
-    const axes = [...new Set((Array.isArray(given) ? given : [given]).map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
+    const axes = [
+      ...new Set((Array.isArray(given) ? given : [given]).map((a) => (a < 0 ? a + rank : a))),
+    ].sort((a, b) => a - b);
     const trailing = axes.length > 0 && axes.every((a, i) => a === rank - axes.length + i);
     const kernels = backendSimd(backend);
     const block = tf.util.sizeFromShape(x.shape.slice(rank - axes.length));
@@ -99,7 +111,8 @@ function fastBlockReduce(original: tf.KernelFunc, isMax: boolean): tf.KernelFunc
     const block4 = block - (block % 4);
     for (let k = 0, i = 0; k < dst.length; k++, i += block) {
       let best = (isMax ? kernels.blockMax : kernels.blockMin)(src.byteOffset + 4 * i, block4);
-      for (let j = i + block4; j < i + block; j++) best = isMax ? Math.max(best, src[j]) : Math.min(best, src[j]);
+      for (let j = i + block4; j < i + block; j++)
+        best = isMax ? Math.max(best, src[j]) : Math.min(best, src[j]);
       dst[k] = best;
     }
     return out;
@@ -107,10 +120,19 @@ function fastBlockReduce(original: tf.KernelFunc, isMax: boolean): tf.KernelFunc
 }
 
 /** Values of a batch-norm parameter per channel (length c), when it is a scalar or holds one value per channel along the last axis. */
-function perChannel(info: TensorInfo | undefined, backend: BackendWasm, c: number, fallback: number): Float32Array | null {
+function perChannel(
+  info: TensorInfo | undefined,
+  backend: BackendWasm,
+  c: number,
+  fallback: number,
+): Float32Array | null {
   if (!info) return new Float32Array(c).fill(fallback);
   const size = tf.util.sizeFromShape(info.shape);
-  if (info.dtype !== "float32" || (size !== 1 && (size !== c || info.shape[info.shape.length - 1] !== c))) return null;
+  if (
+    info.dtype !== "float32" ||
+    (size !== 1 && (size !== c || info.shape[info.shape.length - 1] !== c))
+  )
+    return null;
   const values = backend.typedArrayFromHeap(info) as Float32Array;
   return size === 1 ? new Float32Array(c).fill(values[0]) : Float32Array.from(values);
 }
@@ -125,7 +147,9 @@ function fastBatchNorm(original: tf.KernelFunc): tf.KernelFunc {
     const x = args.inputs.x as TensorInfo;
     if (x.dtype !== "float32" || x.shape.length < 1) return original(args);
     const c = x.shape[x.shape.length - 1];
-    const eps = Number((args.attrs as unknown as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001);
+    const eps = Number(
+      (args.attrs as unknown as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001,
+    );
     const mean = perChannel(args.inputs.mean as TensorInfo, backend, c, 0);
     const variance = perChannel(args.inputs.variance as TensorInfo, backend, c, 1);
     const offset = perChannel(args.inputs.offset as TensorInfo | undefined, backend, c, 0);
@@ -150,7 +174,8 @@ function fastBatchNorm(original: tf.KernelFunc): tf.KernelFunc {
     }
     const src = backend.typedArrayFromHeap(x) as Float32Array;
     const dst = backend.typedArrayFromHeap(out) as Float32Array;
-    for (let i = 0; i < src.length; i += c) for (let j = 0; j < c; j++) dst[i + j] = (src[i + j] - mean[j]) * mul[j] + offset[j];
+    for (let i = 0; i < src.length; i += c)
+      for (let j = 0; j < c; j++) dst[i + j] = (src[i + j] - mean[j]) * mul[j] + offset[j];
     return out;
   };
 }

@@ -19,13 +19,21 @@ import { engineSwitch } from "../config";
 type TensorInfo = tf.TensorInfo;
 
 /** Kernels the lessons need whose wasm versions are missing; run through the cpu bridge. */
-export const BRIDGED_KERNELS = ["Conv2DBackpropFilter", "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput"] as const;
+export const BRIDGED_KERNELS = [
+  "Conv2DBackpropFilter",
+  "DepthwiseConv2dNativeBackpropFilter",
+  "DepthwiseConv2dNativeBackpropInput",
+] as const;
 
 /**
  * out[segmentIds[i], ...] += x[i, ...]: the gradient of a gather along axis 0, written
  * straight into the wasm heap (one pass, no temporary tensors).
  */
-function unsortedSegmentSum(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): TensorInfo {
+function unsortedSegmentSum(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): TensorInfo {
   const backend = args.backend as BackendWasm;
   const x = args.inputs.x as TensorInfo;
   const segmentIds = args.inputs.segmentIds as TensorInfo;
@@ -77,7 +85,8 @@ export const touchedRows = {
     const lists = touched.get(rowCount);
     if (!lists) return null;
     const seen = new Uint8Array(rowCount);
-    for (const ids of lists) for (let i = 0; i < ids.length; i++) if (ids[i] >= 0 && ids[i] < rowCount) seen[ids[i]] = 1;
+    for (const ids of lists)
+      for (let i = 0; i < ids.length; i++) if (ids[i] >= 0 && ids[i] < rowCount) seen[ids[i]] = 1;
     let n = 0;
     for (let i = 0; i < rowCount; i++) n += seen[i];
     const rows = new Int32Array(n);
@@ -108,7 +117,11 @@ function bridgeToCpu(kernelName: string): tf.KernelFunc {
     const toDispose: TensorInfo[] = [];
     for (const [name, info] of Object.entries(args.inputs)) {
       if (!info) continue;
-      const copy = cpu.makeTensorInfo(info.shape, info.dtype, wasm.readSync(info.dataId) as tf.backend_util.BackendValues);
+      const copy = cpu.makeTensorInfo(
+        info.shape,
+        info.dtype,
+        wasm.readSync(info.dataId) as tf.backend_util.BackendValues,
+      );
       cpuInputs[name] = copy;
       toDispose.push(copy);
     }
@@ -139,13 +152,24 @@ function fastGather(original: tf.KernelFunc): tf.KernelFunc {
     const x = args.inputs.x as TensorInfo;
     const indices = args.inputs.indices as TensorInfo;
     const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
-    if (batchDims !== 0 || (x.dtype !== "float32" && x.dtype !== "int32") || indices.dtype !== "int32") return original(args);
+    if (
+      batchDims !== 0 ||
+      (x.dtype !== "float32" && x.dtype !== "int32") ||
+      indices.dtype !== "int32"
+    )
+      return original(args);
     const ax = tf.util.parseAxisParam(axis, x.shape)[0];
-    const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x as tf.Tensor, indices as tf.Tensor, ax, 0);
+    const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(
+      x as tf.Tensor,
+      indices as tf.Tensor,
+      ax,
+      0,
+    );
     const checked = backend.typedArrayFromHeap(indices) as Int32Array;
     const dim = info.dimSize;
     for (let i = 0; i < checked.length; i++) {
-      if (!(checked[i] >= 0 && checked[i] <= dim - 1)) throw new Error(`GatherV2: the index value ${checked[i]} is not in [0, ${dim - 1}]`);
+      if (!(checked[i] >= 0 && checked[i] <= dim - 1))
+        throw new Error(`GatherV2: the index value ${checked[i]} is not in [0, ${dim - 1}]`);
     }
     const out = backend.makeOutput(info.outputShape, x.dtype);
     if (!tf.util.sizeFromShape(x.shape)) return out;
@@ -175,7 +199,11 @@ function sharingTranspose(original: tf.KernelFunc): tf.KernelFunc {
     const perm = (args.attrs as unknown as { perm: number[] }).perm;
     const moved = perm.filter((p) => x.shape[p] !== 1);
     if (moved.some((p, i) => i > 0 && p < moved[i - 1])) return original(args);
-    return shareData(args.backend, x, perm.map((p) => x.shape[p]));
+    return shareData(
+      args.backend,
+      x,
+      perm.map((p) => x.shape[p]),
+    );
   };
 }
 
@@ -205,14 +233,24 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     const backend = args.backend as unknown as BackendWasm & { disposeData(id: unknown): boolean };
     const a = args.inputs.a as TensorInfo;
     const b = args.inputs.b as TensorInfo;
-    const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    const { transposeA, transposeB } = args.attrs as unknown as {
+      transposeA: boolean;
+      transposeB: boolean;
+    };
     const kernels = backendSimd(backend);
     const outerA = a.shape.slice(0, -2);
     const outerB = b.shape.slice(0, -2);
     const batchA = tf.util.sizeFromShape(outerA);
     const batchB = tf.util.sizeFromShape(outerB);
     const sameBatch = batchA === batchB && tf.util.arraysEqual(outerA, outerB);
-    if (!kernels || a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length < 2 || b.shape.length < 2) return original(args);
+    if (
+      !kernels ||
+      a.dtype !== "float32" ||
+      b.dtype !== "float32" ||
+      a.shape.length < 2 ||
+      b.shape.length < 2
+    )
+      return original(args);
     if (!(sameBatch || batchA === 1 || batchB === 1)) return original(args);
     const ra = a.shape.length;
     const rb = b.shape.length;
@@ -221,7 +259,11 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     // just rewritten must be packed again, which for a few rows costs far more than the product itself (a feature
     // head's training forward; docs/performance-engine.md). So for a few rows times a weight rewritten since its
     // last product, the SIMD loop; once the weight stops changing (predicting after training), XNNPACK again.
-    if (plain && !(a.shape[ra - 2] <= FRESH_WEIGHT_ROWS && rewrittenInPlace.delete(b.dataId as object))) return original(args);
+    if (
+      plain &&
+      !(a.shape[ra - 2] <= FRESH_WEIGHT_ROWS && rewrittenInPlace.delete(b.dataId as object))
+    )
+      return original(args);
     const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
     const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
     const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
@@ -230,7 +272,8 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     // The loop streams a row of A and a block of B per 16 outputs: only while both operands stay in cache (Dense
     // layers of small models; not the im2col products of a convolution's gradient), except for the plain product
     // above, where the alternative is repacking all of B.
-    if (!plain && (m * k + k * n) * 4 > SMALL_MATMUL_BYTES) return Math.max(batchA, batchB) === 1 ? untransposedMatMul(original, args) : original(args);
+    if (!plain && (m * k + k * n) * 4 > SMALL_MATMUL_BYTES)
+      return Math.max(batchA, batchB) === 1 ? untransposedMatMul(original, args) : original(args);
     const batch = Math.max(batchA, batchB);
     const out = backend.makeOutput([...(batchA >= batchB ? outerA : outerB), m, n], "float32");
     const bt = transposeB ? backend.makeOutput([batchB, k, n], "float32") : null;
@@ -239,7 +282,9 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     let bv = backend.typedArrayFromHeap(b) as Float32Array;
     if (bt) {
       const t = backend.typedArrayFromHeap(bt) as Float32Array;
-      for (let q = 0; q < batchB; q++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) t[q * k * n + p * n + j] = bv[q * n * k + j * k + p];
+      for (let q = 0; q < batchB; q++)
+        for (let j = 0; j < n; j++)
+          for (let p = 0; p < k; p++) t[q * k * n + p * n + j] = bv[q * n * k + j * k + p];
       bv = t;
     }
     const cv = backend.typedArrayFromHeap(out) as Float32Array;
@@ -250,11 +295,23 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
       const co = q * m * n;
       // All n columns in the module when its 4-wide read of the last ones stays inside the heap; else the rest here.
       const cols = bv.byteOffset + 4 * (bo + k * n + 3) <= bv.buffer.byteLength ? n : n - (n % 4);
-      if (cols) kernels.matMul(av.byteOffset + 4 * ao, bv.byteOffset + 4 * bo, cv.byteOffset + 4 * co, m, k, cols, n, saI, saK);
+      if (cols)
+        kernels.matMul(
+          av.byteOffset + 4 * ao,
+          bv.byteOffset + 4 * bo,
+          cv.byteOffset + 4 * co,
+          m,
+          k,
+          cols,
+          n,
+          saI,
+          saK,
+        );
       for (let i = 0; i < m; i++)
         for (let j = cols; j < n; j++) {
           let sum = 0;
-          for (let p = 0; p < k; p++) sum = Math.fround(sum + Math.fround(av[ao + i * saI + p * saK] * bv[bo + p * n + j]));
+          for (let p = 0; p < k; p++)
+            sum = Math.fround(sum + Math.fround(av[ao + i * saI + p * saK] * bv[bo + p * n + j]));
           cv[co + i * n + j] = sum;
         }
     }
@@ -269,12 +326,19 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
  * transposed operand copied out, or C = (B'^T·A'^T)^T, whichever moves fewer values: XNNPACK repacks its right operand
  * on every call (a fresh tensor each time), so that one should be the smaller.
  */
-function untransposedMatMul(original: tf.KernelFunc, args: Parameters<tf.KernelFunc>[0]): TensorInfo {
+function untransposedMatMul(
+  original: tf.KernelFunc,
+  args: Parameters<tf.KernelFunc>[0],
+): TensorInfo {
   const backend = args.backend as unknown as BackendWasm & { disposeData(id: unknown): boolean };
-  const transposeKernel = (replaced.get("Transpose") ?? tf.getKernel("Transpose", "wasm"))!.kernelFunc;
+  const transposeKernel = (replaced.get("Transpose") ?? tf.getKernel("Transpose", "wasm"))!
+    .kernelFunc;
   const a = args.inputs.a as TensorInfo;
   const b = args.inputs.b as TensorInfo;
-  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const { transposeA, transposeB } = args.attrs as unknown as {
+    transposeA: boolean;
+    transposeB: boolean;
+  };
   const [ra, rb] = [a.shape.length, b.shape.length];
   const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
   const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
@@ -290,11 +354,21 @@ function untransposedMatMul(original: tf.KernelFunc, args: Parameters<tf.KernelF
     const perm = [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
     return transposeKernel({ inputs: { x }, backend: args.backend, attrs: { perm } }) as TensorInfo;
   };
-  const product = (left: TensorInfo, right: TensorInfo) => original({ inputs: { a: left, b: right }, backend: args.backend, attrs: { ...args.attrs, transposeA: false, transposeB: false } }) as TensorInfo;
+  const product = (left: TensorInfo, right: TensorInfo) =>
+    original({
+      inputs: { a: left, b: right },
+      backend: args.backend,
+      attrs: { ...args.attrs, transposeA: false, transposeB: false },
+    }) as TensorInfo;
   try {
-    if (direct <= swapped) return product(transposeA ? scratch(swapLast(a)) : a, transposeB ? scratch(swapLast(b)) : b);
+    if (direct <= swapped)
+      return product(transposeA ? scratch(swapLast(a)) : a, transposeB ? scratch(swapLast(b)) : b);
     // op(B)^T is B itself when B is transposed, else B copied out; likewise op(A)^T
-    return swapLast(scratch(product(transposeB ? b : scratch(swapLast(b)), transposeA ? a : scratch(swapLast(a)))));
+    return swapLast(
+      scratch(
+        product(transposeB ? b : scratch(swapLast(b)), transposeA ? a : scratch(swapLast(a))),
+      ),
+    );
   } finally {
     for (const t of temporaries) backend.disposeData(t.dataId);
   }
@@ -308,7 +382,9 @@ const replaced = new Map<string, tf.KernelConfig>();
  * faster ones back: how tests compare the two on the same backend.
  */
 export function withReferenceKernels<T>(names: string[], fn: () => T): T {
-  const swapped = names.filter((n) => replaced.has(n)).map((n) => [tf.getKernel(n, "wasm")!, replaced.get(n)!] as const);
+  const swapped = names
+    .filter((n) => replaced.has(n))
+    .map((n) => [tf.getKernel(n, "wasm")!, replaced.get(n)!] as const);
   for (const [, reference] of swapped) {
     tf.unregisterKernel(reference.kernelName, "wasm");
     tf.registerKernel(reference);
@@ -334,7 +410,13 @@ export function withReferenceKernels<T>(names: string[], fn: () => T): T {
  */
 export function registerFasterWasmKernels(): string[] {
   const names: string[] = [];
-  const wrappers: Array<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [["GatherV2", fastGather], ["Transpose", sharingTranspose], ["Identity", sharingIdentity], ["BatchMatMul", simdBatchMatMul], ...TRAINING_KERNELS];
+  const wrappers: Array<[string, (original: tf.KernelFunc) => tf.KernelFunc]> = [
+    ["GatherV2", fastGather],
+    ["Transpose", sharingTranspose],
+    ["Identity", sharingIdentity],
+    ["BatchMatMul", simdBatchMatMul],
+    ...TRAINING_KERNELS,
+  ];
   if (engineSwitch("LESSON4_FUSED_BN")) registerFusedBatchNorm();
   registerPatchRows();
   if (engineSwitch("LESSON4_FAST_RELU_GRAD")) registerReluGrad();

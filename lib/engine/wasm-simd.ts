@@ -26,19 +26,58 @@ export interface SimdKernels {
    * in place, where r1 and r2 are the reciprocals of Adam's bias corrections, with the flushes to zero of
    * TINY_WEIGHT and its kin; `n` must be a multiple of 4 (the caller does the tail).
    */
-  adam(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, r1: number, r2: number, eps: number, negLr: number): void;
+  adam(
+    x: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    b1: number,
+    b2: number,
+    c1: number,
+    c2: number,
+    r1: number,
+    r2: number,
+    eps: number,
+    negLr: number,
+  ): void;
   /**
    * adam with the gradient g + x*l2 (an L2 penalty's gradient, 2 * rate, added as the tape would add it); returns
    * the new weights' sum of squares as sumSquares would compute it (for the next batch's penalty).
    */
-  adamL2(x: number, g: number, m: number, v: number, n: number, b1: number, b2: number, c1: number, c2: number, r1: number, r2: number, eps: number, negLr: number, l2: number): number;
+  adamL2(
+    x: number,
+    g: number,
+    m: number,
+    v: number,
+    n: number,
+    b1: number,
+    b2: number,
+    c1: number,
+    c2: number,
+    r1: number,
+    r2: number,
+    eps: number,
+    negLr: number,
+    l2: number,
+  ): number;
   /**
    * c[i, j] = sum over k (in order) of a[i*saI + k*saK] * b[k, j] for i < m, j < cols (at most n), with b and c
    * row-major [k, n] and [m, n]: a matrix product (a may be read transposed), 16 output columns per pass where it can,
    * then 4. Where cols is not a multiple of 4 the last columns are computed 4 wide, reading up to 3 floats past the
    * end of b's last row (the caller checks they are inside the memory); only the lanes inside c's rows are stored.
    */
-  matMul(a: number, b: number, c: number, m: number, k: number, cols: number, n: number, saI: number, saK: number): void;
+  matMul(
+    a: number,
+    b: number,
+    c: number,
+    m: number,
+    k: number,
+    cols: number,
+    n: number,
+    saI: number,
+    saK: number,
+  ): void;
   /** sum of x[i]² for i in [0, n), accumulated in 4 float32 lanes; `n` a multiple of 4. */
   sumSquares(x: number, n: number): number;
   /** dst[i] = min(x[i], v) for i in [0, n) (f32x4.min: NaN in, NaN out); `n` a multiple of 4. */
@@ -85,13 +124,46 @@ export interface SimdKernels {
    * One pooling window (rows x cols pixels from byte address src, rows rowBytes and pixels pixBytes apart) of cBytes / 4
    * channels (a multiple of 4): each channel's first strict maximum's byte address to idx (uint32s; 0xffffffff if none).
    */
-  poolArgmax(src: number, rowBytes: number, pixBytes: number, rows: number, cols: number, cBytes: number, idx: number): void;
+  poolArgmax(
+    src: number,
+    rowBytes: number,
+    pixBytes: number,
+    rows: number,
+    cols: number,
+    cBytes: number,
+    idx: number,
+  ): void;
   /** dst = dy * step(x) (step: 1 for x > 0, NaN for NaN, else 0) for i in [0, n), `n` a multiple of 4. */
   reluGrad(dy: number, x: number, dst: number, n: number): void;
   /** One patch row: for b < n, y < oh, the ow values cBytes apart from src + b * imageBytes + y * rowBytes, packed from dst. */
-  patchRow(src: number, dst: number, n: number, oh: number, ow: number, imageBytes: number, rowBytes: number, cBytes: number): void;
+  patchRow(
+    src: number,
+    dst: number,
+    n: number,
+    oh: number,
+    ow: number,
+    imageBytes: number,
+    rowBytes: number,
+    cBytes: number,
+  ): void;
   /** One image's affine bilinear warp (tf.image.transform), as kernels/warp.wat describes; clamp 1 for fill mode "nearest". */
-  warp(src: number, dst: number, inH: number, inW: number, ch: number, outH: number, outW: number, clamp: number, a0: number, a1: number, a2: number, b0: number, b1: number, b2: number, fill: number): void;
+  warp(
+    src: number,
+    dst: number,
+    inH: number,
+    inW: number,
+    ch: number,
+    outH: number,
+    outW: number,
+    clamp: number,
+    a0: number,
+    a1: number,
+    a2: number,
+    b0: number,
+    b1: number,
+    b2: number,
+    fill: number,
+  ): void;
   /**
    * Lesson-shaped (kernels/channel-shift.wat): one image's `n` values from byte address `at`, shifted by `shift` (a
    * float32) and clipped to the image's own range before the shift, in place.
@@ -128,7 +200,8 @@ export function simdKernels(memory: WebAssembly.Memory): SimdKernels | null {
   if (instances.has(memory)) return instances.get(memory)!;
   const bytes = simdModuleBytes(isShared(memory));
   const kernels = WebAssembly.validate(bytes)
-    ? (new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } }).exports as unknown as SimdKernels)
+    ? (new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } })
+        .exports as unknown as SimdKernels)
     : null;
   instances.set(memory, kernels);
   return kernels;
@@ -136,7 +209,9 @@ export function simdKernels(memory: WebAssembly.Memory): SimdKernels | null {
 
 /** The tfjs wasm backend's memory: exported by its single-threaded build, imported (and shared) by the threaded one. */
 export function wasmMemoryOf(backend: unknown): WebAssembly.Memory | null {
-  const wasm = (backend as { wasm?: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory } }).wasm;
+  const wasm = (
+    backend as { wasm?: { asm?: { memory?: WebAssembly.Memory }; wasmMemory?: WebAssembly.Memory } }
+  ).wasm;
   return wasm?.asm?.memory ?? wasm?.wasmMemory ?? null;
 }
 

@@ -14,13 +14,18 @@ import { wasmMemoryOf } from "./wasm-simd";
 import { withThreadedStartPatches } from "./tfjs-patches";
 
 const THREADED_MAIN = "@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js";
-const THREADED_WORKER = "@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js";
+const THREADED_WORKER =
+  "@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js";
 
 /** Whether this Node can run wasm threads at all (shared memory and worker_threads). */
 export function wasmThreadsPossible(): boolean {
   if (typeof SharedArrayBuffer === "undefined") return false;
   try {
-    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor);
+    new WebAssembly.Memory({
+      initial: 1,
+      maximum: 1,
+      shared: true,
+    } as WebAssembly.MemoryDescriptor);
     require("worker_threads");
     return true;
   } catch {
@@ -33,7 +38,9 @@ export function wasmThreadsPossible(): boolean {
  * The glue's own worker code, plus one change: the "load" message carries the main script as a Blob, which the
  * worker could only read asynchronously, so it is swapped for the path of the same script in node_modules.
  */
-export function threadedWorkerScript(dir = path.join(os.tmpdir(), `lesson4-tfjs-wasm-${tf.version.tfjs}`)): string {
+export function threadedWorkerScript(
+  dir = path.join(os.tmpdir(), `lesson4-tfjs-wasm-${tf.version.tfjs}`),
+): string {
   const file = path.join(dir, "threaded-simd.worker.js");
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const contents: string = require(THREADED_WORKER).wasmWorkerContents;
@@ -71,7 +78,8 @@ export function disableWasmThreads(): void {
 
 /** Threads XNNPACK runs on in the started wasm backend (1 for the single-threaded build). */
 export function wasmThreadsInUse(): number {
-  const wasm = (tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } }).wasm;
+  const wasm = (tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } })
+    .wasm;
   return wasm?.tfjs?.getThreadsCount?.() ?? 1;
 }
 

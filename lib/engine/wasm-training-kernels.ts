@@ -32,7 +32,13 @@ function fastTile(original: tf.KernelFunc): tf.KernelFunc {
     const backend = args.backend as unknown as BackendWasm;
     const x = args.inputs.x as TensorInfo;
     const reps = (args.attrs as unknown as { reps: number[] }).reps;
-    if (x.dtype === "string" || x.dtype === "complex64" || reps.length !== x.shape.length || x.shape.length === 0) return original(args);
+    if (
+      x.dtype === "string" ||
+      x.dtype === "complex64" ||
+      reps.length !== x.shape.length ||
+      x.shape.length === 0
+    )
+      return original(args);
     const rank = x.shape.length;
     const outShape = x.shape.map((d, i) => d * reps[i]);
     const out = backend.makeOutput(outShape, x.dtype);
@@ -48,7 +54,9 @@ function fastTile(original: tf.KernelFunc): tf.KernelFunc {
     }
     const fill = (d: number, from: number, to: number): void => {
       if (d === rank - 1) dst.set(src.subarray(from, from + x.shape[d]), to);
-      else for (let i = 0; i < x.shape[d]; i++) fill(d + 1, from + i * srcInner[d], to + i * outInner[d]);
+      else
+        for (let i = 0; i < x.shape[d]; i++)
+          fill(d + 1, from + i * srcInner[d], to + i * outInner[d]);
       repeatBlock(dst, to, x.shape[d] * outInner[d], reps[d]);
     };
     fill(0, 0, 0);
@@ -74,7 +82,10 @@ function fastLeadingReduce(original: tf.KernelFunc, mean: boolean): tf.KernelFun
   return (args) => {
     const backend = args.backend as unknown as BackendWasm;
     const x = args.inputs.x as TensorInfo;
-    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const { axis, keepDims } = args.attrs as unknown as {
+      axis: number | number[];
+      keepDims: boolean;
+    };
     if (x.dtype !== "float32") return original(args);
     const lead = leadingAxes(x.shape, axis);
     if (lead === null) return original(args);
@@ -97,9 +108,11 @@ function fastLeadingReduce(original: tf.KernelFunc, mean: boolean): tf.KernelFun
       kernels!.zero(view.byteOffset, view.byteLength);
       kernels!.columnSum(src.byteOffset, view.byteOffset, rows, from, 4 * width);
     } else acc = new Float64Array(width);
-    for (let r = 0, o = 0; r < rows; r++, o += width) for (let j = from; j < width; j++) acc[j] += src[o + j];
+    for (let r = 0, o = 0; r < rows; r++, o += width)
+      for (let j = from; j < width; j++) acc[j] += src[o + j];
     for (let j = 0; j < width; j++) dst[j] = mean ? acc[j] / rows : acc[j];
-    if (scratch) (backend as unknown as { disposeData(id: unknown): boolean }).disposeData(scratch.dataId);
+    if (scratch)
+      (backend as unknown as { disposeData(id: unknown): boolean }).disposeData(scratch.dataId);
     return out;
   };
 }
@@ -108,17 +121,39 @@ function fastLeadingReduce(original: tf.KernelFunc, mean: boolean): tf.KernelFun
  * Each pooling window inside the input, in output order: the element index of its first pixel, its rows and columns
  * inside the input (padding cut off), and the element index of its output.
  */
-function forEachWindow(info: tf.backend_util.Conv2DInfo, visit: (start: number, rows: number, cols: number, o: number) => void): void {
-  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
+function forEachWindow(
+  info: tf.backend_util.Conv2DInfo,
+  visit: (start: number, rows: number, cols: number, o: number) => void,
+): void {
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels: c,
+    outHeight,
+    outWidth,
+    strideHeight,
+    strideWidth,
+    filterHeight,
+    filterWidth,
+  } = info;
   for (let b = 0; b < batchSize; b++) {
     const base = b * inHeight * inWidth * c;
     for (let oy = 0; oy < outHeight; oy++) {
       const y0 = oy * strideHeight - info.padInfo.top;
-      const yFrom = Math.max(0, y0), yTo = Math.min(inHeight, y0 + filterHeight);
+      const yFrom = Math.max(0, y0),
+        yTo = Math.min(inHeight, y0 + filterHeight);
       for (let ox = 0; ox < outWidth; ox++) {
         const x0 = ox * strideWidth - info.padInfo.left;
-        const xFrom = Math.max(0, x0), xTo = Math.min(inWidth, x0 + filterWidth);
-        if (yTo > yFrom && xTo > xFrom) visit(base + (yFrom * inWidth + xFrom) * c, yTo - yFrom, xTo - xFrom, ((b * outHeight + oy) * outWidth + ox) * c);
+        const xFrom = Math.max(0, x0),
+          xTo = Math.min(inWidth, x0 + filterWidth);
+        if (yTo > yFrom && xTo > xFrom)
+          visit(
+            base + (yFrom * inWidth + xFrom) * c,
+            yTo - yFrom,
+            xTo - xFrom,
+            ((b * outHeight + oy) * outWidth + ox) * c,
+          );
       }
     }
   }
@@ -134,9 +169,22 @@ function fastMaxPoolGrad(original: tf.KernelFunc): tf.KernelFunc {
     const backend = args.backend as unknown as BackendWasm;
     const dy = args.inputs.dy as TensorInfo;
     const input = args.inputs.input as TensorInfo;
-    const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: "valid" | "same" | number; dimRoundingMode?: "floor" | "round" | "ceil" };
-    if (input.dtype !== "float32" || dy.dtype !== "float32" || input.shape.length !== 4) return original(args);
-    const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+    const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as {
+      filterSize: number | [number, number];
+      strides: number | [number, number];
+      pad: "valid" | "same" | number;
+      dimRoundingMode?: "floor" | "round" | "ceil";
+    };
+    if (input.dtype !== "float32" || dy.dtype !== "float32" || input.shape.length !== 4)
+      return original(args);
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      filterSize,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
     const { inWidth, inChannels: c } = info;
     const out = backend.makeOutput(input.shape, "float32");
     const kernels = backendSimd(backend);
@@ -150,10 +198,20 @@ function fastMaxPoolGrad(original: tf.KernelFunc): tf.KernelFunc {
     if (scratch) {
       const heapIdx = backend.typedArrayFromHeap(scratch) as Int32Array;
       const idx = new Uint32Array(heapIdx.buffer, heapIdx.byteOffset, c);
-      const rowBytes = 4 * inWidth * c, pixBytes = 4 * c;
+      const rowBytes = 4 * inWidth * c,
+        pixBytes = 4 * c;
       forEachWindow(info, (start, rows, cols, o) => {
-        kernels!.poolArgmax(x.byteOffset + 4 * start, rowBytes, pixBytes, rows, cols, pixBytes, idx.byteOffset);
-        for (let k = 0; k < c; k++) if (idx[k] !== 0xffffffff) dx[(idx[k] - x.byteOffset) >>> 2] += g[o + k];
+        kernels!.poolArgmax(
+          x.byteOffset + 4 * start,
+          rowBytes,
+          pixBytes,
+          rows,
+          cols,
+          pixBytes,
+          idx.byteOffset,
+        );
+        for (let k = 0; k < c; k++)
+          if (idx[k] !== 0xffffffff) dx[(idx[k] - x.byteOffset) >>> 2] += g[o + k];
       });
       (backend as unknown as { disposeData(id: unknown): boolean }).disposeData(scratch.dataId);
       return out;
@@ -187,7 +245,10 @@ function viewSlice(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const backend = args.backend as unknown as BackendWasm;
     const x = args.inputs.x as TensorInfo;
-    const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
+    const { begin, size } = args.attrs as unknown as {
+      begin: number | number[];
+      size: number | number[];
+    };
     if (x.dtype === "string" || x.dtype === "complex64") return original(args);
     const [start, extent] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, size);
     if (!tf.slice_util.isSliceContinous(x.shape, start, extent)) return original(args);

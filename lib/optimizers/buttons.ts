@@ -3,7 +3,14 @@
  * to the top, as in manual calculation) and run (five onesteps), with the annealing sheets'
  * learning-rate checks after each step.
  */
-import { calculateSheet, type CalcOptions, type Pair, type SheetCalc, type SheetName, type SheetState } from "./workbook";
+import {
+  calculateSheet,
+  type CalcOptions,
+  type Pair,
+  type SheetCalc,
+  type SheetName,
+  type SheetState,
+} from "./workbook";
 import { GRADDESC_SAVED } from "./workbook-fixture";
 import { annealingCheck } from "./rules";
 
@@ -30,7 +37,11 @@ const pair = (p: Pair | undefined): Pair | undefined => (p ? [p[0], p[1]] : unde
  *   avg_grad2. (The workbook's macro reads part of its values from before the reset, in manual
  *   calculation; this project recalculates instead, so 'reset' here does not depend on history.)
  */
-export function resetState(sheet: SheetName, before: SheetState = savedState(sheet), options: CalcOptions = {}): SheetState {
+export function resetState(
+  sheet: SheetName,
+  before: SheetState = savedState(sheet),
+  options: CalcOptions = {},
+): SheetState {
   const calc = (st: SheetState) => calculateSheet(sheet, st, options);
   switch (sheet) {
     case "basic SGD":
@@ -63,7 +74,16 @@ export function resetState(sheet: SheetName, before: SheetState = savedState(she
     }
     case "eve": {
       const previous = calc(before);
-      const st: SheetState = { a: 1, b: 1, lr: 1, d1: 1, m: pair(previous.last.m), s: pair(previous.last.s), f1: 1, f2: 1 };
+      const st: SheetState = {
+        a: 1,
+        b: 1,
+        lr: 1,
+        d1: 1,
+        m: pair(previous.last.m),
+        s: pair(previous.last.s),
+        f1: 1,
+        f2: 1,
+      };
       const loss = calc(st).loss;
       st.f1 = loss;
       st.f2 = loss / 2;
@@ -86,7 +106,11 @@ export interface StepResult {
  * One epoch: copies row 32 (and the cells below) back to the start cells, as the onestep macro
  * does in manual calculation, then (annealing sheets) checks the learning rate.
  */
-export function onestep(sheet: SheetName, state: SheetState, options: CalcOptions = {}): StepResult {
+export function onestep(
+  sheet: SheetName,
+  state: SheetState,
+  options: CalcOptions = {},
+): StepResult {
   const calc = calculateSheet(sheet, state, options);
   const { last } = calc;
   const next: SheetState = { ...state, m: pair(state.m), s: pair(state.s), g: pair(state.g) };

@@ -10,7 +10,8 @@ import type { SheetName } from "./workbook";
 /** sqrt(sum of squared errors) of y = a x + b over the workbook's 29 rows. */
 export function workbookLoss(a: number, b: number): number {
   let sum = 0;
-  for (let i = 0; i < GRADDESC_XY.x.length; i++) sum += (a * GRADDESC_XY.x[i] + b - GRADDESC_XY.y[i]) ** 2;
+  for (let i = 0; i < GRADDESC_XY.x.length; i++)
+    sum += (a * GRADDESC_XY.x[i] + b - GRADDESC_XY.y[i]) ** 2;
   return Math.sqrt(sum);
 }
 
@@ -27,17 +28,40 @@ export function runAll(epochs: number, lrScale = 1): Record<SheetName, Simulatio
 }
 
 /** Loss per epoch of every run on one chart, log scale. */
-export function lossFigure(runs: Record<string, SimulationResult>, title = "loss per epoch (sqrt of the sum of squared errors)"): Figure {
+export function lossFigure(
+  runs: Record<string, SimulationResult>,
+  title = "loss per epoch (sqrt of the sum of squared errors)",
+): Figure {
   return {
-    data: Object.entries(runs).map(([name, run]) => ({ x: run.epochs.map((e) => e.epoch), y: run.epochs.map((e) => finite(e.loss)), type: "scatter", mode: "lines", name })),
-    layout: { title: { text: title }, xaxis: { title: { text: "epoch" } }, yaxis: { title: { text: "loss" }, type: "log" }, height: 440 },
+    data: Object.entries(runs).map(([name, run]) => ({
+      x: run.epochs.map((e) => e.epoch),
+      y: run.epochs.map((e) => finite(e.loss)),
+      type: "scatter",
+      mode: "lines",
+      name,
+    })),
+    layout: {
+      title: { text: title },
+      xaxis: { title: { text: "epoch" } },
+      yaxis: { title: { text: "loss" }, type: "log" },
+      height: 440,
+    },
   };
 }
 
 /** The (a, b) path of every run (start, then each epoch) over a contour plot of log10(loss). */
-export function trajectoryFigure(runs: Record<string, SimulationResult>, grid = { a: [0, 3.5] as [number, number], b: [-10, 40] as [number, number], n: 80 }): Figure {
-  const as = Array.from({ length: grid.n }, (_, i) => grid.a[0] + ((grid.a[1] - grid.a[0]) * i) / (grid.n - 1));
-  const bs = Array.from({ length: grid.n }, (_, i) => grid.b[0] + ((grid.b[1] - grid.b[0]) * i) / (grid.n - 1));
+export function trajectoryFigure(
+  runs: Record<string, SimulationResult>,
+  grid = { a: [0, 3.5] as [number, number], b: [-10, 40] as [number, number], n: 80 },
+): Figure {
+  const as = Array.from(
+    { length: grid.n },
+    (_, i) => grid.a[0] + ((grid.a[1] - grid.a[0]) * i) / (grid.n - 1),
+  );
+  const bs = Array.from(
+    { length: grid.n },
+    (_, i) => grid.b[0] + ((grid.b[1] - grid.b[0]) * i) / (grid.n - 1),
+  );
   const z = bs.map((b) => as.map((a) => Math.log10(workbookLoss(a, b))));
   const paths = Object.entries(runs).map(([name, run]) => ({
     x: [run.start.a, ...run.epochs.map((e) => finite(e.a))],
@@ -48,8 +72,27 @@ export function trajectoryFigure(runs: Record<string, SimulationResult>, grid = 
     name,
   }));
   return {
-    data: [{ x: as, y: bs, z, type: "contour", colorscale: "Greys", reversescale: true, showscale: true, colorbar: { title: { text: "log10 loss" } }, name: "loss surface", ncontours: 25 }, ...paths],
-    layout: { title: { text: "(a, b) after each epoch, over the loss surface" }, xaxis: { title: { text: "a (slope)" }, range: grid.a }, yaxis: { title: { text: "b (intercept)" }, range: grid.b }, height: 560 },
+    data: [
+      {
+        x: as,
+        y: bs,
+        z,
+        type: "contour",
+        colorscale: "Greys",
+        reversescale: true,
+        showscale: true,
+        colorbar: { title: { text: "log10 loss" } },
+        name: "loss surface",
+        ncontours: 25,
+      },
+      ...paths,
+    ],
+    layout: {
+      title: { text: "(a, b) after each epoch, over the loss surface" },
+      xaxis: { title: { text: "a (slope)" }, range: grid.a },
+      yaxis: { title: { text: "b (intercept)" }, range: grid.b },
+      height: 560,
+    },
   };
 }
 
@@ -60,8 +103,15 @@ export function learningRateSliderFigure(epochs: number, scales: number[]): Figu
     return { name: `x${scale}`, data: fig.data };
   });
   const start = Math.max(0, scales.indexOf(1));
-  const base = lossFigure(runAll(epochs, scales[start]), "loss per epoch; slider: every sheet's learning rate times a factor");
-  const all = frames.flatMap((f) => f.data.flatMap((t) => (t.y as Array<number | null>).filter((v): v is number => v !== null && v > 0)));
+  const base = lossFigure(
+    runAll(epochs, scales[start]),
+    "loss per epoch; slider: every sheet's learning rate times a factor",
+  );
+  const all = frames.flatMap((f) =>
+    f.data.flatMap((t) =>
+      (t.y as Array<number | null>).filter((v): v is number => v !== null && v > 0),
+    ),
+  );
   const lo = Math.log10(Math.min(...all));
   const hi = Math.min(Math.log10(Math.max(...all)), lo + 8);
   return {
@@ -74,7 +124,18 @@ export function learningRateSliderFigure(epochs: number, scales: number[]): Figu
         {
           active: start,
           currentvalue: { prefix: "learning rate x " },
-          steps: scales.map((scale) => ({ label: String(scale), method: "animate", args: [[`x${scale}`], { mode: "immediate", frame: { duration: 0, redraw: true }, transition: { duration: 0 } }] })),
+          steps: scales.map((scale) => ({
+            label: String(scale),
+            method: "animate",
+            args: [
+              [`x${scale}`],
+              {
+                mode: "immediate",
+                frame: { duration: 0, redraw: true },
+                transition: { duration: 0 },
+              },
+            ],
+          })),
         },
       ],
       height: 520,

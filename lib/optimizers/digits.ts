@@ -17,7 +17,10 @@ const LL: Seg = [0, 0.5, 0, 1];
 const LR: Seg = [1, 0.5, 1, 1];
 const STROKES: Seg[][] = [
   [T, B, UL, UR, LL, LR],
-  [[0.5, 0, 0.5, 1], [0.5, 0, 0.25, 0.2]],
+  [
+    [0.5, 0, 0.5, 1],
+    [0.5, 0, 0.25, 0.2],
+  ],
   [T, UR, M, LL, B],
   [T, UR, M, LR, B],
   [UL, M, [0.8, 0, 0.8, 1]],
@@ -48,12 +51,19 @@ function distToSegment(px: number, py: number, [x1, y1, x2, y2]: Seg): number {
  * `count` digits (labels cycle 0-9, then shuffled with the seed), each drawn with random size,
  * position, slant, stroke width, wobbly stroke ends and pixel noise.
  */
-export function generateDigits(options: { count: number; seed: number; size?: number; noise?: number }): DigitSet {
+export function generateDigits(options: {
+  count: number;
+  seed: number;
+  size?: number;
+  noise?: number;
+}): DigitSet {
   const { count, seed } = options;
   const size = options.size ?? 28;
   const noise = options.noise ?? 0.05;
-  if (!Number.isInteger(count) || count < 1) throw new Error(`count must be a whole number >= 1, not ${count}.`);
-  if (!Number.isInteger(size) || size < 8) throw new Error(`size must be a whole number of pixels >= 8, not ${size}.`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`count must be a whole number >= 1, not ${count}.`);
+  if (!Number.isInteger(size) || size < 8)
+    throw new Error(`size must be a whole number of pixels >= 8, not ${size}.`);
   const rng = new Rng(seed);
   const labels = Int32Array.from(rng.shuffle(Array.from({ length: count }, (_, i) => i % 10)));
   const images = new Float32Array(count * size * size);
@@ -67,7 +77,10 @@ export function generateDigits(options: { count: number; seed: number; size?: nu
     const segs = STROKES[labels[n]].map((s) => {
       const j = () => rng.uniform(-0.06, 0.06);
       const pts = [s[0] + j(), s[1] + j(), s[2] + j(), s[3] + j()];
-      const map = (x: number, y: number): [number, number] => [cx + (x - 0.5) * w - (y - 0.5) * h * slant, cy + (y - 0.5) * h];
+      const map = (x: number, y: number): [number, number] => [
+        cx + (x - 0.5) * w - (y - 0.5) * h * slant,
+        cy + (y - 0.5) * h,
+      ];
       return [...map(pts[0], pts[1]), ...map(pts[2], pts[3])] as Seg;
     });
     const base = n * size * size;

@@ -4,19 +4,59 @@
  * Adam-with-annealing and a learning-rate annealing callback for tfjs models.
  */
 import { onestep, resetState, savedState } from "./buttons";
-import { calculateSheet, SHEET_NAMES, type CalcOptions, type SheetCalc, type SheetName, type SheetState } from "./workbook";
+import {
+  calculateSheet,
+  SHEET_NAMES,
+  type CalcOptions,
+  type SheetCalc,
+  type SheetName,
+  type SheetState,
+} from "./workbook";
 
 export * from "./rules";
-export { SHEET_NAMES, sheetColumns, sheetConstants, calculateSheet, type SheetName, type SheetState, type SheetCalc, type Column, type Pair, type CalcOptions, type SheetConstants } from "./workbook";
+export {
+  SHEET_NAMES,
+  sheetColumns,
+  sheetConstants,
+  calculateSheet,
+  type SheetName,
+  type SheetState,
+  type SheetCalc,
+  type Column,
+  type Pair,
+  type CalcOptions,
+  type SheetConstants,
+} from "./workbook";
 export { savedState, resetState, onestep, type StepResult } from "./buttons";
 export { GRADDESC_XY } from "./workbook-fixture";
 export { Eve, eve, type EveConfig } from "./tf-eve";
 export { AdamAnnealing, adamAnnealing, type AdamAnnealingConfig } from "./tf-adam-annealing";
 export { AdamLikeOptimizer, type AdamLikeConfig, type NamedTensor } from "./tf-adam-like";
-export { LearningRateAnnealer, getLearningRate, setLearningRate, type LearningRateAnnealerArgs, type AnnealerRecord } from "./tf-annealer";
-export { standardComparisons, compareStepByStep, type Comparison, type ComparedStep, type LibStep } from "./compare-tfjs";
+export {
+  LearningRateAnnealer,
+  getLearningRate,
+  setLearningRate,
+  type LearningRateAnnealerArgs,
+  type AnnealerRecord,
+} from "./tf-annealer";
+export {
+  standardComparisons,
+  compareStepByStep,
+  type Comparison,
+  type ComparedStep,
+  type LibStep,
+} from "./compare-tfjs";
 export { generateDigits, digitTensors, type DigitSet } from "./digits";
-export { race, raceModel, raceFigure, smooth, type Contender, type RaceData, type RaceOptions, type RaceResult } from "./race";
+export {
+  race,
+  raceModel,
+  raceFigure,
+  smooth,
+  type Contender,
+  type RaceData,
+  type RaceOptions,
+  type RaceResult,
+} from "./race";
 
 /** One epoch of a simulation: the start values after the copy-back (and the lr check), and the pass's loss. */
 export interface EpochRecord {
@@ -51,13 +91,16 @@ export interface SimulationResult {
 /** Throws unless `sheet` is one of the workbook's optimizer sheets. */
 export function checkSheet(sheet: string): SheetName {
   if (!(SHEET_NAMES as readonly string[]).includes(sheet)) {
-    throw new Error(`Unknown sheet ${JSON.stringify(sheet)}: valid sheets are ${SHEET_NAMES.map((s) => JSON.stringify(s)).join(", ")}.`);
+    throw new Error(
+      `Unknown sheet ${JSON.stringify(sheet)}: valid sheets are ${SHEET_NAMES.map((s) => JSON.stringify(s)).join(", ")}.`,
+    );
   }
   return sheet as SheetName;
 }
 
 function checkLr(lr: number): void {
-  if (typeof lr !== "number" || !Number.isFinite(lr) || lr <= 0) throw new Error(`Learning rate ${lr} is not valid: it must be a finite number greater than 0.`);
+  if (typeof lr !== "number" || !Number.isFinite(lr) || lr <= 0)
+    throw new Error(`Learning rate ${lr} is not valid: it must be a finite number greater than 0.`);
 }
 
 /** The rows of a calculation as records keyed by the sheet's column headers. */
@@ -66,10 +109,17 @@ export function tableOf(calc: SheetCalc): Array<Record<string, number>> {
 }
 
 /** The start state named by `start` (a copy). */
-export function startState(sheet: SheetName, start: StartOption = "reset", options: CalcOptions = {}): SheetState {
+export function startState(
+  sheet: SheetName,
+  start: StartOption = "reset",
+  options: CalcOptions = {},
+): SheetState {
   if (start === "reset") return resetState(sheet, savedState(sheet), options);
   if (start === "saved") return savedState(sheet);
-  if (typeof start !== "object" || start === null) throw new Error(`start must be "reset", "saved" or a state object, not ${JSON.stringify(start)}.`);
+  if (typeof start !== "object" || start === null)
+    throw new Error(
+      `start must be "reset", "saved" or a state object, not ${JSON.stringify(start)}.`,
+    );
   return JSON.parse(JSON.stringify(start)) as SheetState;
 }
 
@@ -80,7 +130,8 @@ export function startState(sheet: SheetName, start: StartOption = "reset", optio
 export function simulateSheet(sheetName: string, options: SimulateOptions): SimulationResult {
   const sheet = checkSheet(sheetName);
   const { epochs } = options;
-  if (!Number.isInteger(epochs) || epochs < 0) throw new Error(`epochs must be a whole number >= 0 (0, 1, 5, ...), not ${epochs}.`);
+  if (!Number.isInteger(epochs) || epochs < 0)
+    throw new Error(`epochs must be a whole number >= 0 (0, 1, 5, ...), not ${epochs}.`);
   const start = startState(sheet, options.start, options);
   if (options.lr !== undefined) {
     checkLr(options.lr);
@@ -133,7 +184,13 @@ export class WorkbookSheet {
   onestep(): this {
     const step = onestep(this.sheet, this.state, this.options);
     this.state = step.state;
-    this.history.push({ epoch: this.history.length + 1, a: step.state.a, b: step.state.b, lr: step.state.lr, loss: step.calc.loss });
+    this.history.push({
+      epoch: this.history.length + 1,
+      a: step.state.a,
+      b: step.state.b,
+      lr: step.state.lr,
+      loss: step.calc.loss,
+    });
     return this;
   }
 

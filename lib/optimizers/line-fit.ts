@@ -36,8 +36,14 @@ export interface LineFitOptions {
  * gradients are 2·err·x for a and 2·err for b, as on the sheets. a and b each start from their
  * own copy of `init`.
  */
-export function fitLine(rule: Rule, init: RuleState, steps: number, options: LineFitOptions = {}): LineFitStep[] {
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`steps must be a whole number >= 1, not ${steps}.`);
+export function fitLine(
+  rule: Rule,
+  init: RuleState,
+  steps: number,
+  options: LineFitOptions = {},
+): LineFitStep[] {
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new Error(`steps must be a whole number >= 1, not ${steps}.`);
   const scale = options.scale ?? 1;
   if (!(scale > 0)) throw new Error(`scale must be a number greater than 0, not ${scale}.`);
   let a = options.a ?? 1;
@@ -60,7 +66,8 @@ export function fitLine(rule: Rule, init: RuleState, steps: number, options: Lin
 
 /** The largest |difference| of a and of b between two runs of the same length, step by step. */
 export function largestDifference(one: LineFitStep[], other: LineFitStep[]): number {
-  if (one.length !== other.length) throw new Error(`the runs have ${one.length} and ${other.length} steps.`);
+  if (one.length !== other.length)
+    throw new Error(`the runs have ${one.length} and ${other.length} steps.`);
   let most = 0;
   one.forEach((s, i) => {
     most = Math.max(most, Math.abs(s.a - other[i].a), Math.abs(s.b - other[i].b));

@@ -13,7 +13,8 @@ export function startCells(state: SheetState): Array<{ cell: string; value: numb
     { cell: "a (slope)", value: state.a },
     { cell: "learning rate", value: state.lr },
   ];
-  const add = (name: string, v: number | undefined) => v !== undefined && cells.push({ cell: name, value: v });
+  const add = (name: string, v: number | undefined) =>
+    v !== undefined && cells.push({ cell: name, value: v });
   add("carried m de/db", state.m?.[0]);
   add("carried m de/da", state.m?.[1]);
   add("carried s de/db", state.s?.[0]);
@@ -31,8 +32,18 @@ export function startCells(state: SheetState): Array<{ cell: string; value: numb
 /** Displays the sheet: start cells, the 29-row table as now calculated, and the epoch history. */
 export function showSheet(sheet: WorkbookSheet, options: { rows?: number } = {}): void {
   const calc = sheet.calc();
-  markdown(`**${sheet.sheet}** after ${sheet.history.length} epoch(s) since reset · this pass's loss sqrt(Σ err²) = ${calc.loss.toPrecision(6)}`);
+  markdown(
+    `**${sheet.sheet}** after ${sheet.history.length} epoch(s) since reset · this pass's loss sqrt(Σ err²) = ${calc.loss.toPrecision(6)}`,
+  );
   table(startCells(sheet.state), { caption: "start cells", digits: 6 });
-  table(sheet.table(), { caption: `${sheet.sheet}: one row per step`, maxRows: options.rows ?? 29, digits: 4 });
-  if (sheet.history.length) table(sheet.history.slice(-10), { caption: "epochs since reset (last 10): start values after each copy-back", digits: 6 });
+  table(sheet.table(), {
+    caption: `${sheet.sheet}: one row per step`,
+    maxRows: options.rows ?? 29,
+    digits: 4,
+  });
+  if (sheet.history.length)
+    table(sheet.history.slice(-10), {
+      caption: "epochs since reset (last 10): start values after each copy-back",
+      digits: 6,
+    });
 }

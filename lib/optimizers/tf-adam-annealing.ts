@@ -34,10 +34,21 @@ export class AdamAnnealing extends AdamLikeOptimizer {
 
   constructor(config: AdamAnnealingConfig = {}) {
     super("AdamAnnealing", config);
-    this.threshold = checkOption("AdamAnnealing", "threshold", config.threshold ?? 2, { min: 1, minOpen: true });
-    this.factor = checkOption("AdamAnnealing", "factor", config.factor ?? 4, { min: 1, minOpen: true });
-    this.checkEvery = checkOption("AdamAnnealing", "checkEvery", config.checkEvery ?? 1, { min: 1 });
-    if (!Number.isInteger(this.checkEvery)) throw new Error(`AdamAnnealing checkEvery = ${this.checkEvery} is not valid: it must be a whole number of steps >= 1.`);
+    this.threshold = checkOption("AdamAnnealing", "threshold", config.threshold ?? 2, {
+      min: 1,
+      minOpen: true,
+    });
+    this.factor = checkOption("AdamAnnealing", "factor", config.factor ?? 4, {
+      min: 1,
+      minOpen: true,
+    });
+    this.checkEvery = checkOption("AdamAnnealing", "checkEvery", config.checkEvery ?? 1, {
+      min: 1,
+    });
+    if (!Number.isInteger(this.checkEvery))
+      throw new Error(
+        `AdamAnnealing checkEvery = ${this.checkEvery} is not valid: it must be a whole number of steps >= 1.`,
+      );
   }
 
   protected stepSize(): number {
@@ -51,7 +62,13 @@ export class AdamAnnealing extends AdamLikeOptimizer {
       this.prevGrad2 = avgGrad2;
       return;
     }
-    const check = annealingCheck(avgGrad2, this.prevGrad2, this.learningRate, this.threshold, this.factor);
+    const check = annealingCheck(
+      avgGrad2,
+      this.prevGrad2,
+      this.learningRate,
+      this.threshold,
+      this.factor,
+    );
     this.prevGrad2 = check.prevGrad2;
     if (check.cut) {
       this.learningRate = check.lr;
@@ -70,10 +87,18 @@ export class AdamAnnealing extends AdamLikeOptimizer {
 
   /** The configuration, with the current (possibly annealed) learning rate, so a reloaded model goes on at that rate. */
   getConfig(): tf.serialization.ConfigDict {
-    return { ...this.adamConfig(), threshold: this.threshold, factor: this.factor, checkEvery: this.checkEvery };
+    return {
+      ...this.adamConfig(),
+      threshold: this.threshold,
+      factor: this.factor,
+      checkEvery: this.checkEvery,
+    };
   }
 
-  static fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+  static fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
     return new cls(config);
   }
 }

@@ -13,7 +13,9 @@ interface HasLearningRate {
 function lrHolder(optimizer: tf.Optimizer): HasLearningRate {
   const o = optimizer as unknown as Partial<HasLearningRate>;
   if (o == null || typeof o.learningRate !== "number") {
-    throw new Error(`The optimizer ${optimizer?.getClassName?.() ?? String(optimizer)} has no numeric learningRate to anneal: use tf.train.sgd/momentum/adagrad/rmsprop/adam or this lib's Eve / AdamAnnealing.`);
+    throw new Error(
+      `The optimizer ${optimizer?.getClassName?.() ?? String(optimizer)} has no numeric learningRate to anneal: use tf.train.sgd/momentum/adagrad/rmsprop/adam or this lib's Eve / AdamAnnealing.`,
+    );
   }
   return o as HasLearningRate;
 }
@@ -25,7 +27,8 @@ export function getLearningRate(optimizer: tf.Optimizer): number {
 
 /** Sets the optimizer's learning rate (SGD and momentum keep it in a tensor too: their own setter updates both). */
 export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
-  if (typeof lr !== "number" || !Number.isFinite(lr) || lr <= 0) throw new Error(`Learning rate ${lr} is not valid: it must be a finite number greater than 0.`);
+  if (typeof lr !== "number" || !Number.isFinite(lr) || lr <= 0)
+    throw new Error(`Learning rate ${lr} is not valid: it must be a finite number greater than 0.`);
   const o = lrHolder(optimizer);
   if (typeof o.setLearningRate === "function") o.setLearningRate(lr);
   else o.learningRate = lr;
@@ -74,16 +77,42 @@ export class LearningRateAnnealer extends tf.Callback {
 
   constructor(args: LearningRateAnnealerArgs = {}) {
     super();
-    const num = (name: string, value: unknown, ok: (v: number) => boolean, what: string): number => {
-      if (typeof value !== "number" || !Number.isFinite(value) || !ok(value)) throw new Error(`LearningRateAnnealer ${name} = ${JSON.stringify(value)} is not valid: it must be ${what}.`);
+    const num = (
+      name: string,
+      value: unknown,
+      ok: (v: number) => boolean,
+      what: string,
+    ): number => {
+      if (typeof value !== "number" || !Number.isFinite(value) || !ok(value))
+        throw new Error(
+          `LearningRateAnnealer ${name} = ${JSON.stringify(value)} is not valid: it must be ${what}.`,
+        );
       return value;
     };
     this.monitor = args.monitor ?? "loss";
-    if (typeof this.monitor !== "string" || this.monitor === "") throw new Error(`LearningRateAnnealer monitor must be the name of a logged value such as "loss" or "val_loss".`);
-    this.factor = num("factor", args.factor ?? 0.25, (v) => v > 0 && v < 1, "a number between 0 and 1 (exclusive)");
-    this.patience = num("patience", args.patience ?? 2, (v) => Number.isInteger(v) && v >= 0, "a whole number of epochs >= 0");
+    if (typeof this.monitor !== "string" || this.monitor === "")
+      throw new Error(
+        `LearningRateAnnealer monitor must be the name of a logged value such as "loss" or "val_loss".`,
+      );
+    this.factor = num(
+      "factor",
+      args.factor ?? 0.25,
+      (v) => v > 0 && v < 1,
+      "a number between 0 and 1 (exclusive)",
+    );
+    this.patience = num(
+      "patience",
+      args.patience ?? 2,
+      (v) => Number.isInteger(v) && v >= 0,
+      "a whole number of epochs >= 0",
+    );
     this.minDelta = num("minDelta", args.minDelta ?? 0, (v) => v >= 0, "a number >= 0");
-    this.cooldown = num("cooldown", args.cooldown ?? 0, (v) => Number.isInteger(v) && v >= 0, "a whole number of epochs >= 0");
+    this.cooldown = num(
+      "cooldown",
+      args.cooldown ?? 0,
+      (v) => Number.isInteger(v) && v >= 0,
+      "a whole number of epochs >= 0",
+    );
     this.minLr = num("minLr", args.minLr ?? 0, (v) => v >= 0, "a number >= 0");
   }
 
@@ -96,13 +125,18 @@ export class LearningRateAnnealer extends tf.Callback {
   async onEpochEnd(epoch: number, logs?: tf.Logs): Promise<void> {
     const raw = (logs as Record<string, number | tf.Scalar> | undefined)?.[this.monitor];
     if (raw === undefined) {
-      throw new Error(`LearningRateAnnealer monitors "${this.monitor}", which this fit does not log; logged values: ${Object.keys(logs ?? {}).join(", ") || "none"} (for "val_loss" pass validationData or validationSplit).`);
+      throw new Error(
+        `LearningRateAnnealer monitors "${this.monitor}", which this fit does not log; logged values: ${Object.keys(logs ?? {}).join(", ") || "none"} (for "val_loss" pass validationData or validationSplit).`,
+      );
     }
     const value = typeof raw === "number" ? raw : (await raw.data())[0];
     const optimizer = this.model.optimizer;
     let cut = false;
     if (this.cooldownLeft > 0) this.cooldownLeft--;
-    if (!Number.isFinite(value)) throw new Error(`LearningRateAnnealer: ${this.monitor} is ${value} after epoch ${epoch}; training diverged (lower the learning rate).`);
+    if (!Number.isFinite(value))
+      throw new Error(
+        `LearningRateAnnealer: ${this.monitor} is ${value} after epoch ${epoch}; training diverged (lower the learning rate).`,
+      );
     if (value < this.best - this.minDelta) {
       this.best = value;
       this.wait = 0;

@@ -32,13 +32,19 @@ export class Eve extends AdamLikeOptimizer {
 
   constructor(config: EveConfig = {}) {
     super("Eve", config);
-    this.beta3 = checkOption("Eve", "beta3", config.beta3 ?? 0.999, { min: 0, max: 1, maxOpen: true });
+    this.beta3 = checkOption("Eve", "beta3", config.beta3 ?? 0.999, {
+      min: 0,
+      max: 1,
+      maxOpen: true,
+    });
   }
 
   /** Updates d from a new loss value (what `minimize` does with the loss it computed). */
   observeLoss(loss: number): void {
     if (!Number.isFinite(loss) || loss < 0) {
-      throw new Error(`Eve needs a finite loss >= 0 to compute its feedback, got ${loss}: check the model's loss (it diverged if this is NaN or Infinity; lower the learning rate).`);
+      throw new Error(
+        `Eve needs a finite loss >= 0 to compute its feedback, got ${loss}: check the model's loss (it diverged if this is NaN or Infinity; lower the learning rate).`,
+      );
     }
     if (Number.isFinite(this.lastLoss) && Math.min(loss, this.lastLoss) > 0) {
       const fb = eveFeedback(loss, this.lastLoss, this.d, this.beta3);
@@ -52,7 +58,9 @@ export class Eve extends AdamLikeOptimizer {
     const { value, grads } = this.computeGradients(f, varList);
     try {
       this.observeLoss(value.dataSync()[0]);
-      this.applyGradients(varList != null ? varList.map((v) => ({ name: v.name, tensor: grads[v.name] })) : grads);
+      this.applyGradients(
+        varList != null ? varList.map((v) => ({ name: v.name, tensor: grads[v.name] })) : grads,
+      );
     } finally {
       tf.dispose(grads);
     }
@@ -77,7 +85,10 @@ export class Eve extends AdamLikeOptimizer {
     return { ...this.adamConfig(), beta3: this.beta3 };
   }
 
-  static fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+  static fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
     return new cls(config);
   }
 }

@@ -97,7 +97,14 @@ export interface CheckedOptimizerTry extends Setting {
 
 /** Setting columns in the order the tries' table shows them. */
 export const OPTIMIZER_TRY_COLUMNS = [
-  "optimizer", "lr", "momentum", "decay", "beta1", "beta2", "beta3", "epochs",
+  "optimizer",
+  "lr",
+  "momentum",
+  "decay",
+  "beta1",
+  "beta2",
+  "beta3",
+  "epochs",
 ] as const;
 
 export interface OptimizerTryLimits {
@@ -158,7 +165,10 @@ export function makeTryOptimizer(setting: CheckedOptimizerTry): tf.Optimizer {
       return tf.train.adam(lr, knob("beta1"), knob("beta2"));
     case "eve":
       return new Eve({
-        learningRate: lr, beta1: knob("beta1"), beta2: knob("beta2"), beta3: knob("beta3"),
+        learningRate: lr,
+        beta1: knob("beta1"),
+        beta2: knob("beta2"),
+        beta3: knob("beta3"),
       });
   }
 }

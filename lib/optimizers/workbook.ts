@@ -3,11 +3,28 @@
  * reset / onestep / run buttons and the annealing checks, in float64 and in the cells' own
  * operation order, so runs match Excel's cached values.
  */
-import { eveFeedback, momentumStep, sgdStep, workbookAdagradStep, workbookAdamStep, workbookRmspropStep, adagradScale } from "./rules";
+import {
+  eveFeedback,
+  momentumStep,
+  sgdStep,
+  workbookAdagradStep,
+  workbookAdamStep,
+  workbookRmspropStep,
+  adagradScale,
+} from "./rules";
 import { GRADDESC_SAVED, GRADDESC_XY } from "./workbook-fixture";
 
 /** The optimizer sheets, in workbook order. */
-export const SHEET_NAMES = ["basic SGD", "momentum", "adagrad", "rmsprop", "adam", "eve", "adagrad_ann", "adam_ann"] as const;
+export const SHEET_NAMES = [
+  "basic SGD",
+  "momentum",
+  "adagrad",
+  "rmsprop",
+  "adam",
+  "eve",
+  "adagrad_ann",
+  "adam_ann",
+] as const;
 export type SheetName = (typeof SHEET_NAMES)[number];
 
 /** A pair of per-parameter values, in the sheets' column order: [for b, for a]. */
@@ -80,14 +97,72 @@ export interface CalcOptions {
 export type SheetConstants = { beta?: number; beta1?: number; beta2?: number; beta3?: number };
 
 const COLS: Record<SheetName, string[]> = {
-  "basic SGD": ["x", "y", "intercept", "slope", "y_pred", "err^2", "errb1", "est de/db", "erra1", "est de/da", "de/db", "de/da", "new a", "new b"],
+  "basic SGD": [
+    "x",
+    "y",
+    "intercept",
+    "slope",
+    "y_pred",
+    "err^2",
+    "errb1",
+    "est de/db",
+    "erra1",
+    "est de/da",
+    "de/db",
+    "de/da",
+    "new a",
+    "new b",
+  ],
   momentum: ["x", "y", "b", "a", "pred", "de/db", "de/da", "new b", "new a", "m de/db", "m de/da"],
   adagrad: ["x", "y", "b", "a", "pred", "de/db", "de/da", "new b", "new a"],
   rmsprop: ["x", "y", "b", "a", "pred", "de/db", "de/da", "new b", "new a", "s de/db", "s de/da"],
-  adam: ["x", "y", "b", "a", "pred", "de/db", "de/da", "new b", "new a", "m de/db", "m de/da", "s de/db", "s de/da"],
-  eve: ["x", "y", "b", "a", "pred", "err^2", "de/db", "de/da", "new b", "new a", "m de/db", "m de/da", "s de/db", "s de/da"],
+  adam: [
+    "x",
+    "y",
+    "b",
+    "a",
+    "pred",
+    "de/db",
+    "de/da",
+    "new b",
+    "new a",
+    "m de/db",
+    "m de/da",
+    "s de/db",
+    "s de/da",
+  ],
+  eve: [
+    "x",
+    "y",
+    "b",
+    "a",
+    "pred",
+    "err^2",
+    "de/db",
+    "de/da",
+    "new b",
+    "new a",
+    "m de/db",
+    "m de/da",
+    "s de/db",
+    "s de/da",
+  ],
   adagrad_ann: ["x", "y", "b", "a", "pred", "de/db", "de/da", "new a", "new b"],
-  adam_ann: ["x", "y", "b", "a", "pred", "de/db", "de/da", "new b", "new a", "m de/db", "m de/da", "s de/db", "s de/da"],
+  adam_ann: [
+    "x",
+    "y",
+    "b",
+    "a",
+    "pred",
+    "de/db",
+    "de/da",
+    "new b",
+    "new a",
+    "m de/db",
+    "m de/da",
+    "s de/db",
+    "s de/da",
+  ],
 };
 
 /** The table columns of a sheet (cell letters from A). */
@@ -112,12 +187,22 @@ function constantsOf(sheet: SheetName, overrides: SheetConstants = {}): SheetCon
 }
 
 function need<T>(value: T | undefined, what: string, sheet: SheetName): T {
-  if (value === undefined) throw new Error(`sheet ${JSON.stringify(sheet)} needs ${what} in its state`);
+  if (value === undefined)
+    throw new Error(`sheet ${JSON.stringify(sheet)} needs ${what} in its state`);
   return value;
 }
 
 /** The momentum and rmsprop sheets' step of both parameters, each with its carried average: [b, a]. */
-function averagedStep(sheet: "momentum" | "rmsprop", b: number, a: number, db: number, da: number, avg: Pair, lr: number, beta: number): { newB: number; newA: number; avg: Pair } {
+function averagedStep(
+  sheet: "momentum" | "rmsprop",
+  b: number,
+  a: number,
+  db: number,
+  da: number,
+  avg: Pair,
+  lr: number,
+  beta: number,
+): { newB: number; newA: number; avg: Pair } {
   const step = (p: number, g: number, c: number): { p: number; c: number } => {
     if (sheet === "momentum") {
       const r = momentumStep(p, g, c, lr, beta);
@@ -132,7 +217,11 @@ function averagedStep(sheet: "momentum" | "rmsprop", b: number, a: number, db: n
 }
 
 /** Recalculates a sheet from its state: every row of the table and the cells below it. */
-export function calculateSheet(sheet: SheetName, state: SheetState, options: CalcOptions = {}): SheetCalc {
+export function calculateSheet(
+  sheet: SheetName,
+  state: SheetState,
+  options: CalcOptions = {},
+): SheetCalc {
   const { x: xs, y: ys } = GRADDESC_XY;
   const k = constantsOf(sheet, options.constants);
   const rows: number[][] = [];
@@ -147,11 +236,17 @@ export function calculateSheet(sheet: SheetName, state: SheetState, options: Cal
   let r: number | undefined;
   let dt: number | undefined;
   if (sheet === "eve") {
-    const fb = eveFeedback(need(state.f1, "f1", sheet), need(state.f2, "f2", sheet), need(state.d1, "d1", sheet), k.beta3!);
+    const fb = eveFeedback(
+      need(state.f1, "f1", sheet),
+      need(state.f2, "f2", sheet),
+      need(state.d1, "d1", sheet),
+      k.beta3!,
+    );
     r = fb.r;
     dt = fb.d;
   }
-  const gScale = sheet === "adagrad" || sheet === "adagrad_ann" ? need(state.g, "g (F1:G1)", sheet) : undefined;
+  const gScale =
+    sheet === "adagrad" || sheet === "adagrad_ann" ? need(state.g, "g (F1:G1)", sheet) : undefined;
   const stepB = gScale ? state.lr / gScale[0] : 0;
   const stepA = gScale ? state.lr / gScale[1] : 0;
   for (let i = 0; i < xs.length; i++) {
@@ -175,13 +270,37 @@ export function calculateSheet(sheet: SheetName, state: SheetState, options: Cal
         const daSheet = dbSheet * x;
         newA = sgdStep(a, daSheet, state.lr);
         newB = sgdStep(b, dbSheet, state.lr);
-        row = [x, y, b, a, pred, (y - pred) ** 2, errb1, (errb1 - (y - pred) ** 2) / 0.01, erra1, (erra1 - (y - pred) ** 2) / 0.01, dbSheet, daSheet, newA, newB];
+        row = [
+          x,
+          y,
+          b,
+          a,
+          pred,
+          (y - pred) ** 2,
+          errb1,
+          (errb1 - (y - pred) ** 2) / 0.01,
+          erra1,
+          (erra1 - (y - pred) ** 2) / 0.01,
+          dbSheet,
+          daSheet,
+          newA,
+          newB,
+        ];
         break;
       }
       case "momentum":
       case "rmsprop": {
         // one carried average per parameter (momentum's m, rmsprop's s), shown in the last two columns
-        const carried = averagedStep(sheet, b, a, db, da, sheet === "momentum" ? m! : s!, state.lr, k.beta!);
+        const carried = averagedStep(
+          sheet,
+          b,
+          a,
+          db,
+          da,
+          sheet === "momentum" ? m! : s!,
+          state.lr,
+          k.beta!,
+        );
         if (sheet === "momentum") m = carried.avg;
         else s = carried.avg;
         [newB, newA] = [carried.newB, carried.newA];
@@ -192,7 +311,10 @@ export function calculateSheet(sheet: SheetName, state: SheetState, options: Cal
       case "adagrad_ann": {
         newB = workbookAdagradStep(b, db, state.lr, gScale![0]);
         newA = workbookAdagradStep(a, da, state.lr, gScale![1]);
-        row = sheet === "adagrad" ? [x, y, b, a, pred, db, da, newB, newA] : [x, y, b, a, pred, db, da, newA, newB];
+        row =
+          sheet === "adagrad"
+            ? [x, y, b, a, pred, db, da, newB, newA]
+            : [x, y, b, a, pred, db, da, newA, newB];
         break;
       }
       case "adam":
@@ -209,7 +331,10 @@ export function calculateSheet(sheet: SheetName, state: SheetState, options: Cal
         s = [sb.s, sa.s];
         newB = sb.p;
         newA = sa.p;
-        row = sheet === "eve" ? [x, y, b, a, pred, (pred - y) ** 2, db, da, newB, newA, m[0], m[1], s[0], s[1]] : [x, y, b, a, pred, db, da, newB, newA, m[0], m[1], s[0], s[1]];
+        row =
+          sheet === "eve"
+            ? [x, y, b, a, pred, (pred - y) ** 2, db, da, newB, newA, m[0], m[1], s[0], s[1]]
+            : [x, y, b, a, pred, db, da, newB, newA, m[0], m[1], s[0], s[1]];
         break;
       }
     }
@@ -218,8 +343,16 @@ export function calculateSheet(sheet: SheetName, state: SheetState, options: Cal
     b = newB;
     a = newA;
   }
-  const calc: SheetCalc = { columns: sheetColumns(sheet), rows, loss: Math.sqrt(sumErr2), last, r, dt };
-  if (sheet === "adagrad" || sheet === "adagrad_ann" || sheet === "adam_ann") calc.g = [adagradScale(dbs), adagradScale(das)];
+  const calc: SheetCalc = {
+    columns: sheetColumns(sheet),
+    rows,
+    loss: Math.sqrt(sumErr2),
+    last,
+    r,
+    dt,
+  };
+  if (sheet === "adagrad" || sheet === "adagrad_ann" || sheet === "adam_ann")
+    calc.g = [adagradScale(dbs), adagradScale(das)];
   if (sheet === "adagrad_ann") calc.sum = calc.g![0] * stepB + calc.g![1] * stepA;
   if (sheet === "adam_ann") {
     const carried = need(state.s, "s", sheet);

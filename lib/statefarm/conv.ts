@@ -10,7 +10,8 @@ import { conv2dFilterGradient } from "../engine/conv-filter-gradient";
 /** conv2d(x, w) (valid, stride 1) whose input and filter gradients are forward conv2d calls. */
 export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
   const f = tf.customGrad(((xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
-    const xx = xIn as tf.Tensor4D, ww = wIn as tf.Tensor4D;
+    const xx = xIn as tf.Tensor4D,
+      ww = wIn as tf.Tensor4D;
     save([xx, ww]);
     return {
       value: tf.conv2d(xx, ww, 1, "valid"),
@@ -22,7 +23,17 @@ export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
         const dw = conv2dFilterGradient(xs, g, kh, kw);
         // dx = dy padded by k-1 on every side, convolved with the filter flipped in space, in/out channels swapped.
         const flipped = tf.reverse(ws, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
-        const dx = tf.conv2d(g.pad([[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]]) as tf.Tensor4D, flipped, 1, "valid");
+        const dx = tf.conv2d(
+          g.pad([
+            [0, 0],
+            [kh - 1, kh - 1],
+            [kw - 1, kw - 1],
+            [0, 0],
+          ]) as tf.Tensor4D,
+          flipped,
+          1,
+          "valid",
+        );
         return [dx, dw];
       },
     };
@@ -51,7 +62,12 @@ export class MatmulConv2D extends tf.layers.Layer {
   build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as number[];
     const k = this.args.kernelSize;
-    this.kernel = this.addWeight("kernel", [k, k, shape[3], this.args.filters], "float32", this.args.kernelInitializer ?? tf.initializers.glorotUniform({}));
+    this.kernel = this.addWeight(
+      "kernel",
+      [k, k, shape[3], this.args.filters],
+      "float32",
+      this.args.kernelInitializer ?? tf.initializers.glorotUniform({}),
+    );
     this.bias = this.addWeight("bias", [this.args.filters], "float32", tf.initializers.zeros());
     this.built = true;
   }
@@ -68,7 +84,12 @@ export class MatmulConv2D extends tf.layers.Layer {
     });
   }
   getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), filters: this.args.filters, kernelSize: this.args.kernelSize, activation: this.args.activation ?? "linear" };
+    return {
+      ...super.getConfig(),
+      filters: this.args.filters,
+      kernelSize: this.args.kernelSize,
+      activation: this.args.activation ?? "linear",
+    };
   }
 }
 tf.serialization.registerClass(MatmulConv2D);

@@ -18,7 +18,9 @@ export interface StateFarmSource {
 }
 
 /** The generated set's size for the configured mode. */
-export function defaultGenerateOptions(config: Pick<Config, "mode" | "seed"> = readConfig()): GenerateOptions {
+export function defaultGenerateOptions(
+  config: Pick<Config, "mode" | "seed"> = readConfig(),
+): GenerateOptions {
   return {
     seed: config.seed,
     ...bySize(config, {
@@ -28,11 +30,20 @@ export function defaultGenerateOptions(config: Pick<Config, "mode" | "seed"> = r
   };
 }
 
-const KAGGLE_NAMES = ["statefarm", "state-farm-distracted-driver-detection", "state-farm-distracted-driver-detection.zip", "statefarm.zip"];
+const KAGGLE_NAMES = [
+  "statefarm",
+  "state-farm-distracted-driver-detection",
+  "state-farm-distracted-driver-detection.zip",
+  "statefarm.zip",
+];
 
 function isKaggle(candidate: string): boolean {
   if (/\.zip$/i.test(candidate)) return fs.existsSync(candidate) && fs.statSync(candidate).isFile();
-  return fs.existsSync(path.join(candidate, "imgs", "train")) && fs.existsSync(path.join(candidate, "driver_imgs_list.csv")) && !fs.existsSync(path.join(candidate, "synthetic.json"));
+  return (
+    fs.existsSync(path.join(candidate, "imgs", "train")) &&
+    fs.existsSync(path.join(candidate, "driver_imgs_list.csv")) &&
+    !fs.existsSync(path.join(candidate, "synthetic.json"))
+  );
 }
 
 /**
@@ -40,12 +51,18 @@ function isKaggle(candidate: string): boolean {
  * in either), else the synthetic set in <data>/statefarm-synthetic-<mode>-seed<seed>,
  * generated into a temp folder and renamed when missing.
  */
-export async function ensureStateFarm(options: { config?: Config; generate?: GenerateOptions; log?: boolean } = {}): Promise<StateFarmSource> {
+export async function ensureStateFarm(
+  options: { config?: Config; generate?: GenerateOptions; log?: boolean } = {},
+): Promise<StateFarmSource> {
   const config = options.config ?? readConfig();
   for (const name of KAGGLE_NAMES) {
     for (const candidate of [path.join(config.dataDir, name), fromSources(name, config)]) {
       if (candidate && isKaggle(candidate)) {
-        const source: StateFarmSource = { dir: candidate, kind: "kaggle", message: `Using the Kaggle State Farm data in ${candidate}.` };
+        const source: StateFarmSource = {
+          dir: candidate,
+          kind: "kaggle",
+          message: `Using the Kaggle State Farm data in ${candidate}.`,
+        };
         if (options.log !== false) console.log(source.message);
         return source;
       }

@@ -3,14 +3,26 @@
  * generate script share, so features computed by one are read from the cache by the other.
  */
 import type * as tf from "@tensorflow/tfjs";
-import { precomputeFeatures, loadMobileNet, type FeatureModel, type Features } from "../vision/pretrained";
+import {
+  precomputeFeatures,
+  loadMobileNet,
+  type FeatureModel,
+  type Features,
+} from "../vision/pretrained";
 import { readConfig, type Config } from "../config";
 import { lessonSizes } from "./lesson";
 import type { AugmentOptions } from "../vision/augment";
 import { DisplayHandle } from "../display/show";
 
 /** The augmentation the lesson used for its precomputed augmented features. */
-export const FEATURE_AUGMENT: AugmentOptions = { rotation_range: 15, height_shift_range: 0.05, shear_range: 0.1, channel_shift_range: 20, width_shift_range: 0.1, seed: 42 };
+export const FEATURE_AUGMENT: AugmentOptions = {
+  rotation_range: 15,
+  height_shift_range: 0.05,
+  shear_range: 0.1,
+  channel_shift_range: 20,
+  width_shift_range: 0.1,
+  seed: 42,
+};
 
 /** MobileNet (cut after conv_dw_13) at this mode's input size: 224 as trained, 128 in fast mode. */
 export function stateFarmMobileNet(config: Config = readConfig()): Promise<FeatureModel> {
@@ -18,7 +30,12 @@ export function stateFarmMobileNet(config: Config = readConfig()): Promise<Featu
 }
 
 /** Features of `files` (max-pooled 2x2: [n, 3, 3, 1024] at 224 pixels, [n, 2, 2, 1024] at 128), cached as data/features/statefarm-<name>-<key>.npy. */
-export async function stateFarmFeatures(files: string[], extractor: FeatureModel, name: string, options: { augment?: AugmentOptions; epochs?: number; show?: boolean; cacheDir?: string } = {}): Promise<Features> {
+export async function stateFarmFeatures(
+  files: string[],
+  extractor: FeatureModel,
+  name: string,
+  options: { augment?: AugmentOptions; epochs?: number; show?: boolean; cacheDir?: string } = {},
+): Promise<Features> {
   const handle = options.show ? new DisplayHandle() : null;
   const started = Date.now();
   const result = await precomputeFeatures(files, extractor, {
@@ -27,9 +44,16 @@ export async function stateFarmFeatures(files: string[], extractor: FeatureModel
     pool: "max2",
     augment: options.augment,
     epochs: options.epochs,
-    onProgress: handle ? (done, total) => handle.update({ "text/plain": `${name}: ${done}/${total} images through MobileNet (${((Date.now() - started) / 1000).toFixed(0)} s)` }) : undefined,
+    onProgress: handle
+      ? (done, total) =>
+          handle.update({
+            "text/plain": `${name}: ${done}/${total} images through MobileNet (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+          })
+      : undefined,
   });
-  handle?.update({ "text/plain": `${name}: features ${JSON.stringify(result.features.shape)} ${result.cached ? "read from the cache" : `computed in ${((Date.now() - started) / 1000).toFixed(0)} s`}` });
+  handle?.update({
+    "text/plain": `${name}: features ${JSON.stringify(result.features.shape)} ${result.cached ? "read from the cache" : `computed in ${((Date.now() - started) / 1000).toFixed(0)} s`}`,
+  });
   return result;
 }
 

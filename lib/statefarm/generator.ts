@@ -45,13 +45,32 @@ export interface DriverLook {
   interior: Rgb;
 }
 
-const SKINS: Rgb[] = [[241, 194, 160], [224, 172, 125], [198, 134, 90], [141, 85, 56], [95, 60, 40], [232, 190, 172]];
+const SKINS: Rgb[] = [
+  [241, 194, 160],
+  [224, 172, 125],
+  [198, 134, 90],
+  [141, 85, 56],
+  [95, 60, 40],
+  [232, 190, 172],
+];
 
 function hueColor(rng: Rng): Rgb {
-  const h = rng.next() * 6, s = rng.uniform(0.35, 0.9), v = rng.uniform(70, 230);
-  const f = h - Math.floor(h), p = v * (1 - s), q = v * (1 - s * f), t = v * (1 - s * (1 - f));
+  const h = rng.next() * 6,
+    s = rng.uniform(0.35, 0.9),
+    v = rng.uniform(70, 230);
+  const f = h - Math.floor(h),
+    p = v * (1 - s),
+    q = v * (1 - s * f),
+    t = v * (1 - s * (1 - f));
   const k = Math.floor(h) % 6;
-  const rgb: Rgb[] = [[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]];
+  const rgb: Rgb[] = [
+    [v, t, p],
+    [q, v, p],
+    [p, v, t],
+    [p, q, v],
+    [t, p, v],
+    [v, p, q],
+  ];
   return rgb[k];
 }
 
@@ -67,7 +86,14 @@ export function randomDriver(id: string, rng: Rng): DriverLook {
     id,
     skin: rng.pick(SKINS),
     shirt: hueColor(rng),
-    hair: rng.pick<Rgb>([[20, 15, 10], [70, 45, 20], [150, 110, 60], [200, 180, 120], [120, 120, 120], [40, 30, 30]]),
+    hair: rng.pick<Rgb>([
+      [20, 15, 10],
+      [70, 45, 20],
+      [150, 110, 60],
+      [200, 180, 120],
+      [120, 120, 120],
+      [40, 30, 30],
+    ]),
     seat: rng.uniform(-0.05, 0.05),
     headSize: rng.uniform(0.9, 1.12),
     camX: rng.uniform(-0.09, 0.09),
@@ -76,7 +102,11 @@ export function randomDriver(id: string, rng: Rng): DriverLook {
     gain: rng.uniform(0.7, 1.2),
     ramp: rng.uniform(-0.5, 0.5),
     tint: [rng.uniform(-15, 15), rng.uniform(-15, 15), rng.uniform(-15, 15)],
-    interior: [grey + rng.uniform(-10, 10), grey + rng.uniform(-10, 10), grey + rng.uniform(-10, 10)],
+    interior: [
+      grey + rng.uniform(-10, 10),
+      grey + rng.uniform(-10, 10),
+      grey + rng.uniform(-10, 10),
+    ],
   };
 }
 
@@ -94,17 +124,53 @@ const WHEEL_FAR: [number, number] = [0.2, 0.63];
 /** The pose that defines each class, in scene coordinates (0-1 across and down). */
 export function classPose(label: number): Pose {
   switch (label) {
-    case 0: return { near: WHEEL_NEAR, far: WHEEL_FAR, head: "forward" };
-    case 1: return { near: [0.44, 0.64], far: WHEEL_FAR, head: "down", object: { kind: "phone", hand: "near" } };
-    case 2: return { near: [0.57, 0.37], far: WHEEL_FAR, head: "forward", object: { kind: "phone", hand: "near" } };
-    case 3: return { near: WHEEL_NEAR, far: [0.4, 0.66], head: "down", object: { kind: "phone", hand: "far" } };
-    case 4: return { near: WHEEL_NEAR, far: [0.46, 0.36], head: "forward", object: { kind: "phone", hand: "far" } };
-    case 5: return { near: [0.77, 0.73], far: WHEEL_FAR, head: "down" };
-    case 6: return { near: [0.45, 0.43], far: WHEEL_FAR, head: "forward", object: { kind: "cup", hand: "near" } };
-    case 7: return { near: [0.88, 0.3], far: WHEEL_FAR, head: "right" };
-    case 8: return { near: [0.56, 0.22], far: [0.47, 0.27], head: "forward" };
-    case 9: return { near: WHEEL_NEAR, far: WHEEL_FAR, head: "right" };
-    default: throw new Error(`No pose for class ${label}`);
+    case 0:
+      return { near: WHEEL_NEAR, far: WHEEL_FAR, head: "forward" };
+    case 1:
+      return {
+        near: [0.44, 0.64],
+        far: WHEEL_FAR,
+        head: "down",
+        object: { kind: "phone", hand: "near" },
+      };
+    case 2:
+      return {
+        near: [0.57, 0.37],
+        far: WHEEL_FAR,
+        head: "forward",
+        object: { kind: "phone", hand: "near" },
+      };
+    case 3:
+      return {
+        near: WHEEL_NEAR,
+        far: [0.4, 0.66],
+        head: "down",
+        object: { kind: "phone", hand: "far" },
+      };
+    case 4:
+      return {
+        near: WHEEL_NEAR,
+        far: [0.46, 0.36],
+        head: "forward",
+        object: { kind: "phone", hand: "far" },
+      };
+    case 5:
+      return { near: [0.77, 0.73], far: WHEEL_FAR, head: "down" };
+    case 6:
+      return {
+        near: [0.45, 0.43],
+        far: WHEEL_FAR,
+        head: "forward",
+        object: { kind: "cup", hand: "near" },
+      };
+    case 7:
+      return { near: [0.88, 0.3], far: WHEEL_FAR, head: "right" };
+    case 8:
+      return { near: [0.56, 0.22], far: [0.47, 0.27], head: "forward" };
+    case 9:
+      return { near: WHEEL_NEAR, far: WHEEL_FAR, head: "right" };
+    default:
+      throw new Error(`No pose for class ${label}`);
   }
 }
 
@@ -112,7 +178,14 @@ export function classPose(label: number): Pose {
  * Draws one photo of `driver` doing behaviour `label`. `jitter` moves the hands and head a
  * little (frames of one video differ slightly); returns raw RGB bytes.
  */
-export function renderPhoto(driver: DriverLook, label: number, width: number, height: number, rng: Rng, noise = 6): Buffer {
+export function renderPhoto(
+  driver: DriverLook,
+  label: number,
+  width: number,
+  height: number,
+  rng: Rng,
+  noise = 6,
+): Buffer {
   const c = new Canvas(width, height, driver.interior);
   const s = driver.camScale;
   const X = (u: number) => width * (0.5 + driver.camX + s * (u - 0.5));
@@ -133,12 +206,16 @@ export function renderPhoto(driver: DriverLook, label: number, width: number, he
   c.ellipse(X(0.56 + sx), Y(0.2), L(0.08), L(0.06), [35, 35, 40]);
 
   // Driver: torso, far arm, head, near arm (drawn last, it is closest to the camera).
-  const hx = 0.53 + driver.seat + j() / 2, hy = 0.33 + j() / 2 + (pose.head === "down" ? 0.04 : 0);
+  const hx = 0.53 + driver.seat + j() / 2,
+    hy = 0.33 + j() / 2 + (pose.head === "down" ? 0.04 : 0);
   const hr = 0.065 * driver.headSize;
   c.ellipse(X(0.55 + driver.seat), Y(0.75), L(0.12), L(0.22), driver.shirt);
   const arm = (shoulder: [number, number], hand: [number, number], color: Rgb) => {
     const hand2: [number, number] = [hand[0] + j(), hand[1] + j()];
-    const elbow: [number, number] = [(shoulder[0] + hand2[0]) / 2 + 0.02, Math.max(shoulder[1], hand2[1]) + 0.1];
+    const elbow: [number, number] = [
+      (shoulder[0] + hand2[0]) / 2 + 0.02,
+      Math.max(shoulder[1], hand2[1]) + 0.1,
+    ];
     c.line(X(shoulder[0]), Y(shoulder[1]), X(elbow[0]), Y(elbow[1]), L(0.05), color);
     c.line(X(elbow[0]), Y(elbow[1]), X(hand2[0]), Y(hand2[1]), L(0.04), color);
     c.ellipse(X(hand2[0]), Y(hand2[1]), L(0.022), L(0.022), driver.skin);
@@ -162,7 +239,8 @@ export function renderPhoto(driver: DriverLook, label: number, width: number, he
   const nearHand = arm([0.58 + driver.seat, 0.52], pose.near, driver.shirt);
   if (pose.object) {
     const [ox, oy] = pose.object.hand === "near" ? nearHand : farHand;
-    if (pose.object.kind === "phone") c.rect(X(ox - 0.015), Y(oy - 0.035), L(0.03), L(0.05), [15, 15, 20]);
+    if (pose.object.kind === "phone")
+      c.rect(X(ox - 0.015), Y(oy - 0.035), L(0.03), L(0.05), [15, 15, 20]);
     else {
       c.rect(X(ox - 0.02), Y(oy - 0.05), L(0.04), L(0.07), [230, 230, 235]);
       c.rect(X(ox - 0.02), Y(oy - 0.02), L(0.04), L(0.015), [190, 40, 30]);
@@ -179,11 +257,17 @@ export interface GeneratedImage {
   classname: string;
 }
 
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function mapLimit<T>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]);
+    }),
+  );
 }
 
 /**
@@ -191,20 +275,49 @@ async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<v
  * imgs/test/*.jpg, driver_imgs_list.csv, plus synthetic.json with the options used.
  * Deterministic for a seed. `dir` must not exist yet or be empty.
  */
-export async function generateStateFarm(dir: string, options: GenerateOptions = {}): Promise<{ train: GeneratedImage[]; test: string[] }> {
-  const o = { drivers: 8, imagesPerClass: 8, testImages: 64, width: 160, height: 120, seed: 42, quality: 85, noise: 6, ...options };
+export async function generateStateFarm(
+  dir: string,
+  options: GenerateOptions = {},
+): Promise<{ train: GeneratedImage[]; test: string[] }> {
+  const o = {
+    drivers: 8,
+    imagesPerClass: 8,
+    testImages: 64,
+    width: 160,
+    height: 120,
+    seed: 42,
+    quality: 85,
+    noise: 6,
+    ...options,
+  };
   const rng = new Rng(o.seed);
-  const drivers = Array.from({ length: o.drivers }, (_, i) => randomDriver(driverId(i), new Rng(`${o.seed}/driver/${i}`)));
-  const testDrivers = Array.from({ length: Math.max(1, Math.ceil(o.drivers / 3)) }, (_, i) => randomDriver(`t${i}`, new Rng(`${o.seed}/testdriver/${i}`)));
+  const drivers = Array.from({ length: o.drivers }, (_, i) =>
+    randomDriver(driverId(i), new Rng(`${o.seed}/driver/${i}`)),
+  );
+  const testDrivers = Array.from({ length: Math.max(1, Math.ceil(o.drivers / 3)) }, (_, i) =>
+    randomDriver(`t${i}`, new Rng(`${o.seed}/testdriver/${i}`)),
+  );
   const total = o.drivers * CLASSES.length * o.imagesPerClass + o.testImages;
   const ids = rng.shuffle(Array.from({ length: total }, (_, i) => i + 1));
-  const jobs: Array<{ file: string; driver: DriverLook; label: number; seed: string; entry?: GeneratedImage }> = [];
+  const jobs: Array<{
+    file: string;
+    driver: DriverLook;
+    label: number;
+    seed: string;
+    entry?: GeneratedImage;
+  }> = [];
   let k = 0;
   for (const d of drivers) {
     for (let label = 0; label < CLASSES.length; label++) {
       for (let n = 0; n < o.imagesPerClass; n++) {
         const img = `img_${ids[k++]}.jpg`;
-        jobs.push({ file: path.join(dir, "imgs", "train", CLASSES[label], img), driver: d, label, seed: `${o.seed}/${d.id}/${label}/${n}`, entry: { img, driver: d.id, classname: CLASSES[label] } });
+        jobs.push({
+          file: path.join(dir, "imgs", "train", CLASSES[label], img),
+          driver: d,
+          label,
+          seed: `${o.seed}/${d.id}/${label}/${n}`,
+          entry: { img, driver: d.id, classname: CLASSES[label] },
+        });
       }
     }
   }
@@ -212,17 +325,31 @@ export async function generateStateFarm(dir: string, options: GenerateOptions = 
   for (let n = 0; n < o.testImages; n++) {
     const img = `img_${ids[k++]}.jpg`;
     test.push(img);
-    jobs.push({ file: path.join(dir, "imgs", "test", img), driver: testDrivers[n % testDrivers.length], label: rng.int(0, 9), seed: `${o.seed}/test/${n}` });
+    jobs.push({
+      file: path.join(dir, "imgs", "test", img),
+      driver: testDrivers[n % testDrivers.length],
+      label: rng.int(0, 9),
+      seed: `${o.seed}/test/${n}`,
+    });
   }
-  for (const cls of CLASSES) fs.mkdirSync(path.join(dir, "imgs", "train", cls), { recursive: true });
+  for (const cls of CLASSES)
+    fs.mkdirSync(path.join(dir, "imgs", "train", cls), { recursive: true });
   fs.mkdirSync(path.join(dir, "imgs", "test"), { recursive: true });
   await mapLimit(jobs, 4, async (job) => {
     const raw = renderPhoto(job.driver, job.label, o.width, o.height, new Rng(job.seed), o.noise);
-    await sharp(raw, { raw: { width: o.width, height: o.height, channels: 3 } }).jpeg({ quality: o.quality }).toFile(job.file);
+    await sharp(raw, { raw: { width: o.width, height: o.height, channels: 3 } })
+      .jpeg({ quality: o.quality })
+      .toFile(job.file);
   });
   const train = jobs.filter((j) => j.entry).map((j) => j.entry!);
-  const csv = ["subject,classname,img", ...train.map((e) => `${e.driver},${e.classname},${e.img}`)].join("\n") + "\n";
+  const csv =
+    ["subject,classname,img", ...train.map((e) => `${e.driver},${e.classname},${e.img}`)].join(
+      "\n",
+    ) + "\n";
   fs.writeFileSync(path.join(dir, "driver_imgs_list.csv"), csv);
-  fs.writeFileSync(path.join(dir, "synthetic.json"), JSON.stringify({ generator: "lesson4-ts synthetic State Farm", ...o }, null, 2) + "\n");
+  fs.writeFileSync(
+    path.join(dir, "synthetic.json"),
+    JSON.stringify({ generator: "lesson4-ts synthetic State Farm", ...o }, null, 2) + "\n",
+  );
   return { train, test };
 }

@@ -17,21 +17,57 @@ import type { LabelledImage, StateFarmData } from "./reader";
  */
 export function lessonSizes(config: Pick<Config, "mode">) {
   return bySize(config, {
-    fast: { width: 48, height: 36, gridWidth: 32, gridHeight: 24, gridLevels: [1, 3], sample: { train: 320, valid: 160 }, linearEpochs: 10, convEpochs: 5, gridEpochs: 2, headEpochs: 10, augmentedFeatureEpochs: 1, fullTrainLimit: 2000, featureSize: 128 },
-    full: { width: 48, height: 36, gridWidth: 32, gridHeight: 24, gridLevels: [0, 1, 2, 3], sample: { train: 1500, valid: 1000 }, linearEpochs: 12, convEpochs: 8, gridEpochs: 2, headEpochs: 8, augmentedFeatureEpochs: 1, fullTrainLimit: 3200, featureSize: 224 },
+    fast: {
+      width: 48,
+      height: 36,
+      gridWidth: 32,
+      gridHeight: 24,
+      gridLevels: [1, 3],
+      sample: { train: 320, valid: 160 },
+      linearEpochs: 10,
+      convEpochs: 5,
+      gridEpochs: 2,
+      headEpochs: 10,
+      augmentedFeatureEpochs: 1,
+      fullTrainLimit: 2000,
+      featureSize: 128,
+    },
+    full: {
+      width: 48,
+      height: 36,
+      gridWidth: 32,
+      gridHeight: 24,
+      gridLevels: [0, 1, 2, 3],
+      sample: { train: 1500, valid: 1000 },
+      linearEpochs: 12,
+      convEpochs: 8,
+      gridEpochs: 2,
+      headEpochs: 8,
+      augmentedFeatureEpochs: 1,
+      fullTrainLimit: 3200,
+      featureSize: 224,
+    },
   });
 }
 
 /** The augmentation grid for this mode: each type at the levels `gridLevels` picks from AUGMENT_LEVELS. */
 export function augmentGrid(sizes: { gridLevels: number[] }): Record<string, number[]> {
-  return Object.fromEntries(Object.entries(AUGMENT_LEVELS).map(([type, levels]) => [type, sizes.gridLevels.map((i) => levels[i])]));
+  return Object.fromEntries(
+    Object.entries(AUGMENT_LEVELS).map(([type, levels]) => [
+      type,
+      sizes.gridLevels.map((i) => levels[i]),
+    ]),
+  );
 }
 
 /**
  * The split the lesson warns against: the same number of validation photos drawn at random
  * from all drivers, so validation drivers are also training drivers.
  */
-export function randomSplit(data: Pick<StateFarmData, "train" | "valid">, seed = 42): { train: LabelledImage[]; valid: LabelledImage[] } {
+export function randomSplit(
+  data: Pick<StateFarmData, "train" | "valid">,
+  seed = 42,
+): { train: LabelledImage[]; valid: LabelledImage[] } {
   const all = new Rng(seed).shuffle([...data.train, ...data.valid]);
   return { valid: all.slice(0, data.valid.length), train: all.slice(data.valid.length) };
 }
@@ -51,7 +87,12 @@ export function combineAugmentations(best: Record<string, number>, seed = 42): A
 }
 
 /** `perGroup` photos for each value of `key` (class or driver), in a stable seeded order. */
-export function photosBy(items: LabelledImage[], key: (it: LabelledImage) => string, perGroup: number, seed = 42): Array<{ group: string; item: LabelledImage }> {
+export function photosBy(
+  items: LabelledImage[],
+  key: (it: LabelledImage) => string,
+  perGroup: number,
+  seed = 42,
+): Array<{ group: string; item: LabelledImage }> {
   const groups = new Map<string, LabelledImage[]>();
   for (const it of new Rng(seed).shuffle(items)) {
     const k = key(it);
@@ -59,5 +100,7 @@ export function photosBy(items: LabelledImage[], key: (it: LabelledImage) => str
     if (list.length < perGroup) list.push(it);
     groups.set(k, list);
   }
-  return [...groups.keys()].sort().flatMap((group) => groups.get(group)!.map((item) => ({ group, item })));
+  return [...groups.keys()]
+    .sort()
+    .flatMap((group) => groups.get(group)!.map((item) => ({ group, item })));
 }

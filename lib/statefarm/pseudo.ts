@@ -11,20 +11,35 @@ export type PseudoMode = "soft" | "hard";
 
 /** Targets from predicted probabilities: the probabilities themselves, or one-hot of the top class. */
 export function pseudoTargets(probs: number[][], mode: PseudoMode): number[][] {
-  if (mode === "soft") return probs.map((row) => {
-    const sum = row.reduce((a, b) => a + b, 0);
-    return row.map((p) => p / sum);
-  });
+  if (mode === "soft")
+    return probs.map((row) => {
+      const sum = row.reduce((a, b) => a + b, 0);
+      return row.map((p) => p / sum);
+    });
   return argmaxRows(probs).map((k, i) => probs[i].map((_, j) => (j === k ? 1 : 0)));
 }
 
 /** Training inputs and targets followed by the unlabelled inputs with their pseudo targets. */
-export function withPseudoLabels(train: { x: tf.Tensor; y: tf.Tensor2D }, unlabelledX: tf.Tensor, probs: number[][], mode: PseudoMode): { x: tf.Tensor; y: tf.Tensor2D } {
-  if (unlabelledX.shape[0] !== probs.length) throw new Error(`withPseudoLabels: ${probs.length} predictions for ${unlabelledX.shape[0]} unlabelled inputs`);
-  if (probs.length && probs[0].length !== train.y.shape[1]) throw new Error(`withPseudoLabels: predictions have ${probs[0].length} classes, the targets ${train.y.shape[1]}`);
+export function withPseudoLabels(
+  train: { x: tf.Tensor; y: tf.Tensor2D },
+  unlabelledX: tf.Tensor,
+  probs: number[][],
+  mode: PseudoMode,
+): { x: tf.Tensor; y: tf.Tensor2D } {
+  if (unlabelledX.shape[0] !== probs.length)
+    throw new Error(
+      `withPseudoLabels: ${probs.length} predictions for ${unlabelledX.shape[0]} unlabelled inputs`,
+    );
+  if (probs.length && probs[0].length !== train.y.shape[1])
+    throw new Error(
+      `withPseudoLabels: predictions have ${probs[0].length} classes, the targets ${train.y.shape[1]}`,
+    );
   return tf.tidy(() => ({
     x: tf.concat([train.x, unlabelledX]),
-    y: tf.concat([train.y, tf.tensor2d(pseudoTargets(probs, mode), [probs.length, train.y.shape[1]])]) as tf.Tensor2D,
+    y: tf.concat([
+      train.y,
+      tf.tensor2d(pseudoTargets(probs, mode), [probs.length, train.y.shape[1]]),
+    ]) as tf.Tensor2D,
   }));
 }
 
@@ -41,7 +56,11 @@ export function clipProbs(probs: number[][], mx: number): number[][] {
 }
 
 /** Log loss on validation for each candidate `mx`, and the best one (ties go to the first). */
-export function chooseClip(probs: number[][], labels: number[], candidates = [0.8, 0.85, 0.9, 0.93, 0.95, 0.98, 0.99, 1]): { results: Array<{ mx: number; loss: number }>; best: number } {
+export function chooseClip(
+  probs: number[][],
+  labels: number[],
+  candidates = [0.8, 0.85, 0.9, 0.93, 0.95, 0.98, 0.99, 1],
+): { results: Array<{ mx: number; loss: number }>; best: number } {
   const results = candidates.map((mx) => ({ mx, loss: logLoss(clipProbs(probs, mx), labels) }));
   const best = results.reduce((a, b) => (b.loss < a.loss ? b : a)).mx;
   return { results, best };

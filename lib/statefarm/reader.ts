@@ -109,9 +109,14 @@ function few(items: string[], n = 5): string {
 /** A readable report of `problems`, "" when there are none. */
 export function formatProblems(problems: StateFarmProblems): string {
   const lines: string[] = [];
-  const add = (list: string[], what: string) => { if (list.length) lines.push(`- ${what}: ${few(list)}`); };
+  const add = (list: string[], what: string) => {
+    if (list.length) lines.push(`- ${what}: ${few(list)}`);
+  };
   add(problems.missingFolders, "missing folders/files");
-  add(problems.unknownClassFolders, "unknown class folders under imgs/train (their images skipped)");
+  add(
+    problems.unknownClassFolders,
+    "unknown class folders under imgs/train (their images skipped)",
+  );
   add(problems.notInCsv, "images not listed in driver_imgs_list.csv (skipped)");
   add(problems.missingImages, "images listed in driver_imgs_list.csv but missing on disk");
   add(problems.classMismatch, "images in a different class folder than the CSV says (skipped)");
@@ -125,7 +130,8 @@ function findRoot(dir: string): string {
   if (fs.existsSync(path.join(dir, "imgs"))) return dir;
   for (const sub of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
     const candidate = path.join(dir, sub);
-    if (fs.statSync(candidate).isDirectory() && fs.existsSync(path.join(candidate, "imgs"))) return candidate;
+    if (fs.statSync(candidate).isDirectory() && fs.existsSync(path.join(candidate, "imgs")))
+      return candidate;
   }
   return dir;
 }
@@ -134,18 +140,35 @@ function findRoot(dir: string): string {
  * Reads State Farm data from a folder in the Kaggle layout or from the competition zip
  * (extracted once next to it). Skipped images are listed in `problems`/`report`.
  */
-export async function readStateFarm(dirOrZip: string, options: ReadOptions = {}): Promise<StateFarmData> {
+export async function readStateFarm(
+  dirOrZip: string,
+  options: ReadOptions = {},
+): Promise<StateFarmData> {
   let dir = dirOrZip;
   if (/\.zip$/i.test(dirOrZip) && fs.statSync(dirOrZip).isFile()) dir = await extractZip(dirOrZip);
   if (!fs.existsSync(dir)) throw new StateFarmError(`State Farm folder ${dir} does not exist.`);
   dir = findRoot(dir);
-  const problems: StateFarmProblems = { missingFolders: [], unknownClassFolders: [], notInCsv: [], missingImages: [], classMismatch: [], badImages: [], badCsvRows: [] };
+  const problems: StateFarmProblems = {
+    missingFolders: [],
+    unknownClassFolders: [],
+    notInCsv: [],
+    missingImages: [],
+    classMismatch: [],
+    badImages: [],
+    badCsvRows: [],
+  };
   const verify = options.verify ?? "markers";
   const trainDir = path.join(dir, "imgs", "train");
   const testDir = path.join(dir, "imgs", "test");
   const csvFile = path.join(dir, "driver_imgs_list.csv");
-  if (!fs.existsSync(trainDir)) throw new StateFarmError(`${dir} has no imgs/train folder: expected the Kaggle layout imgs/train/c0..c9/*.jpg, imgs/test/*.jpg, driver_imgs_list.csv.`);
-  if (!fs.existsSync(csvFile)) throw new StateFarmError(`${dir} has no driver_imgs_list.csv: without it the drivers are unknown and no driver split is possible.`);
+  if (!fs.existsSync(trainDir))
+    throw new StateFarmError(
+      `${dir} has no imgs/train folder: expected the Kaggle layout imgs/train/c0..c9/*.jpg, imgs/test/*.jpg, driver_imgs_list.csv.`,
+    );
+  if (!fs.existsSync(csvFile))
+    throw new StateFarmError(
+      `${dir} has no driver_imgs_list.csv: without it the drivers are unknown and no driver split is possible.`,
+    );
 
   // Images on disk, by class folder.
   const onDisk = new Map<string, { cls: number; file: string }>(); // image name -> where it is
@@ -159,15 +182,21 @@ export async function readStateFarm(dirOrZip: string, options: ReadOptions = {})
     }
     for (const img of listImages(full)) onDisk.set(img, { cls, file: full + path.sep + img });
   }
-  for (const cls of CLASSES) if (!fs.existsSync(path.join(trainDir, cls))) problems.missingFolders.push(`imgs/train/${cls}`);
+  for (const cls of CLASSES)
+    if (!fs.existsSync(path.join(trainDir, cls))) problems.missingFolders.push(`imgs/train/${cls}`);
   if (!fs.existsSync(testDir)) problems.missingFolders.push("imgs/test");
 
   // The CSV: subject, classname, img.
-  const parsed = Papa.parse<Record<string, string>>(fs.readFileSync(csvFile, "utf8"), { header: true, skipEmptyLines: true });
+  const parsed = Papa.parse<Record<string, string>>(fs.readFileSync(csvFile, "utf8"), {
+    header: true,
+    skipEmptyLines: true,
+  });
   const listed = new Set<string>();
   const items: LabelledImage[] = [];
   for (const [i, row] of parsed.data.entries()) {
-    const subject = row.subject?.trim(), classname = row.classname?.trim(), img = row.img?.trim();
+    const subject = row.subject?.trim(),
+      classname = row.classname?.trim(),
+      img = row.img?.trim();
     const cls = (CLASSES as readonly string[]).indexOf(classname ?? "");
     if (!subject || !img || cls < 0) {
       problems.badCsvRows.push(`row ${i + 2}: ${JSON.stringify(row)}`);
@@ -189,17 +218,20 @@ export async function readStateFarm(dirOrZip: string, options: ReadOptions = {})
     }
     items.push({ path: found.file, label: cls, driver: subject });
   }
-  for (const [img, where] of onDisk) if (!listed.has(img)) problems.notInCsv.push(`${CLASSES[where.cls]}/${img}`);
+  for (const [img, where] of onDisk)
+    if (!listed.has(img)) problems.notInCsv.push(`${CLASSES[where.cls]}/${img}`);
 
   let test: string[] = [];
   if (fs.existsSync(testDir)) {
     for (const img of listImages(testDir)) {
       const file = path.join(testDir, img);
-      if (verify === "markers" && !looksLikeCompleteJpeg(file)) problems.badImages.push(`test/${img}`);
+      if (verify === "markers" && !looksLikeCompleteJpeg(file))
+        problems.badImages.push(`test/${img}`);
       else test.push(file);
     }
   }
-  if (items.length === 0) throw new StateFarmError(`No usable labelled images in ${dir}.\n${formatProblems(problems)}`);
+  if (items.length === 0)
+    throw new StateFarmError(`No usable labelled images in ${dir}.\n${formatProblems(problems)}`);
 
   const { train, valid, drivers } = splitByDriver(items, options);
   const report = formatProblems(problems);
@@ -208,14 +240,24 @@ export async function readStateFarm(dirOrZip: string, options: ReadOptions = {})
 }
 
 /** Splits images so each driver is on exactly one side. */
-export function splitByDriver(items: LabelledImage[], options: Pick<ReadOptions, "validDrivers" | "validFraction" | "seed"> = {}): { train: LabelledImage[]; valid: LabelledImage[]; drivers: { train: string[]; valid: string[] } } {
+export function splitByDriver(
+  items: LabelledImage[],
+  options: Pick<ReadOptions, "validDrivers" | "validFraction" | "seed"> = {},
+): {
+  train: LabelledImage[];
+  valid: LabelledImage[];
+  drivers: { train: string[]; valid: string[] };
+} {
   const counts = new Map<string, number>();
   for (const it of items) counts.set(it.driver, (counts.get(it.driver) ?? 0) + 1);
   const all = [...counts.keys()].sort();
   let validSet: Set<string>;
   if (options.validDrivers) {
     const unknown = options.validDrivers.filter((d) => !counts.has(d));
-    if (unknown.length) throw new StateFarmError(`validDrivers names drivers not in the data: ${unknown.join(", ")} (known: ${all.join(", ")}).`);
+    if (unknown.length)
+      throw new StateFarmError(
+        `validDrivers names drivers not in the data: ${unknown.join(", ")} (known: ${all.join(", ")}).`,
+      );
     validSet = new Set(options.validDrivers);
   } else {
     const fraction = options.validFraction ?? 0.2;
@@ -231,7 +273,10 @@ export function splitByDriver(items: LabelledImage[], options: Pick<ReadOptions,
   return {
     train: items.filter((it) => !validSet.has(it.driver)),
     valid: items.filter((it) => validSet.has(it.driver)),
-    drivers: { train: all.filter((d) => !validSet.has(d)), valid: all.filter((d) => validSet.has(d)) },
+    drivers: {
+      train: all.filter((d) => !validSet.has(d)),
+      valid: all.filter((d) => validSet.has(d)),
+    },
   };
 }
 
@@ -239,9 +284,13 @@ export function splitByDriver(items: LabelledImage[], options: Pick<ReadOptions,
  * A smaller copy for fast iteration (the lecture: 1,500 train / 1,000 valid), drawn from
  * each side of the existing split so the driver split holds.
  */
-export function makeSample(data: StateFarmData, options: { train?: number; valid?: number; test?: number; seed?: number } = {}): StateFarmData {
+export function makeSample(
+  data: StateFarmData,
+  options: { train?: number; valid?: number; test?: number; seed?: number } = {},
+): StateFarmData {
   const rng = new Rng(options.seed ?? 42);
-  const take = <T>(list: T[], n: number | undefined) => (n === undefined || n >= list.length ? rng.shuffle(list) : rng.shuffle(list).slice(0, n));
+  const take = <T>(list: T[], n: number | undefined) =>
+    n === undefined || n >= list.length ? rng.shuffle(list) : rng.shuffle(list).slice(0, n);
   const train = take(data.train, options.train ?? 1500);
   const valid = take(data.valid, options.valid ?? 1000);
   const test = options.test === undefined ? data.test : take(data.test, options.test);

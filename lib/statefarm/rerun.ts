@@ -46,7 +46,10 @@ export function keepClassifier<M extends tf.LayersModel>(name: string, model: M)
 /** `keep` for a labelled set: an earlier run's set under `name` has its images and labels freed. */
 export function keepSet<S extends LabelledSet>(name: string, set: S): S {
   // Tensor.dispose() does nothing the second time, so a set the cell already freed is fine.
-  keep(name, handleOf(set, (s) => [s.x, s.y].forEach((t) => t.dispose())));
+  keep(
+    name,
+    handleOf(set, (s) => [s.x, s.y].forEach((t) => t.dispose())),
+  );
   return set;
 }
 

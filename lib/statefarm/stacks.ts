@@ -11,10 +11,25 @@ import type * as tf from "@tensorflow/tfjs";
  * stride 1) with its own gradient (lib/statefarm/conv.ts); SeededDropout is Dropout with a new
  * seeded mask per batch (lib/engine/seeded.ts). lib's BatchNormalization keeps Keras' class name.
  */
-export const KERAS_CLASS: Readonly<Record<string, string>> = { MatmulConv2D: "Conv2D", SeededDropout: "Dropout" };
+export const KERAS_CLASS: Readonly<Record<string, string>> = {
+  MatmulConv2D: "Conv2D",
+  SeededDropout: "Dropout",
+};
 
 /** The settings compared where both layers have them (shape and parameter count cover the rest). */
-export const COMPARED_SETTINGS = ["units", "activation", "filters", "kernelSize", "strides", "padding", "poolSize", "rate", "axis", "momentum", "epsilon"] as const;
+export const COMPARED_SETTINGS = [
+  "units",
+  "activation",
+  "filters",
+  "kernelSize",
+  "strides",
+  "padding",
+  "poolSize",
+  "rate",
+  "axis",
+  "momentum",
+  "epsilon",
+] as const;
 
 /** One row per layer position: what each stack has there and whether it matches. */
 export interface StackRow {
@@ -43,12 +58,18 @@ export function kerasClass(layer: tf.layers.Layer): string {
 
 /** 3 and [3, 3] are the same kernel, stride or pool size. */
 function normalised(key: string, value: unknown): unknown {
-  if ((key === "kernelSize" || key === "strides" || key === "poolSize") && typeof value === "number") return [value, value];
+  if (
+    (key === "kernelSize" || key === "strides" || key === "poolSize") &&
+    typeof value === "number"
+  )
+    return [value, value];
   return value;
 }
 
 function describe(layer: tf.layers.Layer | undefined): string {
-  return layer ? `${kerasClass(layer)}${layer.getClassName() !== kerasClass(layer) ? ` (${layer.getClassName()})` : ""}` : "—";
+  return layer
+    ? `${kerasClass(layer)}${layer.getClassName() !== kerasClass(layer) ? ` (${layer.getClassName()})` : ""}`
+    : "—";
 }
 
 function shapeOf(layer: tf.layers.Layer): string {
@@ -60,11 +81,14 @@ function differences(a: tf.layers.Layer, b: tf.layers.Layer): string[] {
   const out: string[] = [];
   if (kerasClass(a) !== kerasClass(b)) out.push(`${kerasClass(a)} vs ${kerasClass(b)}`);
   if (shapeOf(a) !== shapeOf(b)) out.push(`output ${shapeOf(a)} vs ${shapeOf(b)}`);
-  if (a.countParams() !== b.countParams()) out.push(`${a.countParams()} vs ${b.countParams()} parameters`);
-  const ca = a.getConfig() as Record<string, unknown>, cb = b.getConfig() as Record<string, unknown>;
+  if (a.countParams() !== b.countParams())
+    out.push(`${a.countParams()} vs ${b.countParams()} parameters`);
+  const ca = a.getConfig() as Record<string, unknown>,
+    cb = b.getConfig() as Record<string, unknown>;
   for (const key of COMPARED_SETTINGS) {
     if (!(key in ca) || !(key in cb)) continue;
-    const va = JSON.stringify(normalised(key, ca[key])), vb = JSON.stringify(normalised(key, cb[key]));
+    const va = JSON.stringify(normalised(key, ca[key])),
+      vb = JSON.stringify(normalised(key, cb[key]));
     if (va !== vb) out.push(`${key} ${va} vs ${vb}`);
   }
   return out;
@@ -79,15 +103,21 @@ export function compareStacks(written: tf.LayersModel, built: tf.LayersModel): S
   const rows: StackRow[] = [];
   let difference: string | undefined;
   for (let i = 0; i < n; i++) {
-    const a = written.layers[i], b = built.layers[i];
-    const diff = a && b ? differences(a, b) : [a ? "missing in lib's stack" : "missing in the written stack"];
-    if (diff.length > 0 && difference === undefined) difference = `layer ${i + 1}: ${diff.join(", ")}`;
+    const a = written.layers[i],
+      b = built.layers[i];
+    const diff =
+      a && b ? differences(a, b) : [a ? "missing in lib's stack" : "missing in the written stack"];
+    if (diff.length > 0 && difference === undefined)
+      difference = `layer ${i + 1}: ${diff.join(", ")}`;
     rows.push({
       "#": i + 1,
       written: describe(a),
       lib: describe(b),
       "output shape": a ? shapeOf(a) : shapeOf(b),
-      params: a && b && a.countParams() === b.countParams() ? a.countParams() : `${a?.countParams() ?? "—"} / ${b?.countParams() ?? "—"}`,
+      params:
+        a && b && a.countParams() === b.countParams()
+          ? a.countParams()
+          : `${a?.countParams() ?? "—"} / ${b?.countParams() ?? "—"}`,
       same: diff.length === 0 ? "yes" : diff.join(", "),
     });
   }

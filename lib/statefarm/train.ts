@@ -21,9 +21,15 @@ export interface LabelledSet {
 }
 
 /** Loads labelled photos as [n, height, width, 3] pixels (0-255) and one-hot labels. */
-export async function loadLabelledImages(items: LabelledImage[], size: { width: number; height: number }): Promise<LabelledSet> {
+export async function loadLabelledImages(
+  items: LabelledImage[],
+  size: { width: number; height: number },
+): Promise<LabelledSet> {
   await ensureBackend({ threads: "all" }); // a script that never called initBackend gets wasm, not cpu
-  const x = await loadImages(items.map((it) => it.path), size);
+  const x = await loadImages(
+    items.map((it) => it.path),
+    size,
+  );
   return { x, y: oneHot(items.map((it) => it.label)), labels: items.map((it) => it.label) };
 }
 
@@ -35,7 +41,11 @@ export function disposeSet(set: LabelledSet): void {
 
 /** Compiles for classification (Adam, categorical cross-entropy, accuracy) like Keras' compile. */
 export function compileClassifier(model: tf.LayersModel, learningRate = 1e-3): tf.LayersModel {
-  model.compile({ optimizer: createAdam(learningRate), loss: "categoricalCrossentropy", metrics: ["accuracy"] });
+  model.compile({
+    optimizer: createAdam(learningRate),
+    loss: "categoricalCrossentropy",
+    metrics: ["accuracy"],
+  });
   // The model owns the Adam made for it here, so model.dispose() frees its state too (tfjs-layers
   // frees only optimizers it made from a name, like Keras' "adam"; else every model leaks).
   (model as unknown as { isOptimizerOwned: boolean }).isOptimizerOwned = true;
@@ -45,7 +55,8 @@ export function compileClassifier(model: tf.LayersModel, learningRate = 1e-3): t
 /** Changes the learning rate of a compiled model (Keras: model.optimizer.lr = ...). */
 export function setLearningRate(model: tf.LayersModel, learningRate: number): void {
   const optimizer = model.optimizer as unknown as { learningRate: number };
-  if (!optimizer || typeof optimizer.learningRate !== "number") throw new Error("setLearningRate: compile the model first (compileClassifier).");
+  if (!optimizer || typeof optimizer.learningRate !== "number")
+    throw new Error("setLearningRate: compile the model first (compileClassifier).");
   optimizer.learningRate = learningRate;
 }
 
@@ -74,19 +85,34 @@ export interface TrainOptions {
  * Fits `model` on `train`, scoring `valid` after each epoch; returns the scores per epoch. The
  * training rows are shuffled here each epoch with a seeded Rng (tfjs' own shuffle uses Math.random).
  */
-export async function trainClassifier(model: tf.LayersModel, train: LabelledSet, valid: LabelledSet, options: TrainOptions): Promise<EpochScores[]> {
+export async function trainClassifier(
+  model: tf.LayersModel,
+  train: LabelledSet,
+  valid: LabelledSet,
+  options: TrainOptions,
+): Promise<EpochScores[]> {
   await ensureBackend({ threads: "all" });
   if (options.learningRate !== undefined) setLearningRate(model, options.learningRate);
   const batchSize = options.batchSize ?? 64;
   const n = train.x.shape[0];
-  const progress = options.title === false ? null : trainingProgress({ epochs: options.epochs, batchesPerEpoch: Math.ceil(n / batchSize), title: options.title });
+  const progress =
+    options.title === false
+      ? null
+      : trainingProgress({
+          epochs: options.epochs,
+          batchesPerEpoch: Math.ceil(n / batchSize),
+          title: options.title,
+        });
   const history: EpochScores[] = [];
   const order = new Rng(`shuffle/${nextSeed(options.seed)}`);
   const rowsIndex = Array.from({ length: n }, (_, i) => i);
   for (let epoch = 0; epoch < options.epochs; epoch++) {
-    const augmented = options.augment ? augmentInBatches(options.augment, train.x as tf.Tensor4D, batchSize) : train.x;
+    const augmented = options.augment
+      ? augmentInBatches(options.augment, train.x as tf.Tensor4D, batchSize)
+      : train.x;
     const perm = tf.tensor1d(order.shuffle(rowsIndex), "int32");
-    const x = tf.gather(augmented, perm), y = tf.gather(train.y, perm);
+    const x = tf.gather(augmented, perm),
+      y = tf.gather(train.y, perm);
     perm.dispose();
     if (augmented !== train.x) augmented.dispose();
     try {
@@ -100,7 +126,12 @@ export async function trainClassifier(model: tf.LayersModel, train: LabelledSet,
         callbacks: progress ? progress.callbacks() : undefined,
       });
       const last = (k: string) => Number((h.history[k] as number[]).at(-1));
-      history.push({ loss: last("loss"), acc: last("acc"), valLoss: last("val_loss"), valAcc: last("val_acc") });
+      history.push({
+        loss: last("loss"),
+        acc: last("acc"),
+        valLoss: last("val_loss"),
+        valAcc: last("val_acc"),
+      });
     } finally {
       tf.dispose([x, y]);
     }
@@ -133,14 +164,16 @@ export async function rows(t: tf.Tensor2D): Promise<number[][]> {
  * distributions; each probability is clipped to [eps, 1 - eps] and rows renormalised, as Kaggle does.
  */
 export function logLoss(probs: number[][], targets: number[] | number[][], eps = 1e-15): number {
-  if (probs.length !== targets.length) throw new Error(`logLoss: ${probs.length} predictions for ${targets.length} targets`);
+  if (probs.length !== targets.length)
+    throw new Error(`logLoss: ${probs.length} predictions for ${targets.length} targets`);
   let total = 0;
   for (let i = 0; i < probs.length; i++) {
     const clipped = probs[i].map((p) => Math.min(1 - eps, Math.max(eps, p)));
     const sum = clipped.reduce((a, b) => a + b, 0);
     const t = targets[i];
     if (typeof t === "number") total -= Math.log(clipped[t] / sum);
-    else for (let k = 0; k < t.length; k++) if (t[k] > 0) total -= t[k] * Math.log(clipped[k] / sum);
+    else
+      for (let k = 0; k < t.length; k++) if (t[k] > 0) total -= t[k] * Math.log(clipped[k] / sum);
   }
   return total / probs.length;
 }
@@ -157,7 +190,10 @@ export function accuracy(probs: number[][], labels: number[]): number {
 }
 
 /** Validation log loss and accuracy of `model` on `set`, computed from its predictions. */
-export async function evaluate(model: tf.LayersModel, set: LabelledSet): Promise<{ loss: number; accuracy: number; probs: number[][] }> {
+export async function evaluate(
+  model: tf.LayersModel,
+  set: LabelledSet,
+): Promise<{ loss: number; accuracy: number; probs: number[][] }> {
   const p = predictProbs(model, set.x);
   const probs = await rows(p);
   p.dispose();
@@ -166,7 +202,8 @@ export async function evaluate(model: tf.LayersModel, set: LabelledSet): Promise
 
 /** counts[true][predicted] over `k` classes. */
 export function confusionMatrix(labels: number[], predicted: number[], k = 10): number[][] {
-  if (labels.length !== predicted.length) throw new Error(`confusionMatrix: ${labels.length} labels for ${predicted.length} predictions`);
+  if (labels.length !== predicted.length)
+    throw new Error(`confusionMatrix: ${labels.length} labels for ${predicted.length} predictions`);
   const m = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   labels.forEach((t, i) => m[t][predicted[i]]++);
   return m;
@@ -183,8 +220,14 @@ export function predictedClassCounts(probs: number[][], k = 10): number[] {
  * Step 6: scores on `repeats` random halves of the validation set; a small spread means the
  * validation set is big enough to tell models apart.
  */
-export function validationSpread(probs: number[][], labels: number[], repeats = 10, seedRng: () => number = Math.random): Array<{ loss: number; accuracy: number }> {
-  const n = labels.length, half = Math.max(1, Math.floor(n / 2));
+export function validationSpread(
+  probs: number[][],
+  labels: number[],
+  repeats = 10,
+  seedRng: () => number = Math.random,
+): Array<{ loss: number; accuracy: number }> {
+  const n = labels.length,
+    half = Math.max(1, Math.floor(n / 2));
   const out: Array<{ loss: number; accuracy: number }> = [];
   for (let r = 0; r < repeats; r++) {
     const idx = Array.from({ length: n }, (_, i) => i);
@@ -193,7 +236,8 @@ export function validationSpread(probs: number[][], labels: number[], repeats = 
       [idx[i], idx[j]] = [idx[j], idx[i]];
     }
     const pick = idx.slice(0, half);
-    const p = pick.map((i) => probs[i]), l = pick.map((i) => labels[i]);
+    const p = pick.map((i) => probs[i]),
+      l = pick.map((i) => labels[i]);
     out.push({ loss: logLoss(p, l), accuracy: accuracy(p, l) });
   }
   return out;

@@ -4,7 +4,10 @@ import * as path from "path";
 import { Unzip, UnzipInflate } from "fflate";
 
 /** Extracts `zipFile` into `dest` (default: the zip's path without .zip); returns the folder. Skips work if done before. */
-export async function extractZip(zipFile: string, dest = zipFile.replace(/\.zip$/i, "")): Promise<string> {
+export async function extractZip(
+  zipFile: string,
+  dest = zipFile.replace(/\.zip$/i, ""),
+): Promise<string> {
   if (fs.existsSync(dest)) return dest;
   const tmp = `${dest}.${process.pid}.extracting.tmp`;
   fs.rmSync(tmp, { recursive: true, force: true });

@@ -48,21 +48,44 @@ export interface TransformParams {
   channelShift: number;
 }
 
-export const IDENTITY: TransformParams = { theta: 0, tx: 0, ty: 0, shear: 0, zx: 1, zy: 1, flip: false, channelShift: 0 };
+export const IDENTITY: TransformParams = {
+  theta: 0,
+  tx: 0,
+  ty: 0,
+  shear: 0,
+  zx: 1,
+  zy: 1,
+  flip: false,
+  channelShift: 0,
+};
 
 type M3 = number[]; // row-major 3x3
 
 function mul(a: M3, b: M3): M3 {
   const out = new Array(9).fill(0);
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 3; k++) out[i * 3 + j] += a[i * 3 + k] * b[k * 3 + j];
+  for (let i = 0; i < 3; i++)
+    for (let j = 0; j < 3; j++)
+      for (let k = 0; k < 3; k++) out[i * 3 + j] += a[i * 3 + k] * b[k * 3 + j];
   return out;
 }
 
 function invert(m: M3): M3 {
   const [a, b, c, d, e, f, g, h, i] = m;
-  const A = e * i - f * h, B = -(d * i - f * g), C = d * h - e * g;
+  const A = e * i - f * h,
+    B = -(d * i - f * g),
+    C = d * h - e * g;
   const det = a * A + b * B + c * C;
-  return [A, -(b * i - c * h), b * f - c * e, B, a * i - c * g, -(a * f - c * d), C, -(a * h - b * g), a * e - b * d].map((v) => v / det);
+  return [
+    A,
+    -(b * i - c * h),
+    b * f - c * e,
+    B,
+    a * i - c * g,
+    -(a * f - c * d),
+    C,
+    -(a * h - b * g),
+    a * e - b * d,
+  ].map((v) => v / det);
 }
 
 /**
@@ -70,7 +93,8 @@ function invert(m: M3): M3 {
  * width x height image, all transforms about the image centre.
  */
 export function transformMatrix(p: TransformParams, width: number, height: number): number[] {
-  const cx = (width - 1) / 2, cy = (height - 1) / 2;
+  const cx = (width - 1) / 2,
+    cy = (height - 1) / 2;
   const t = (x: number, y: number): M3 => [1, 0, x, 0, 1, y, 0, 0, 1];
   const r = (p.theta * Math.PI) / 180;
   const rot: M3 = [Math.cos(r), Math.sin(r), 0, -Math.sin(r), Math.cos(r), 0, 0, 0, 1];
@@ -80,7 +104,16 @@ export function transformMatrix(p: TransformParams, width: number, height: numbe
   const forward = [t(cx + p.tx, cy + p.ty), rot, shear, zoom, flip, t(-cx, -cy)].reduce(mul);
   const inv = invert(forward);
   const k = inv[8];
-  return [inv[0] / k, inv[1] / k, inv[2] / k, inv[3] / k, inv[4] / k, inv[5] / k, inv[6] / k, inv[7] / k];
+  return [
+    inv[0] / k,
+    inv[1] / k,
+    inv[2] / k,
+    inv[3] / k,
+    inv[4] / k,
+    inv[5] / k,
+    inv[6] / k,
+    inv[7] / k,
+  ];
 }
 
 /** An output size in pixels. */
@@ -95,39 +128,96 @@ export interface ImageSize {
  * source = (pixel + 0.5) * source / output - 0.5 on each axis.
  */
 export function resampledMatrix(matrix: number[], source: ImageSize, output: ImageSize): number[] {
-  const sx = source.width / output.width, sy = source.height / output.height;
-  const ox = 0.5 * sx - 0.5, oy = 0.5 * sy - 0.5;
+  const sx = source.width / output.width,
+    sy = source.height / output.height;
+  const ox = 0.5 * sx - 0.5,
+    oy = 0.5 * sy - 0.5;
   const [a0, a1, a2, b0, b1, b2, c0, c1] = matrix;
   // [sx 0 ox; 0 sy oy; 0 0 1] times [a0 a1 a2; b0 b1 b2; c0 c1 1]
-  return [sx * a0 + ox * c0, sx * a1 + ox * c1, sx * a2 + ox, sy * b0 + oy * c0, sy * b1 + oy * c1, sy * b2 + oy, c0, c1];
+  return [
+    sx * a0 + ox * c0,
+    sx * a1 + ox * c1,
+    sx * a2 + ox,
+    sy * b0 + oy * c0,
+    sy * b1 + oy * c1,
+    sy * b2 + oy,
+    c0,
+    c1,
+  ];
 }
 
 /**
  * Applies per-image transforms to a batch [n, h, w, c]. With `output`, the transforms are for images of that size
  * and the warp also resizes the batch to it, in the same single bilinear resample (see imageBatches' `augment`).
  */
-export function applyTransforms(x: tf.Tensor4D, params: TransformParams[], fill: Pick<AugmentOptions, "fill_mode" | "cval"> = {}, output?: ImageSize): tf.Tensor4D {
+export function applyTransforms(
+  x: tf.Tensor4D,
+  params: TransformParams[],
+  fill: Pick<AugmentOptions, "fill_mode" | "cval"> = {},
+  output?: ImageSize,
+): tf.Tensor4D {
   const [n, height, width] = x.shape;
-  if (params.length !== n) throw new Error(`applyTransforms: ${params.length} transforms for ${n} images`);
+  if (params.length !== n)
+    throw new Error(`applyTransforms: ${params.length} transforms for ${n} images`);
   const size = output ?? { width, height };
-  if (![size.width, size.height].every((v) => Number.isInteger(v) && v >= 1)) throw new RangeError(`applyTransforms: the output size must be whole numbers >= 1, not ${size.width} x ${size.height}`);
+  if (![size.width, size.height].every((v) => Number.isInteger(v) && v >= 1))
+    throw new RangeError(
+      `applyTransforms: the output size must be whole numbers >= 1, not ${size.width} x ${size.height}`,
+    );
   const resized = size.width !== width || size.height !== height;
   return tf.tidy(() => {
     const matrices = params.map((p) => transformMatrix(p, size.width, size.height));
-    const mats = tf.tensor2d(resized ? matrices.flatMap((m) => resampledMatrix(m, { width, height }, size)) : matrices.flat(), [n, 8]);
-    const outputShape: [number, number] | undefined = resized ? [size.height, size.width] : undefined;
-    const fillMode = fill.fill_mode ?? "nearest", fillValue = fill.cval ?? 0;
+    const mats = tf.tensor2d(
+      resized
+        ? matrices.flatMap((m) => resampledMatrix(m, { width, height }, size))
+        : matrices.flat(),
+      [n, 8],
+    );
+    const outputShape: [number, number] | undefined = resized
+      ? [size.height, size.width]
+      : undefined;
+    const fillMode = fill.fill_mode ?? "nearest",
+      fillValue = fill.cval ?? 0;
     const shifted = params.some((p) => p.channelShift !== 0);
-    if (shifted && x.dtype === "float32" && tf.getKernel(SHIFTED_TRANSFORM_KERNEL, tf.getBackend())) {
+    if (
+      shifted &&
+      x.dtype === "float32" &&
+      tf.getKernel(SHIFTED_TRANSFORM_KERNEL, tf.getBackend())
+    ) {
       // wasm: the warp and the shift below as one kernel, image by image while each is in the cache (same values)
-      const shifts = tf.tensor1d(params.map((p) => p.channelShift), "float32");
-      const attrs = { interpolation: "bilinear", fillMode, fillValue, outputShape: outputShape ?? null };
-      return tf.engine().runKernel(SHIFTED_TRANSFORM_KERNEL, { image: x, transforms: mats, shifts }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+      const shifts = tf.tensor1d(
+        params.map((p) => p.channelShift),
+        "float32",
+      );
+      const attrs = {
+        interpolation: "bilinear",
+        fillMode,
+        fillValue,
+        outputShape: outputShape ?? null,
+      };
+      return tf
+        .engine()
+        .runKernel(
+          SHIFTED_TRANSFORM_KERNEL,
+          { image: x, transforms: mats, shifts },
+          attrs as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor4D;
     }
-    let out = tf.image.transform(x, mats, "bilinear", fillMode, fillValue, outputShape) as tf.Tensor4D;
+    let out = tf.image.transform(
+      x,
+      mats,
+      "bilinear",
+      fillMode,
+      fillValue,
+      outputShape,
+    ) as tf.Tensor4D;
     if (shifted) {
-      const lo = out.min([1, 2, 3], true), hi = out.max([1, 2, 3], true);
-      const shift = tf.tensor4d(params.map((p) => p.channelShift), [n, 1, 1, 1]);
+      const lo = out.min([1, 2, 3], true),
+        hi = out.max([1, 2, 3], true);
+      const shift = tf.tensor4d(
+        params.map((p) => p.channelShift),
+        [n, 1, 1, 1],
+      );
       // Clipped to each image's own [lo, hi] (np.clip in Keras): on wasm, lib/engine's Maximum/Minimum take one
       // value per image in one SIMD pass (the backend's own kernel broadcasts [n, 1, 1, 1] ~300x slower).
       out = out.add(shift).maximum(lo).minimum(hi) as tf.Tensor4D;
@@ -150,9 +240,11 @@ export class ImageDataGenerator {
 
   /** Draws one image's transform for an image of the given size. */
   randomParams(width: number, height: number): TransformParams {
-    const o = this.options, rng = this.rng;
+    const o = this.options,
+      rng = this.rng;
     const sym = (v = 0) => (v ? rng.uniform(-v, v) : 0);
-    const shift = (range: number | undefined, size: number) => (range ? (Math.abs(range) < 1 ? sym(range) * size : sym(range)) : 0);
+    const shift = (range: number | undefined, size: number) =>
+      range ? (Math.abs(range) < 1 ? sym(range) * size : sym(range)) : 0;
     const z = o.zoom_range;
     const [zlo, zhi] = z === undefined ? [1, 1] : typeof z === "number" ? [1 - z, 1 + z] : z;
     const zoom = () => (zlo === 1 && zhi === 1 ? 1 : rng.uniform(zlo, zhi));
@@ -175,6 +267,11 @@ export class ImageDataGenerator {
   random(x: tf.Tensor4D, output?: ImageSize): tf.Tensor4D {
     const [n, height, width] = x.shape;
     const size = output ?? { width, height };
-    return applyTransforms(x, Array.from({ length: n }, () => this.randomParams(size.width, size.height)), this.options, output);
+    return applyTransforms(
+      x,
+      Array.from({ length: n }, () => this.randomParams(size.width, size.height)),
+      this.options,
+      output,
+    );
   }
 }

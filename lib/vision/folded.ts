@@ -33,8 +33,13 @@ function activationOf(layer: tf.layers.Layer | undefined): Activation | null {
   if (!layer) return null;
   const c = config(layer);
   const name = layer.getClassName();
-  if (name === "Activation" && (c.activation === "relu" || c.activation === "relu6" || c.activation === "linear")) return c.activation as Activation;
-  if (name === "ReLU" && !c.negativeSlope && !c.threshold) return c.maxValue === 6 ? "relu6" : c.maxValue == null ? "relu" : null;
+  if (
+    name === "Activation" &&
+    (c.activation === "relu" || c.activation === "relu6" || c.activation === "linear")
+  )
+    return c.activation as Activation;
+  if (name === "ReLU" && !c.negativeSlope && !c.threshold)
+    return c.maxValue === 6 ? "relu6" : c.maxValue == null ? "relu" : null;
   return null;
 }
 
@@ -44,7 +49,12 @@ function chain(model: tf.LayersModel): tf.layers.Layer[] | null {
   const layers = model.layers;
   for (let i = 1; i < layers.length; i++) {
     const inbound = layers[i].inboundNodes;
-    if (inbound.length !== 1 || inbound[0].inboundLayers.length !== 1 || inbound[0].inboundLayers[0] !== layers[i - 1]) return null;
+    if (
+      inbound.length !== 1 ||
+      inbound[0].inboundLayers.length !== 1 ||
+      inbound[0].inboundLayers[0] !== layers[i - 1]
+    )
+      return null;
   }
   return layers[layers.length - 1].output === model.outputs[0] ? layers : null;
 }
@@ -65,8 +75,14 @@ export function foldedInference(model: tf.LayersModel): FoldedInference | null {
     const name = layer.getClassName();
     if (name !== "Conv2D" && name !== "DepthwiseConv2D") return fail();
     const c = config(layer);
-    if (c.dataFormat !== "channelsLast" || (c.padding !== "same" && c.padding !== "valid")) return fail();
-    const own = c.activation === "linear" ? "linear" : c.activation === "relu" || c.activation === "relu6" ? (c.activation as Activation) : null;
+    if (c.dataFormat !== "channelsLast" || (c.padding !== "same" && c.padding !== "valid"))
+      return fail();
+    const own =
+      c.activation === "linear"
+        ? "linear"
+        : c.activation === "relu" || c.activation === "relu6"
+          ? (c.activation as Activation)
+          : null;
     if (!own) return fail();
     const weights = layer.getWeights();
     const kernel = weights[0] as tf.Tensor4D;
@@ -99,18 +115,44 @@ export function foldedInference(model: tf.LayersModel): FoldedInference | null {
     bias ??= ownBias ? ownBias.clone() : tf.zeros([channels]);
     const after = own === "linear" ? activationOf(layers[next]) : null;
     if (after) next++;
-    const filter = tf.tidy(() => (scale ? tf.mul(kernel, name === "Conv2D" ? scale : scale.reshape([1, 1, kernel.shape[2], kernel.shape[3]])) : kernel.clone()) as tf.Tensor4D);
+    const filter = tf.tidy(
+      () =>
+        (scale
+          ? tf.mul(
+              kernel,
+              name === "Conv2D" ? scale : scale.reshape([1, 1, kernel.shape[2], kernel.shape[3]]),
+            )
+          : kernel.clone()) as tf.Tensor4D,
+    );
     scale?.dispose();
     made.push(tf.keep(filter), tf.keep(bias)); // kept past any tidy the folding runs in (extractFeatures folds on first use)
-    const pair = (v: unknown) => (Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v, v]) as [number, number];
-    steps.push({ depthwise: name === "DepthwiseConv2D", filter, bias, strides: pair(c.strides), pad: c.padding as "same" | "valid", dilations: pair(c.dilationRate ?? 1), activation: after ?? own });
+    const pair = (v: unknown) =>
+      (Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v, v]) as [number, number];
+    steps.push({
+      depthwise: name === "DepthwiseConv2D",
+      filter,
+      bias,
+      strides: pair(c.strides),
+      pad: c.padding as "same" | "valid",
+      dilations: pair(c.dilationRate ?? 1),
+      activation: after ?? own,
+    });
     i = next;
   }
   return {
     run: (x) =>
       tf.tidy(() =>
         steps.reduce<tf.Tensor4D>((y, s) => {
-          const args = { x: y, filter: s.filter, strides: s.strides, pad: s.pad, dataFormat: "NHWC" as const, dilations: s.dilations, bias: s.bias, activation: s.activation };
+          const args = {
+            x: y,
+            filter: s.filter,
+            strides: s.strides,
+            pad: s.pad,
+            dataFormat: "NHWC" as const,
+            dilations: s.dilations,
+            bias: s.bias,
+            activation: s.activation,
+          };
           return s.depthwise ? tf.fused.depthwiseConv2d(args) : tf.fused.conv2d(args);
         }, x),
       ),

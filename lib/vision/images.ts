@@ -17,9 +17,18 @@ export interface LoadOptions {
 }
 
 /** Decodes and resizes one image to RGB bytes (length width*height*3); the error names the file. */
-export async function decodeImage(file: string, width: number, height: number): Promise<Uint8Array> {
+export async function decodeImage(
+  file: string,
+  width: number,
+  height: number,
+): Promise<Uint8Array> {
   try {
-    const { data } = await sharp(file, { failOn: "truncated" }).removeAlpha().toColourspace("srgb").resize(width, height, { fit: "fill" }).raw().toBuffer({ resolveWithObject: true });
+    const { data } = await sharp(file, { failOn: "truncated" })
+      .removeAlpha()
+      .toColourspace("srgb")
+      .resize(width, height, { fit: "fill" })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     return new Uint8Array(data.buffer, data.byteOffset, data.length);
   } catch (error) {
     throw new Error(`Could not decode image ${file}: ${(error as Error).message}`);
@@ -44,24 +53,44 @@ export interface DecodedPhoto {
  * Decodes one image to RGB bytes at its own size when that is at most WARP_RESIZE_LIMIT times width x height each
  * way, otherwise resized to width x height as decodeImage does; the error names the file.
  */
-export async function decodeForWarp(file: string, width: number, height: number): Promise<DecodedPhoto> {
+export async function decodeForWarp(
+  file: string,
+  width: number,
+  height: number,
+): Promise<DecodedPhoto> {
   try {
     const image = sharp(file, { failOn: "truncated" });
     const meta = await image.metadata();
-    const own = (meta.width ?? Infinity) <= WARP_RESIZE_LIMIT * width && (meta.height ?? Infinity) <= WARP_RESIZE_LIMIT * height;
+    const own =
+      (meta.width ?? Infinity) <= WARP_RESIZE_LIMIT * width &&
+      (meta.height ?? Infinity) <= WARP_RESIZE_LIMIT * height;
     const pipeline = image.removeAlpha().toColourspace("srgb");
     if (!own) pipeline.resize(width, height, { fit: "fill" });
     const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
-    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+    return {
+      data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+      width: info.width,
+      height: info.height,
+    };
   } catch (error) {
     throw new Error(`Could not decode image ${file}: ${(error as Error).message}`);
   }
 }
 
 /** RGB bytes of `file` resized to width x height by sharp (for a photo whose size differs from the rest of its batch); the error names the file. */
-async function resizePhoto(photo: DecodedPhoto, file: string, width: number, height: number): Promise<DecodedPhoto> {
+async function resizePhoto(
+  photo: DecodedPhoto,
+  file: string,
+  width: number,
+  height: number,
+): Promise<DecodedPhoto> {
   try {
-    const data = await sharp(photo.data, { raw: { width: photo.width, height: photo.height, channels: 3 } }).resize(width, height, { fit: "fill" }).raw().toBuffer();
+    const data = await sharp(photo.data, {
+      raw: { width: photo.width, height: photo.height, channels: 3 },
+    })
+      .resize(width, height, { fit: "fill" })
+      .raw()
+      .toBuffer();
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width, height };
   } catch (error) {
     throw new Error(`Could not resize image ${file}: ${(error as Error).message}`);
@@ -82,20 +111,24 @@ const DECODES_QUEUED = 64;
 /** Runs `work(i)` for i < count, DECODES_QUEUED at a time (sharp decodes on its own threads meanwhile). */
 async function queued(count: number, work: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(DECODES_QUEUED, count) }, async () => {
-    while (next < count) await work(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(DECODES_QUEUED, count) }, async () => {
+      while (next < count) await work(next++);
+    }),
+  );
 }
 
 /** Loads `files` into one float tensor [n, height, width, 3], decoding DECODES_QUEUED at a time on sharp's threads. */
 export async function loadImages(files: string[], options: LoadOptions = {}): Promise<tf.Tensor4D> {
-  const width = options.width ?? 64, height = options.height ?? 48;
+  const width = options.width ?? 64,
+    height = options.height ?? 48;
   const [mul, add] = scaleValue(options.scale ?? "255");
   const size = width * height * 3;
   const out = new Float32Array(files.length * size);
   // Byte -> float through a 256-entry table (the same float32 values as bytes[k] * mul + add); for 0-255 a typed
   // array copy converts natively, ~30x faster than a JS loop.
-  const table = mul === 1 && add === 0 ? null : Float32Array.from({ length: 256 }, (_, v) => v * mul + add);
+  const table =
+    mul === 1 && add === 0 ? null : Float32Array.from({ length: 256 }, (_, v) => v * mul + add);
   await queued(files.length, async (i) => {
     const bytes = await decodeImage(files[i], width, height);
     if (!table) out.set(bytes, i * size);
@@ -108,7 +141,11 @@ export async function loadImages(files: string[], options: LoadOptions = {}): Pr
  * Loads `files` for a warp that also resizes to width x height: one float tensor (0-255) at the photos' own size
  * where decodeForWarp kept it and every photo of the batch has the same, else every photo at width x height.
  */
-export async function loadImagesForWarp(files: string[], width: number, height: number): Promise<tf.Tensor4D> {
+export async function loadImagesForWarp(
+  files: string[],
+  width: number,
+  height: number,
+): Promise<tf.Tensor4D> {
   const photos: DecodedPhoto[] = new Array(files.length);
   await queued(files.length, async (i) => {
     photos[i] = await decodeForWarp(files[i], width, height);
@@ -116,10 +153,13 @@ export async function loadImagesForWarp(files: string[], width: number, height: 
   const same = photos.every((p) => p.width === photos[0].width && p.height === photos[0].height);
   if (!same) {
     await queued(files.length, async (i) => {
-      if (photos[i].width !== width || photos[i].height !== height) photos[i] = await resizePhoto(photos[i], files[i], width, height);
+      if (photos[i].width !== width || photos[i].height !== height)
+        photos[i] = await resizePhoto(photos[i], files[i], width, height);
     });
   }
-  const w = photos[0]?.width ?? width, h = photos[0]?.height ?? height, size = w * h * 3;
+  const w = photos[0]?.width ?? width,
+    h = photos[0]?.height ?? height,
+    size = w * h * 3;
   const out = new Float32Array(files.length * size);
   photos.forEach((p, i) => out.set(p.data, i * size));
   return tf.tensor4d(out, [files.length, h, w, 3]);
@@ -127,7 +167,9 @@ export async function loadImagesForWarp(files: string[], width: number, height: 
 
 /** One-hot labels [n, numClasses]. */
 export function oneHot(labels: number[], numClasses = 10): tf.Tensor2D {
-  return tf.tidy(() => tf.oneHot(tf.tensor1d(labels, "int32"), numClasses).toFloat() as tf.Tensor2D);
+  return tf.tidy(
+    () => tf.oneHot(tf.tensor1d(labels, "int32"), numClasses).toFloat() as tf.Tensor2D,
+  );
 }
 
 export interface BatchOptions extends LoadOptions {
@@ -162,25 +204,37 @@ export interface Batch {
  * used, so memory stays at a few batches and decoding never waits for the rest: with one batch ahead, sharp's threads
  * sat idle whenever transforming took longer than decoding.
  */
-export async function* imageBatches(items: Array<string | { path: string; label: number }>, options: BatchOptions = {}): AsyncGenerator<Batch> {
+export async function* imageBatches(
+  items: Array<string | { path: string; label: number }>,
+  options: BatchOptions = {},
+): AsyncGenerator<Batch> {
   const batchSize = options.batchSize ?? 32;
   const ahead = options.prefetch ?? 2;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a whole number >= 1, not ${batchSize}`);
-  if (!Number.isInteger(ahead) || ahead < 1) throw new RangeError(`prefetch must be a whole number >= 1, not ${ahead}`);
-  if (options.augment && (options.scale ?? "255") !== "255") throw new RangeError(`augment needs scale "255" (its channel shift is in 0-255 units), not "${options.scale}": scale in \`transform\` instead`);
-  const width = options.width ?? 64, height = options.height ?? 48;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`batchSize must be a whole number >= 1, not ${batchSize}`);
+  if (!Number.isInteger(ahead) || ahead < 1)
+    throw new RangeError(`prefetch must be a whole number >= 1, not ${ahead}`);
+  if (options.augment && (options.scale ?? "255") !== "255")
+    throw new RangeError(
+      `augment needs scale "255" (its channel shift is in 0-255 units), not "${options.scale}": scale in \`transform\` instead`,
+    );
+  const width = options.width ?? 64,
+    height = options.height ?? 48;
   const list = options.shuffle ? new Rng(options.seed ?? 42).shuffle(items) : items;
   const decode = (start: number) => {
     const part = list.slice(start, start + batchSize);
     const files = part.map((it) => (typeof it === "string" ? it : it.path));
-    const raw = options.augment ? loadImagesForWarp(files, width, height) : loadImages(files, options);
+    const raw = options.augment
+      ? loadImagesForWarp(files, width, height)
+      : loadImages(files, options);
     raw.catch(() => undefined); // a failure surfaces when the batch is awaited, not as an unhandled rejection meanwhile
     return { part, files, raw };
   };
   const pending: Array<ReturnType<typeof decode>> = [];
   let queued = 0;
   const queue = () => {
-    for (; pending.length < ahead && queued < list.length; queued += batchSize) pending.push(decode(queued));
+    for (; pending.length < ahead && queued < list.length; queued += batchSize)
+      pending.push(decode(queued));
   };
   queue();
   try {
@@ -198,11 +252,24 @@ export async function* imageBatches(items: Array<string | { path: string; label:
         if (xs !== raw) raw.dispose();
       }
       const labelled = part.every((it) => typeof it !== "string");
-      yield { xs, ys: labelled ? oneHot(part.map((it) => (it as { label: number }).label), options.numClasses ?? 10) : undefined, files };
+      yield {
+        xs,
+        ys: labelled
+          ? oneHot(
+              part.map((it) => (it as { label: number }).label),
+              options.numClasses ?? 10,
+            )
+          : undefined,
+        files,
+      };
     }
   } finally {
     // Stopped early or failed: the batches still decoding are not wanted.
-    for (const { raw } of pending) raw.then((t) => t.dispose(), () => undefined);
+    for (const { raw } of pending)
+      raw.then(
+        (t) => t.dispose(),
+        () => undefined,
+      );
   }
 }
 
@@ -210,14 +277,19 @@ export async function* imageBatches(items: Array<string | { path: string; label:
  * A tf.data.Dataset of {xs, ys} batches for model.fitDataset / evaluateDataset; each epoch
  * streams from disk again (reshuffled with seed + epoch when `shuffle`).
  */
-export function imageDataset(items: Array<{ path: string; label: number }>, options: BatchOptions = {}): tf.data.Dataset<{ xs: tf.Tensor4D; ys: tf.Tensor2D }> {
+export function imageDataset(
+  items: Array<{ path: string; label: number }>,
+  options: BatchOptions = {},
+): tf.data.Dataset<{ xs: tf.Tensor4D; ys: tf.Tensor2D }> {
   let epoch = 0;
   return tf.data.generator(() => {
     const it = imageBatches(items, { ...options, seed: (options.seed ?? 42) + epoch++ });
     return {
       next: async () => {
         const r = await it.next();
-        return r.done ? { done: true, value: null } : { done: false, value: { xs: r.value.xs, ys: r.value.ys! } };
+        return r.done
+          ? { done: true, value: null }
+          : { done: false, value: { xs: r.value.xs, ys: r.value.ys! } };
       },
     } as unknown as Iterator<{ xs: tf.Tensor4D; ys: tf.Tensor2D }>;
   }) as unknown as tf.data.Dataset<{ xs: tf.Tensor4D; ys: tf.Tensor2D }>;

@@ -90,7 +90,12 @@ export function checkModelFiles(modelJson: string, fix: string): ModelJson {
     const why = (error as NodeJS.ErrnoException).code ? message : `not valid JSON (${message})`;
     throw fail(`The model file ${modelJson} cannot be read: ${why}.`);
   }
-  if (!json || typeof json !== "object" || !json.modelTopology || !Array.isArray(json.weightsManifest)) {
+  if (
+    !json ||
+    typeof json !== "object" ||
+    !json.modelTopology ||
+    !Array.isArray(json.weightsManifest)
+  ) {
     const needs = `it needs "modelTopology" and a "weightsManifest"`;
     throw fail(`${modelJson} is not a tfjs layers model.json (${needs}).`);
   }

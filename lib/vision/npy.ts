@@ -6,7 +6,11 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 
-const DTYPES: Record<string, { descr: string; bytes: number }> = { float32: { descr: "<f4", bytes: 4 }, int32: { descr: "<i4", bytes: 4 }, uint8: { descr: "|u1", bytes: 1 } };
+const DTYPES: Record<string, { descr: string; bytes: number }> = {
+  float32: { descr: "<f4", bytes: 4 },
+  int32: { descr: "<i4", bytes: 4 },
+  uint8: { descr: "|u1", bytes: 1 },
+};
 
 function header(dtype: string, shape: number[]): Buffer {
   const d = DTYPES[dtype];
@@ -31,7 +35,11 @@ export class NpyWriter {
   private fd: number;
   private tmp: string;
   private written = 0;
-  constructor(readonly file: string, readonly shape: number[], readonly dtype: "float32" | "int32" | "uint8" = "float32") {
+  constructor(
+    readonly file: string,
+    readonly shape: number[],
+    readonly dtype: "float32" | "int32" | "uint8" = "float32",
+  ) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.tmp = `${file}.${process.pid}.tmp`;
     this.fd = fs.openSync(this.tmp, "w");
@@ -50,13 +58,19 @@ export class NpyWriter {
     const expected = this.shape.reduce((a, b) => a * b, 1);
     if (this.written !== expected) {
       fs.rmSync(this.tmp, { force: true });
-      throw new Error(`.npy ${this.file}: wrote ${this.written} values, the shape [${this.shape}] holds ${expected}`);
+      throw new Error(
+        `.npy ${this.file}: wrote ${this.written} values, the shape [${this.shape}] holds ${expected}`,
+      );
     }
     fs.renameSync(this.tmp, this.file);
   }
   /** Drops the unfinished file. */
   abort(): void {
-    try { fs.closeSync(this.fd); } catch { /* already closed */ }
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      /* already closed */
+    }
     fs.rmSync(this.tmp, { force: true });
   }
 }
@@ -74,12 +88,17 @@ export async function saveArray(file: string, tensor: tf.Tensor): Promise<void> 
 }
 
 /** Reads a .npy file's dtype and shape, and where its data starts. */
-export function readNpyHeader(file: string): { dtype: "float32" | "int32" | "uint8"; shape: number[]; offset: number } {
+export function readNpyHeader(file: string): {
+  dtype: "float32" | "int32" | "uint8";
+  shape: number[];
+  offset: number;
+} {
   const fd = fs.openSync(file, "r");
   try {
     const head = Buffer.alloc(10);
     fs.readSync(fd, head, 0, 10, 0);
-    if (head.toString("latin1", 0, 6) !== "\x93NUMPY") throw new Error(`${file} is not a .npy file`);
+    if (head.toString("latin1", 0, 6) !== "\x93NUMPY")
+      throw new Error(`${file} is not a .npy file`);
     const major = head[6];
     const lenBytes = major === 1 ? 2 : 4;
     const lenBuf = Buffer.alloc(lenBytes);
@@ -89,9 +108,18 @@ export function readNpyHeader(file: string): { dtype: "float32" | "int32" | "uin
     fs.readSync(fd, text, 0, len, 8 + lenBytes);
     const h = text.toString("latin1");
     const descr = /'descr':\s*'([^']+)'/.exec(h)?.[1];
-    if (/'fortran_order':\s*True/.test(h)) throw new Error(`${file}: Fortran-order arrays are not supported`);
-    const shape = (/'shape':\s*\(([^)]*)\)/.exec(h)?.[1] ?? "").split(",").map((s) => s.trim()).filter(Boolean).map(Number);
-    const dtype = Object.keys(DTYPES).find((k) => DTYPES[k].descr === descr) as "float32" | "int32" | "uint8" | undefined;
+    if (/'fortran_order':\s*True/.test(h))
+      throw new Error(`${file}: Fortran-order arrays are not supported`);
+    const shape = (/'shape':\s*\(([^)]*)\)/.exec(h)?.[1] ?? "")
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(Number);
+    const dtype = Object.keys(DTYPES).find((k) => DTYPES[k].descr === descr) as
+      | "float32"
+      | "int32"
+      | "uint8"
+      | undefined;
     if (!dtype) throw new Error(`${file}: unsupported dtype ${descr}`);
     return { dtype, shape, offset: 8 + lenBytes + len };
   } finally {
@@ -107,6 +135,7 @@ export function loadArray(file: string): tf.Tensor {
   const body = new Uint8Array(buf.byteLength - offset);
   body.set(buf.subarray(offset));
   if (dtype === "uint8") return tf.tensor(Int32Array.from(body.subarray(0, n)), shape, "int32");
-  const values = dtype === "float32" ? new Float32Array(body.buffer, 0, n) : new Int32Array(body.buffer, 0, n);
+  const values =
+    dtype === "float32" ? new Float32Array(body.buffer, 0, n) : new Int32Array(body.buffer, 0, n);
   return tf.tensor(values, shape, dtype);
 }

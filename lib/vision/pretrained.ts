@@ -17,7 +17,8 @@ import { checkModelFiles, type ModelJson } from "./model-files";
 import { ensureBackend } from "../engine/backend";
 
 /** Where the TF.js team publishes MobileNet v1 1.0 224 (layers format). */
-export const MOBILENET_URL = "https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_1.0_224/model.json";
+export const MOBILENET_URL =
+  "https://storage.googleapis.com/tfjs-models/tfjs/mobilenet_v1_1.0_224/model.json";
 /** The local copy looked for under LESSON4_SOURCES_DIR. */
 export const MOBILENET_SOURCE = "models/mobilenet_v1_1.0_224_dw13";
 /** The layer whose output the lesson uses as features. */
@@ -43,8 +44,18 @@ export function fileIOHandler(
         weightSpecs.push(...group.weights);
       }
       const all = Buffer.concat(buffers);
-      const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
-      return { modelTopology: json.modelTopology, weightSpecs, weightData, format: json.format, generatedBy: json.generatedBy, convertedBy: json.convertedBy ?? undefined };
+      const weightData = all.buffer.slice(
+        all.byteOffset,
+        all.byteOffset + all.byteLength,
+      ) as ArrayBuffer;
+      return {
+        modelTopology: json.modelTopology,
+        weightSpecs,
+        weightData,
+        format: json.format,
+        generatedBy: json.generatedBy,
+        convertedBy: json.convertedBy ?? undefined,
+      };
     },
   };
 }
@@ -68,7 +79,10 @@ async function downloadModel(url: string, dir: string): Promise<string> {
     const manualHint = `download ${url} and the weight files it lists (from ${base}) into ${dir}, or set LESSON4_SOURCES_DIR to a folder that holds ${MOBILENET_SOURCE}`;
     await downloadFile(url, tmpJson, { manualHint });
     const json = JSON.parse(fs.readFileSync(tmpJson, "utf8")) as ModelJson;
-    for (const group of json.weightsManifest) for (const p of group.paths) if (!fs.existsSync(path.join(dir, p))) await downloadFile(base + p, path.join(dir, p), { manualHint });
+    for (const group of json.weightsManifest)
+      for (const p of group.paths)
+        if (!fs.existsSync(path.join(dir, p)))
+          await downloadFile(base + p, path.join(dir, p), { manualHint });
     fs.renameSync(tmpJson, modelJson);
   }
   return modelJson;
@@ -82,10 +96,22 @@ function withInputSize(handler: tf.io.IOHandler, size: number): tf.io.IOHandler 
   return {
     load: async () => {
       const artifacts = await handler.load!();
-      const topology = JSON.parse(JSON.stringify(artifacts.modelTopology)) as { model_config?: { config: { layers: Array<{ class_name: string; config: { batch_input_shape?: Array<number | null> } }> } } };
+      const topology = JSON.parse(JSON.stringify(artifacts.modelTopology)) as {
+        model_config?: {
+          config: {
+            layers: Array<{
+              class_name: string;
+              config: { batch_input_shape?: Array<number | null> };
+            }>;
+          };
+        };
+      };
       const input = topology.model_config?.config.layers.find((l) => l.class_name === "InputLayer");
       const shape = input?.config.batch_input_shape;
-      if (!shape || shape.length !== 4) throw new Error(`loadMobileNet: cannot set inputSize ${size}: the model has no 4-d InputLayer in its topology.`);
+      if (!shape || shape.length !== 4)
+        throw new Error(
+          `loadMobileNet: cannot set inputSize ${size}: the model has no 4-d InputLayer in its topology.`,
+        );
       input!.config.batch_input_shape = [shape[0], size, size, shape[3]];
       return { ...artifacts, modelTopology: topology };
     },
@@ -101,12 +127,16 @@ function repairHint(dir: string, origin: "dir" | "sources" | "data", config: Con
   if (origin === "dir") return `${redownload}, or replace it with a good copy of the model`;
   if (origin === "sources") {
     const download = path.join(config.dataDir, "models", "mobilenet_v1_1.0_224");
-    return `put a good copy of the model (model.json and its weight files, from ${MOBILENET_URL}) ` +
+    return (
+      `put a good copy of the model (model.json and its weight files, from ${MOBILENET_URL}) ` +
       `at ${dir}, the path LESSON4_SOURCES_DIR points to, or unset LESSON4_SOURCES_DIR so that ` +
-      `it is downloaded into ${download}`;
+      `it is downloaded into ${download}`
+    );
   }
-  return `${redownload}, or put a good copy of the model at <folder>/${MOBILENET_SOURCE} and set ` +
-    `LESSON4_SOURCES_DIR=<folder>`;
+  return (
+    `${redownload}, or put a good copy of the model at <folder>/${MOBILENET_SOURCE} and set ` +
+    `LESSON4_SOURCES_DIR=<folder>`
+  );
 }
 
 /**
@@ -114,24 +144,42 @@ function repairHint(dir: string, origin: "dir" | "sources" | "data", config: Con
  * copy, else data/models (downloading it from the TF.js model storage the first time).
  * `inputSize` (default 224, as trained) runs it on smaller images, e.g. 128 for quick runs.
  */
-export async function loadMobileNet(options: { dir?: string; url?: string; config?: Config; inputSize?: number } = {}): Promise<FeatureModel> {
+export async function loadMobileNet(
+  options: { dir?: string; url?: string; config?: Config; inputSize?: number } = {},
+): Promise<FeatureModel> {
   await ensureBackend({ threads: "all" }); // a script without initBackend gets the fast backend
   const config = options.config ?? readConfig();
   const shared = options.dir ? null : fromSources(MOBILENET_SOURCE, config);
   const dir = options.dir ?? shared ?? path.join(config.dataDir, "models", "mobilenet_v1_1.0_224");
   const fix = repairHint(dir, options.dir ? "dir" : shared ? "sources" : "data", config);
-  const modelJson = fs.existsSync(path.join(dir, "model.json")) ? path.join(dir, "model.json") : await downloadModel(options.url ?? MOBILENET_URL, dir);
+  const modelJson = fs.existsSync(path.join(dir, "model.json"))
+    ? path.join(dir, "model.json")
+    : await downloadModel(options.url ?? MOBILENET_URL, dir);
   const size = options.inputSize;
-  if (size !== undefined && (!Number.isInteger(size) || size < 32)) throw new Error(`loadMobileNet: inputSize must be a whole number of pixels >= 32 (MobileNet halves it five times), not ${size}.`);
+  if (size !== undefined && (!Number.isInteger(size) || size < 32))
+    throw new Error(
+      `loadMobileNet: inputSize must be a whole number of pixels >= 32 (MobileNet halves it five times), not ${size}.`,
+    );
   const handler = fileIOHandler(modelJson, fix);
-  const full = await tf.loadLayersModel(size === undefined ? handler : withInputSize(handler, size));
+  const full = await tf.loadLayersModel(
+    size === undefined ? handler : withInputSize(handler, size),
+  );
   const layer = full.getLayer(FEATURE_LAYER);
-  const model = full.outputs[0] === layer.output ? full : tf.model({ inputs: full.inputs, outputs: layer.output as tf.SymbolicTensor });
+  const model =
+    full.outputs[0] === layer.output
+      ? full
+      : tf.model({ inputs: full.inputs, outputs: layer.output as tf.SymbolicTensor });
   model.trainable = false; // a frozen feature extractor (which extractFeatures may fold)
   const hash = createHash("sha256").update(fs.readFileSync(modelJson)).update(FEATURE_LAYER);
   const json = JSON.parse(fs.readFileSync(modelJson, "utf8")) as ModelJson;
-  for (const g of json.weightsManifest) for (const p of g.paths) hash.update(`${p}:${fs.statSync(path.join(dir, p)).size}`);
-  return { model, id: hash.digest("hex").slice(0, 16), source: dir, inputSize: (full.inputs[0].shape[1] as number) ?? 224 };
+  for (const g of json.weightsManifest)
+    for (const p of g.paths) hash.update(`${p}:${fs.statSync(path.join(dir, p)).size}`);
+  return {
+    model,
+    id: hash.digest("hex").slice(0, 16),
+    source: dir,
+    inputSize: (full.inputs[0].shape[1] as number) ?? 224,
+  };
 }
 
 const folds = new WeakMap<tf.LayersModel, FoldedInference | null>();
@@ -141,7 +189,10 @@ const folds = new WeakMap<tf.LayersModel, FoldedInference | null>();
  * folded convolutions, ~1.4x faster than model.predict and equal to it up to float32 rounding; else model.predict.
  * A trainable model is never folded (its weights may change); LESSON4_FOLD_BN=0 turns folding off (to compare).
  */
-export function extractFeatures(extractor: Pick<FeatureModel, "model">, x: tf.Tensor4D): tf.Tensor4D {
+export function extractFeatures(
+  extractor: Pick<FeatureModel, "model">,
+  x: tf.Tensor4D,
+): tf.Tensor4D {
   const model = extractor.model;
   if (model.trainable || !engineSwitch("LESSON4_FOLD_BN")) {
     folds.get(model)?.dispose();
@@ -180,11 +231,17 @@ export interface Features {
 }
 
 /** The cache key: image contents, model id, input size, augmentation and epochs. */
-export function featureKey(files: string[], extractor: Pick<FeatureModel, "id" | "inputSize">, options: Pick<FeatureOptions, "augment" | "epochs" | "pool"> = {}): string {
+export function featureKey(
+  files: string[],
+  extractor: Pick<FeatureModel, "id" | "inputSize">,
+  options: Pick<FeatureOptions, "augment" | "epochs" | "pool"> = {},
+): string {
   const pool = options.pool ? `|${options.pool}` : "";
   // Augmented features since the warp also resizes (imageBatches' augment): other pixels than sharp's resize then the warp.
   const resample = options.augment ? "|warp-resize" : "";
-  const hash = createHash("sha256").update(`v1|${extractor.id}|${extractor.inputSize}|${JSON.stringify(options.augment ?? null)}|${options.epochs ?? 1}|${files.length}${pool}${resample}`);
+  const hash = createHash("sha256").update(
+    `v1|${extractor.id}|${extractor.inputSize}|${JSON.stringify(options.augment ?? null)}|${options.epochs ?? 1}|${files.length}${pool}${resample}`,
+  );
   for (const f of files) hash.update(createHash("sha1").update(fs.readFileSync(f)).digest());
   return hash.digest("hex").slice(0, 20);
 }
@@ -193,7 +250,11 @@ export function featureKey(files: string[], extractor: Pick<FeatureModel, "id" |
  * The extractor's output for every file (in order), computed once and cached as .npy;
  * later calls with the same images, model and augmentation read the cache.
  */
-export async function precomputeFeatures(files: string[], extractor: FeatureModel, options: FeatureOptions = {}): Promise<Features> {
+export async function precomputeFeatures(
+  files: string[],
+  extractor: FeatureModel,
+  options: FeatureOptions = {},
+): Promise<Features> {
   await ensureBackend({ threads: "all" });
   const cacheDir = options.cacheDir ?? path.join(readConfig().dataDir, "features");
   const key = featureKey(files, extractor, options);
@@ -202,14 +263,21 @@ export async function precomputeFeatures(files: string[], extractor: FeatureMode
   const epochs = options.epochs ?? 1;
   const size = extractor.inputSize;
   let outShape = (extractor.model.outputs[0].shape as number[]).slice(1);
-  if (options.pool === "max2") outShape = [Math.floor(outShape[0] / 2), Math.floor(outShape[1] / 2), outShape[2]];
+  if (options.pool === "max2")
+    outShape = [Math.floor(outShape[0] / 2), Math.floor(outShape[1] / 2), outShape[2]];
   const writer = new NpyWriter(file, [files.length * epochs, ...outShape]);
   const gen = options.augment ? new ImageDataGenerator(options.augment) : null;
   try {
     let done = 0;
     for (let e = 0; e < epochs; e++) {
       const transform = (x: tf.Tensor4D) => x.div(127.5).sub(1) as tf.Tensor4D;
-      for await (const batch of imageBatches(files, { width: size, height: size, batchSize: options.batchSize ?? 32, augment: gen ?? undefined, transform })) {
+      for await (const batch of imageBatches(files, {
+        width: size,
+        height: size,
+        batchSize: options.batchSize ?? 32,
+        augment: gen ?? undefined,
+        transform,
+      })) {
         const out = tf.tidy(() => {
           const y = extractFeatures(extractor, batch.xs);
           return options.pool === "max2" ? tf.maxPool(y, 2, 2, "valid") : y;

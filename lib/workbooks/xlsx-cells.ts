@@ -27,14 +27,20 @@ export function openWorkbook(file: string): Workbook {
     sheetNames: wb.SheetNames,
     sheet(name: string): SheetCells {
       const ws = wb.Sheets[name];
-      if (!ws) throw new Error(`${path.basename(file)} has no sheet ${JSON.stringify(name)}; sheets: ${wb.SheetNames.join(", ")}`);
+      if (!ws)
+        throw new Error(
+          `${path.basename(file)} has no sheet ${JSON.stringify(name)}; sheets: ${wb.SheetNames.join(", ")}`,
+        );
       const cell = (ref: string) => ws[ref] as { v?: unknown; f?: string } | undefined;
       return {
         value: (ref) => cell(ref)?.v,
         formula: (ref) => cell(ref)?.f,
         number(ref) {
           const v = cell(ref)?.v;
-          if (typeof v !== "number") throw new Error(`${path.basename(file)} ${name}!${ref} is not a number (${JSON.stringify(v)})`);
+          if (typeof v !== "number")
+            throw new Error(
+              `${path.basename(file)} ${name}!${ref} is not a number (${JSON.stringify(v)})`,
+            );
           return v;
         },
       };
@@ -45,7 +51,8 @@ export function openWorkbook(file: string): Workbook {
 /** Converts a 0-based column index to letters (0 -> A, 27 -> AB). */
 export function columnName(index: number): string {
   let s = "";
-  for (let n = index + 1; n > 0; n = Math.floor((n - 1) / 26)) s = String.fromCharCode(65 + ((n - 1) % 26)) + s;
+  for (let n = index + 1; n > 0; n = Math.floor((n - 1) / 26))
+    s = String.fromCharCode(65 + ((n - 1) % 26)) + s;
   return s;
 }
 
@@ -57,7 +64,13 @@ export function columnIndex(letters: string): number {
 }
 
 /** A rectangle of cached numbers (empty cells read as 0, as Excel's SUM/SUMPRODUCT treat them). */
-export function numberGrid(sheet: SheetCells, topLeft: string, rows: number, cols: number, step = 1): number[][] {
+export function numberGrid(
+  sheet: SheetCells,
+  topLeft: string,
+  rows: number,
+  cols: number,
+  step = 1,
+): number[][] {
   const m = /^([A-Z]+)(\d+)$/.exec(topLeft);
   if (!m) throw new Error(`bad cell reference ${topLeft}`);
   const c0 = columnIndex(m[1]);

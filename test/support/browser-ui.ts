@@ -49,7 +49,8 @@ async function poll(what: string, timeoutMs: number, check: () => Promise<boolea
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -74,11 +75,23 @@ export const classicNotebook: FrontEndDriver = {
   async waitForKernel(page, timeoutMs = 60_000) {
     await page.locator("#notebook-container .cell").first().waitFor({ timeout: timeoutMs });
     // The idle icon is also shown before a kernel is connected: wait for the kernel's info reply.
-    await page.waitForFunction(() => {
-      const kernel = (window as unknown as { Jupyter?: { notebook?: { kernel?: { is_connected(): boolean; info_reply?: { status?: string } } } } }).Jupyter?.notebook?.kernel;
-      return Boolean(kernel?.is_connected() && kernel.info_reply?.status);
-    }, undefined, { timeout: timeoutMs, polling: 250 });
-    await page.locator("#kernel_indicator_icon.kernel_idle_icon").waitFor({ state: "attached", timeout: timeoutMs });
+    await page.waitForFunction(
+      () => {
+        const kernel = (
+          window as unknown as {
+            Jupyter?: {
+              notebook?: { kernel?: { is_connected(): boolean; info_reply?: { status?: string } } };
+            };
+          }
+        ).Jupyter?.notebook?.kernel;
+        return Boolean(kernel?.is_connected() && kernel.info_reply?.status);
+      },
+      undefined,
+      { timeout: timeoutMs, polling: 250 },
+    );
+    await page
+      .locator("#kernel_indicator_icon.kernel_idle_icon")
+      .waitFor({ state: "attached", timeout: timeoutMs });
   },
   kernelName: async (page) => (await page.locator(".kernel_indicator_name").innerText()).trim(),
   async runAll(page) {
@@ -111,20 +124,36 @@ export const classicNotebook: FrontEndDriver = {
   },
   async waitUntilAllRan(page, timeoutMs) {
     let seen: string[] = [];
-    await poll("every cell to run", timeoutMs, async () => allNumbered((seen = await prompts(page, ".code_cell .input_prompt"))) && !(await this.isBusy(page))).catch((e: Error) => {
+    await poll(
+      "every cell to run",
+      timeoutMs,
+      async () =>
+        allNumbered((seen = await prompts(page, ".code_cell .input_prompt"))) &&
+        !(await this.isBusy(page)),
+    ).catch((e: Error) => {
       throw new Error(`${e.message}; prompts: ${seen.join(" ")}`);
     });
   },
   async waitUntilCellRan(page, index, timeoutMs) {
-    await poll(`cell ${index} to finish`, timeoutMs, async () => allNumbered([await this.codeCells(page).nth(index).locator(".input_prompt").innerText()]) && !(await this.isBusy(page)));
+    await poll(
+      `cell ${index} to finish`,
+      timeoutMs,
+      async () =>
+        allNumbered([await this.codeCells(page).nth(index).locator(".input_prompt").innerText()]) &&
+        !(await this.isBusy(page)),
+    );
   },
-  isBusy: async (page) => (await page.locator("#kernel_indicator_icon.kernel_idle_icon").count()) === 0,
+  isBusy: async (page) =>
+    (await page.locator("#kernel_indicator_icon.kernel_idle_icon").count()) === 0,
   codeCells: (page) => page.locator("#notebook-container .code_cell"),
   outputs(page, index) {
     return this.codeCells(page).nth(index).locator(".output_area");
   },
   errorOutputs: (page) => page.locator(".output_subarea.output_error"),
-  textOutputs: (page) => page.locator(".output_subarea.output_stream, .output_subarea.output_text, .output_subarea table.dataframe"),
+  textOutputs: (page) =>
+    page.locator(
+      ".output_subarea.output_stream, .output_subarea.output_text, .output_subarea table.dataframe",
+    ),
 };
 
 /** The notebook on show: JupyterLab keeps other tabs' notebooks in the page, hidden. */
@@ -136,8 +165,11 @@ function panel(page: Page): Locator {
 async function labStatus(page: Page): Promise<string> {
   const indicator = panel(page).locator(".jp-Notebook-ExecutionIndicator").first();
   const status = await indicator.getAttribute("data-status", { timeout: 1000 }).catch(() => "?");
-  const kernel = await panel(page).locator(".jp-KernelName, .jp-Toolbar-kernelName").first()
-    .innerText({ timeout: 1000 }).catch(() => "?");
+  const kernel = await panel(page)
+    .locator(".jp-KernelName, .jp-Toolbar-kernelName")
+    .first()
+    .innerText({ timeout: 1000 })
+    .catch(() => "?");
   return `kernel "${kernel.trim()}", indicator "${status}"`;
 }
 
@@ -146,16 +178,31 @@ export const jupyterLab: FrontEndDriver = {
   name: "lab",
   // A workspace of its own per page: JupyterLab restores a workspace's open tabs, and a notebook
   // left open by an earlier test would sit (hidden) beside this one.
-  notebookUrl: (base, file, token) => `${base}lab/workspaces/t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}/tree/${encodeURI(file)}?reset&token=${token}`,
+  notebookUrl: (base, file, token) =>
+    `${base}lab/workspaces/t${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}/tree/${encodeURI(file)}?reset&token=${token}`,
   async waitForKernel(page, timeoutMs = 90_000) {
     await panel(page).locator(".jp-Notebook .jp-Cell").first().waitFor({ timeout: timeoutMs });
     // The indicator reads "idle" before any kernel is attached ("No Kernel" in the toolbar), and
     // the first page of a fresh server can take seconds to start one: wait for a named kernel.
-    const name = panel(page).locator(".jp-NotebookPanel-toolbar .jp-KernelName, .jp-NotebookPanel-toolbar .jp-Toolbar-kernelName").first();
-    await poll("a kernel to be attached", timeoutMs, async () => !/^(No Kernel|Kernel)?$/i.test((await name.innerText().catch(() => "")).trim()));
-    await panel(page).locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').first().waitFor({ state: "attached", timeout: timeoutMs });
+    const name = panel(page)
+      .locator(
+        ".jp-NotebookPanel-toolbar .jp-KernelName, .jp-NotebookPanel-toolbar .jp-Toolbar-kernelName",
+      )
+      .first();
+    await poll(
+      "a kernel to be attached",
+      timeoutMs,
+      async () => !/^(No Kernel|Kernel)?$/i.test((await name.innerText().catch(() => "")).trim()),
+    );
+    await panel(page)
+      .locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+      .first()
+      .waitFor({ state: "attached", timeout: timeoutMs });
   },
-  kernelName: async (page) => (await panel(page).locator(".jp-KernelName, .jp-Toolbar-kernelName").first().innerText()).trim(),
+  kernelName: async (page) =>
+    (
+      await panel(page).locator(".jp-KernelName, .jp-Toolbar-kernelName").first().innerText()
+    ).trim(),
   async runAll(page) {
     await page.locator("#jp-MainMenu").getByText("Run", { exact: true }).click();
     await page.locator(".lm-Menu").getByText("Run All Cells", { exact: true }).click();
@@ -177,18 +224,27 @@ export const jupyterLab: FrontEndDriver = {
     await page.locator(".lm-Menu").getByText("Clear Outputs of All Cells", { exact: true }).click();
   },
   exportHtml: (page, dir) =>
-    downloadFrom(page, async () => {
-      await page.locator("#jp-MainMenu").getByText("File", { exact: true }).click();
-      await page.locator(".lm-Menu").getByText("Save and Export Notebook As", { exact: true }).click();
-      await page.locator(".lm-Menu").getByText("HTML", { exact: true }).click();
-      // Lab asks whether to sanitize the HTML: that strips the charts' scripts, so a learner who
-      // wants the charts in the page unticks it (the README says so).
-      await page.locator(".jp-Dialog").getByText("Sanitize HTML output").waitFor();
-      await page.locator(".jp-Dialog input[type=checkbox]").uncheck();
-      await page.locator(".jp-Dialog .jp-mod-accept").click();
-    }, dir),
+    downloadFrom(
+      page,
+      async () => {
+        await page.locator("#jp-MainMenu").getByText("File", { exact: true }).click();
+        await page
+          .locator(".lm-Menu")
+          .getByText("Save and Export Notebook As", { exact: true })
+          .click();
+        await page.locator(".lm-Menu").getByText("HTML", { exact: true }).click();
+        // Lab asks whether to sanitize the HTML: that strips the charts' scripts, so a learner who
+        // wants the charts in the page unticks it (the README says so).
+        await page.locator(".jp-Dialog").getByText("Sanitize HTML output").waitFor();
+        await page.locator(".jp-Dialog input[type=checkbox]").uncheck();
+        await page.locator(".jp-Dialog .jp-mod-accept").click();
+      },
+      dir,
+    ),
   async interrupt(page) {
-    await panel(page).locator('.jp-NotebookPanel-toolbar [data-command="notebook:interrupt-kernel"]').click();
+    await panel(page)
+      .locator('.jp-NotebookPanel-toolbar [data-command="notebook:interrupt-kernel"]')
+      .click();
   },
   async runCell(page, index) {
     // Into the cell's editor, as a person clicks; Shift+Enter runs it from edit mode too.
@@ -207,15 +263,30 @@ export const jupyterLab: FrontEndDriver = {
     });
   },
   async waitUntilCellRan(page, index, timeoutMs) {
-    await poll(`cell ${index} to finish`, timeoutMs, async () => allNumbered([await this.codeCells(page).nth(index).locator(".jp-InputPrompt").innerText()]) && !(await this.isBusy(page)));
+    await poll(
+      `cell ${index} to finish`,
+      timeoutMs,
+      async () =>
+        allNumbered([
+          await this.codeCells(page).nth(index).locator(".jp-InputPrompt").innerText(),
+        ]) && !(await this.isBusy(page)),
+    );
   },
-  isBusy: async (page) => (await panel(page).locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').count()) === 0,
+  isBusy: async (page) =>
+    (await panel(page).locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').count()) ===
+    0,
   codeCells: (page) => panel(page).locator(".jp-Notebook .jp-CodeCell"),
   outputs(page, index) {
     return this.codeCells(page).nth(index).locator(".jp-OutputArea");
   },
-  errorOutputs: (page) => panel(page).locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]:has(pre .ansi-red-fg), .jp-OutputArea-output.jp-mod-error'),
-  textOutputs: (page) => panel(page).locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"], .jp-OutputArea-output[data-mime-type="text/plain"], .jp-OutputArea-output table.dataframe'),
+  errorOutputs: (page) =>
+    panel(page).locator(
+      '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]:has(pre .ansi-red-fg), .jp-OutputArea-output.jp-mod-error',
+    ),
+  textOutputs: (page) =>
+    panel(page).locator(
+      '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stdout"], .jp-OutputArea-output[data-mime-type="text/plain"], .jp-OutputArea-output table.dataframe',
+    ),
 };
 
 export function driverFor(frontEnd: "lab" | "notebook"): FrontEndDriver {

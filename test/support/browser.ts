@@ -45,12 +45,16 @@ export interface PageProblems {
  * (the site's folder as a file: URL, the local Jupyter server), blocking and recording the rest,
  * so a page that loads anything from a CDN or from system folders fails the test.
  */
-export async function isolatedContext(browser: Browser, allowed: string[]): Promise<{ context: BrowserContext; outside: string[] }> {
+export async function isolatedContext(
+  browser: Browser,
+  allowed: string[],
+): Promise<{ context: BrowserContext; outside: string[] }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const outside: string[] = [];
   await context.route("**/*", (route) => {
     const url = route.request().url();
-    if (/^(data|blob):/.test(url) || allowed.some((prefix) => url.startsWith(prefix))) return route.continue();
+    if (/^(data|blob):/.test(url) || allowed.some((prefix) => url.startsWith(prefix)))
+      return route.continue();
     outside.push(url);
     return route.abort();
   });
@@ -61,9 +65,12 @@ export async function isolatedContext(browser: Browser, allowed: string[]): Prom
 export function watch(page: Page, outside: string[]): PageProblems {
   const problems: PageProblems = { consoleErrors: [], pageErrors: [], failedRequests: [], outside };
   page.on("console", (m) => {
-    if (m.type() === "error") problems.consoleErrors.push(`${m.text()} (${m.location().url}:${m.location().lineNumber})`);
+    if (m.type() === "error")
+      problems.consoleErrors.push(`${m.text()} (${m.location().url}:${m.location().lineNumber})`);
   });
   page.on("pageerror", (e) => problems.pageErrors.push(String(e)));
-  page.on("requestfailed", (r) => problems.failedRequests.push(`${r.url().slice(0, 200)}: ${r.failure()?.errorText}`));
+  page.on("requestfailed", (r) =>
+    problems.failedRequests.push(`${r.url().slice(0, 200)}: ${r.failure()?.errorText}`),
+  );
   return problems;
 }

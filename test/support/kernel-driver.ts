@@ -11,11 +11,15 @@ import { jupyterEnv, projectEnv, ROOT, NOTEBOOK_DIR } from "../../scripts/lesson
 export function driveKernel<T>(script: string): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lesson4-kernel-driver-"));
   const out = path.join(dir, "results.json");
-  const child = spawn(projectEnv().python, [path.join(ROOT, "kernel", "tests", script), NOTEBOOK_DIR, out], {
-    cwd: NOTEBOOK_DIR,
-    env: jupyterEnv(),
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    projectEnv().python,
+    [path.join(ROOT, "kernel", "tests", script), NOTEBOOK_DIR, out],
+    {
+      cwd: NOTEBOOK_DIR,
+      env: jupyterEnv(),
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve, reject) =>

@@ -22,17 +22,27 @@ export function notebookSuite(group: string, filters: string[]): void {
   describe.each(notebooks.map((p) => [path.basename(p), p]))("notebook %s", (name, notebook) => {
     it("runs top to bottom in fast mode, every code cell runs again without error, and it exports HTML", async () => {
       const env = { LESSON4_MODE: "fast" };
-      const { status, output } = await runNotebooks({ notebooks: [notebook], outDir: OUT, quiet: true, rerun: true, env });
+      const { status, output } = await runNotebooks({
+        notebooks: [notebook],
+        outDir: OUT,
+        quiet: true,
+        rerun: true,
+        env,
+      });
       expect(output, output).toMatch(/1 passed, 0 failed/);
       expect(status).toBe(0);
       // Re-running every cell replaces what each made: as many live tfjs tensors as after the run.
       const counts = /tensors after the run (\d+), after the re-run (\d+)/.exec(output);
       expect(counts, output).not.toBeNull();
       const [afterRun, afterRerun] = [Number(counts![1]), Number(counts![2])];
-      expect(afterRerun, `${name}: live tensors after the run ${afterRun}, after the re-run ${afterRerun}`).toBe(afterRun);
+      expect(
+        afterRerun,
+        `${name}: live tensors after the run ${afterRun}, after the re-run ${afterRerun}`,
+      ).toBe(afterRun);
       const executed = JSON.parse(fs.readFileSync(path.join(OUT, name), "utf8"));
       const errors = executed.cells.flatMap((c: { outputs?: Array<{ output_type: string }> }) =>
-        (c.outputs ?? []).filter((o) => o.output_type === "error"));
+        (c.outputs ?? []).filter((o) => o.output_type === "error"),
+      );
       expect(errors).toEqual([]);
       expect(fs.existsSync(path.join(OUT, name.replace(".ipynb", ".html")))).toBe(true);
     }, 900_000);
@@ -53,26 +63,47 @@ export function notebookSuite(group: string, filters: string[]): void {
     });
 
     const names = notebooks.map((p) => path.basename(p, ".ipynb"));
-    it.for(names)("%s.html draws its charts and logs no errors", { timeout: 120_000 }, async (name, ctx) => {
-      const page_ = path.join(OUT, `${name}.html`);
-      if (!browser) return ctx.skip(); // setup could not install Chromium; it said so
-      expect(fs.existsSync(page_), `${name}.html was not exported (its notebook test failed?)`).toBe(true);
-      const { context, outside } = await isolatedContext(browser, [`file://${OUT}/`]);
-      const page = await context.newPage();
-      const problems = watch(page, outside);
-      await page.goto(`file://${page_}`, { waitUntil: "load" });
-      const charts = page.locator(".lesson4-plot");
-      for (let i = 0; i < (await charts.count()); i++) {
-        await charts.nth(i).locator("svg.main-svg").first().waitFor({ timeout: 30_000 });
-        const marks = charts.nth(i).locator(".scatterlayer path.point, .scatterlayer path.js-line, .heatmaplayer image, .barlayer path, .contourlayer path, .scatter3d, .gl-container canvas, .scatterlayer text");
-        expect(await marks.count(), `${name} chart ${i} drew nothing`).toBeGreaterThan(0);
-      }
-      const images = await page.locator(".jp-OutputArea-output img").evaluateAll((els) =>
-        els.map((e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0));
-      expect(images.every(Boolean), `${name}: an image did not load`).toBe(true);
-      expect(await page.locator("nav.lesson4-nav.top").count()).toBe(1);
-      expect(problems).toEqual({ consoleErrors: [], pageErrors: [], failedRequests: [], outside: [] });
-      await context.close();
-    });
+    it.for(names)(
+      "%s.html draws its charts and logs no errors",
+      { timeout: 120_000 },
+      async (name, ctx) => {
+        const page_ = path.join(OUT, `${name}.html`);
+        if (!browser) return ctx.skip(); // setup could not install Chromium; it said so
+        expect(
+          fs.existsSync(page_),
+          `${name}.html was not exported (its notebook test failed?)`,
+        ).toBe(true);
+        const { context, outside } = await isolatedContext(browser, [`file://${OUT}/`]);
+        const page = await context.newPage();
+        const problems = watch(page, outside);
+        await page.goto(`file://${page_}`, { waitUntil: "load" });
+        const charts = page.locator(".lesson4-plot");
+        for (let i = 0; i < (await charts.count()); i++) {
+          await charts.nth(i).locator("svg.main-svg").first().waitFor({ timeout: 30_000 });
+          const marks = charts
+            .nth(i)
+            .locator(
+              ".scatterlayer path.point, .scatterlayer path.js-line, .heatmaplayer image, .barlayer path, .contourlayer path, .scatter3d, .gl-container canvas, .scatterlayer text",
+            );
+          expect(await marks.count(), `${name} chart ${i} drew nothing`).toBeGreaterThan(0);
+        }
+        const images = await page
+          .locator(".jp-OutputArea-output img")
+          .evaluateAll((els) =>
+            els.map(
+              (e) => (e as HTMLImageElement).complete && (e as HTMLImageElement).naturalWidth > 0,
+            ),
+          );
+        expect(images.every(Boolean), `${name}: an image did not load`).toBe(true);
+        expect(await page.locator("nav.lesson4-nav.top").count()).toBe(1);
+        expect(problems).toEqual({
+          consoleErrors: [],
+          pageErrors: [],
+          failedRequests: [],
+          outside: [],
+        });
+        await context.close();
+      },
+    );
   });
 }

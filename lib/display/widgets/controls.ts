@@ -129,7 +129,10 @@ class NumberWidget extends ValueWidget<number> {
     super();
     const min = () => limits(this.model)[0];
     const max = () => limits(this.model)[1];
-    const style = styleModel("SliderStyleModel", { description_width: "initial", handle_color: null });
+    const style = styleModel("SliderStyleModel", {
+      description_width: "initial",
+      handle_color: null,
+    });
     this.model = domModel(model, state, style, numberAccept(min, max, integer));
   }
 
@@ -203,7 +206,9 @@ export interface LogSliderOptions extends Omit<SliderOptions, "step"> {
 export function logSlider(options: LogSliderOptions): ValueWidget<number> {
   const base = options.base ?? 10;
   if (!(options.min > 0) || !(base > 1)) {
-    throw new RangeError(`logSlider: min must be above 0 and base above 1 (got ${options.min}, ${base})`);
+    throw new RangeError(
+      `logSlider: min must be above 0 and base above 1 (got ${options.min}, ${base})`,
+    );
   }
   checkRange("logSlider", options.value, options.min, options.max);
   // 12 digits: log(1e-4) / log(10) is -3.9999999999999996, and the slider should end at -4.
@@ -300,7 +305,10 @@ class Checkbox extends ValueWidget<boolean> {
     };
     const accept: Accept = (name, value) =>
       name !== "value" || typeof value === "boolean" ? value : undefined;
-    const style = styleModel("CheckboxStyleModel", { description_width: "initial", background: null });
+    const style = styleModel("CheckboxStyleModel", {
+      description_width: "initial",
+      background: null,
+    });
     this.model = domModel("CheckboxModel", state, style, accept);
   }
 
@@ -339,7 +347,11 @@ export class Button extends Widget {
       icon: "",
       tooltip: options.tooltip ?? null,
     };
-    this.model = domModel("ButtonModel", state, styleModel("ButtonStyleModel", { button_color: null }));
+    this.model = domModel(
+      "ButtonModel",
+      state,
+      styleModel("ButtonStyleModel", { button_color: null }),
+    );
   }
 
   /** `handler()` runs on each press; returns a function that removes it. */

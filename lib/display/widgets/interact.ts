@@ -52,7 +52,9 @@ function toControl(name: string, spec: Control): ValueWidget<unknown> {
   }
   const [min, max, step] = spec as readonly number[];
   if (spec.length < 2 || spec.length > 3 || typeof min !== "number" || typeof max !== "number") {
-    throw new TypeError(`interact: ${name} must be a control, [min, max(, step)], strings or a boolean`);
+    throw new TypeError(
+      `interact: ${name} must be a control, [min, max(, step)], strings or a boolean`,
+    );
   }
   const middle = (min + max) / 2;
   const whole = [min, max, step ?? 1].every(Number.isInteger);

@@ -33,17 +33,32 @@ export interface Lookup {
 }
 
 /** A Dense layer (kernel [inputs, units], bias, ReLU or no activation) or a SeededDropout, in a chain after the concatenation. */
-export type Stage = { kind: "dense"; kernel: tf.Variable; bias: tf.Variable; relu: boolean; inputs: number; units: number } | { kind: "dropout"; layer: SeededDropout; width: number };
+export type Stage =
+  | {
+      kind: "dense";
+      kernel: tf.Variable;
+      bias: tf.Variable;
+      relu: boolean;
+      inputs: number;
+      units: number;
+    }
+  | { kind: "dropout"; layer: SeededDropout; width: number };
 
 /**
  * A recognised model: "dot", prediction = factors[0] · factors[1] (if any) + the sum of the one-wide `biases`; or
  * "chain", the looked-up vectors concatenated in order and passed through `stages` to one output.
  */
-export type EmbeddingGraph = { kind: "dot"; factors: [Lookup, Lookup] | null; biases: Lookup[] } | { kind: "chain"; lookups: Lookup[]; stages: Stage[] };
+export type EmbeddingGraph =
+  | { kind: "dot"; factors: [Lookup, Lookup] | null; biases: Lookup[] }
+  | { kind: "chain"; lookups: Lookup[]; stages: Stage[] };
 
 /** The graph's embeddings, in the order the step handles their gradients. */
-const lookupsOf = (graph: EmbeddingGraph): Lookup[] => (graph.kind === "dot" ? [...(graph.factors ?? []), ...graph.biases] : graph.lookups);
-const stageVariables = (graph: EmbeddingGraph): tf.Variable[] => (graph.kind === "chain" ? graph.stages.flatMap((s) => (s.kind === "dense" ? [s.kernel, s.bias] : [])) : []);
+const lookupsOf = (graph: EmbeddingGraph): Lookup[] =>
+  graph.kind === "dot" ? [...(graph.factors ?? []), ...graph.biases] : graph.lookups;
+const stageVariables = (graph: EmbeddingGraph): tf.Variable[] =>
+  graph.kind === "chain"
+    ? graph.stages.flatMap((s) => (s.kind === "dense" ? [s.kernel, s.bias] : []))
+    : [];
 
 type AnyLayer = tf.layers.Layer & Record<string, unknown>;
 type Node = { inboundLayers: AnyLayer[] };
@@ -56,24 +71,41 @@ function onlyParents(layer: AnyLayer): AnyLayer[] | null {
 
 /** Flatten(Embedding(input)) with nothing that changes its values or gradient, or why not. */
 function matchLookup(model: tf.LayersModel, flatten: AnyLayer): Lookup | string {
-  if (flatten.getClassName() !== "Flatten") return `${flatten.name} is a ${flatten.getClassName()}, not Flatten(Embedding(input))`;
+  if (flatten.getClassName() !== "Flatten")
+    return `${flatten.name} is a ${flatten.getClassName()}, not Flatten(Embedding(input))`;
   const [embedding, ...more] = onlyParents(flatten) ?? [];
-  if (!embedding || more.length || embedding.getClassName() !== "Embedding") return `${flatten.name} does not flatten one Embedding`;
-  const e = embedding as AnyLayer & { inputDim: number; outputDim: number; embeddings: { read(): tf.Variable } };
-  if (e.activityRegularizer || e.embeddingsConstraint || e.maskZero || !e.trainable) return `${e.name} has an activity regularizer, a constraint, maskZero or is frozen`;
+  if (!embedding || more.length || embedding.getClassName() !== "Embedding")
+    return `${flatten.name} does not flatten one Embedding`;
+  const e = embedding as AnyLayer & {
+    inputDim: number;
+    outputDim: number;
+    embeddings: { read(): tf.Variable };
+  };
+  if (e.activityRegularizer || e.embeddingsConstraint || e.maskZero || !e.trainable)
+    return `${e.name} has an activity regularizer, a constraint, maskZero or is frozen`;
   const regularizer = e.embeddingsRegularizer;
-  if (regularizer && !(regularizer instanceof FastL2)) return `${e.name}'s regularizer is not FastL2`;
+  if (regularizer && !(regularizer instanceof FastL2))
+    return `${e.name}'s regularizer is not FastL2`;
   const [input, ...others] = onlyParents(e) ?? [];
   const index = model.inputLayers.indexOf(input as unknown as tf.layers.Layer);
   if (!input || others.length || index < 0) return `${e.name} does not read a model input directly`;
   const shape = model.inputs[index].shape;
   if (shape.length !== 2 || shape[1] !== 1) return `input ${index} is not one index per example`;
-  return { variable: e.embeddings.read(), input: index, rows: e.inputDim, width: e.outputDim, l2: regularizer ? (regularizer as FastL2).rate : 0, layerName: e.name };
+  return {
+    variable: e.embeddings.read(),
+    input: index,
+    rows: e.inputDim,
+    width: e.outputDim,
+    l2: regularizer ? (regularizer as FastL2).rate : 0,
+    layerName: e.name,
+  };
 }
 
 function matchDot(model: tf.LayersModel, dot: AnyLayer): [Lookup, Lookup] | string {
   const axes = dot.axes as number | number[];
-  const onFeatures = [1, -1].includes(Array.isArray(axes) ? (axes[0] === axes[1] ? axes[0] : 0) : axes);
+  const onFeatures = [1, -1].includes(
+    Array.isArray(axes) ? (axes[0] === axes[1] ? axes[0] : 0) : axes,
+  );
   if (!onFeatures || dot.normalize) return `${dot.name} is not a plain dot product over features`;
   const parents = onlyParents(dot);
   if (!parents || parents.length !== 2) return `${dot.name} does not take two inputs`;
@@ -91,15 +123,38 @@ function matchChain(model: tf.LayersModel, out: AnyLayer): EmbeddingGraph | stri
   while (layer.getClassName() !== "Concatenate") {
     if (layer instanceof SeededDropout) stages.unshift({ kind: "dropout", layer, width: 0 });
     else if (layer.getClassName() === "Dense") {
-      const d = layer as AnyLayer & { kernel: { read(): tf.Variable } | null; bias: { read(): tf.Variable } | null; activation: { getClassName(): string } };
+      const d = layer as AnyLayer & {
+        kernel: { read(): tf.Variable } | null;
+        bias: { read(): tf.Variable } | null;
+        activation: { getClassName(): string };
+      };
       const activation = d.activation.getClassName();
-      if (!d.kernel || !d.bias || d.kernelRegularizer || d.biasRegularizer || d.activityRegularizer || d.kernelConstraint || d.biasConstraint || !d.trainable) return `${d.name} lacks a bias or has a regularizer, a constraint or is frozen`;
-      if (activation !== "relu" && activation !== "linear") return `${d.name}'s activation is ${activation}, not relu or linear`;
+      if (
+        !d.kernel ||
+        !d.bias ||
+        d.kernelRegularizer ||
+        d.biasRegularizer ||
+        d.activityRegularizer ||
+        d.kernelConstraint ||
+        d.biasConstraint ||
+        !d.trainable
+      )
+        return `${d.name} lacks a bias or has a regularizer, a constraint or is frozen`;
+      if (activation !== "relu" && activation !== "linear")
+        return `${d.name}'s activation is ${activation}, not relu or linear`;
       const kernel = d.kernel.read();
       const [inputs, units] = kernel.shape as number[];
       if (kernel.rank !== 2) return `${d.name} is not a plain Dense layer`;
-      stages.unshift({ kind: "dense", kernel, bias: d.bias.read(), relu: activation === "relu", inputs, units });
-    } else return `${layer.name} is a ${layer.getClassName()} (the fast step knows Dot, Add, Concatenate, Dense and SeededDropout)`;
+      stages.unshift({
+        kind: "dense",
+        kernel,
+        bias: d.bias.read(),
+        relu: activation === "relu",
+        inputs,
+        units,
+      });
+    } else
+      return `${layer.name} is a ${layer.getClassName()} (the fast step knows Dot, Add, Concatenate, Dense and SeededDropout)`;
     const parents = onlyParents(layer);
     if (!parents || parents.length !== 1) return `${layer.name} does not take one input`;
     layer = parents[0];
@@ -115,17 +170,20 @@ function matchChain(model: tf.LayersModel, out: AnyLayer): EmbeddingGraph | stri
   let width = lookups.reduce((sum, l) => sum + l.width, 0);
   for (const stage of stages) {
     if (stage.kind === "dropout") stage.width = width;
-    else if (stage.inputs !== width) return "a Dense layer's inputs do not match the width before it";
+    else if (stage.inputs !== width)
+      return "a Dense layer's inputs do not match the width before it";
     else width = stage.units;
   }
   const last = stages[stages.length - 1];
-  if (!lookups.length || !last || last.kind !== "dense" || last.units !== 1 || last.relu) return "the chain does not end in a linear Dense layer with one unit";
+  if (!lookups.length || !last || last.kind !== "dense" || last.units !== 1 || last.relu)
+    return "the chain does not end in a linear Dense layer with one unit";
   return { kind: "chain", lookups, stages };
 }
 
 /** The model's structure if the fast step can train it, else a sentence saying what it does not recognise. */
 export function matchEmbeddingGraph(model: tf.LayersModel): EmbeddingGraph | string {
-  if (model.outputs.length !== 1 || model.inputs.length < 1) return "the model does not have one output";
+  if (model.outputs.length !== 1 || model.inputs.length < 1)
+    return "the model does not have one output";
   const out = model.outputLayers[0] as AnyLayer;
   let graph: EmbeddingGraph;
   if (out.getClassName() === "Dense") {
@@ -145,7 +203,8 @@ export function matchEmbeddingGraph(model: tf.LayersModel): EmbeddingGraph | str
       } else {
         const lookup = matchLookup(model, term);
         if (typeof lookup === "string") return lookup;
-        if (lookup.width !== 1) return `${lookup.layerName} is added to the output but is ${lookup.width} wide`;
+        if (lookup.width !== 1)
+          return `${lookup.layerName} is added to the output but is ${lookup.width} wide`;
         dot.biases.push(lookup);
       }
     }
@@ -153,9 +212,12 @@ export function matchEmbeddingGraph(model: tf.LayersModel): EmbeddingGraph | str
   }
   const variables = [...lookupsOf(graph).map((l) => l.variable), ...stageVariables(graph)];
   const names = new Set(variables.map((v) => v.name));
-  const trainable = (model as unknown as { collectedTrainableWeights: Array<{ read(): tf.Variable }> }).collectedTrainableWeights;
+  const trainable = (
+    model as unknown as { collectedTrainableWeights: Array<{ read(): tf.Variable }> }
+  ).collectedTrainableWeights;
   if (names.size !== variables.length) return "a weight is used twice";
-  if (trainable.length !== names.size || !trainable.every((w) => names.has(w.read().name))) return "the model has weights outside the recognised layers";
+  if (trainable.length !== names.size || !trainable.every((w) => names.has(w.read().name)))
+    return "the model has weights outside the recognised layers";
   return graph;
 }
 
@@ -164,27 +226,43 @@ function unsupportedSetup(model: tf.LayersModel): string | null {
   if (!engineSwitch("LESSON4_FAST_STEP")) return "LESSON4_FAST_STEP=0";
   if (tf.getBackend() !== "wasm") return `the ${tf.getBackend()} backend`;
   const optimizer = model.optimizer;
-  if (!(optimizer instanceof FusedAdamOptimizer) || optimizer.lazy || !optimizer.foldL2) return "the optimizer is not createAdam's dense fused Adam";
+  if (!(optimizer instanceof FusedAdamOptimizer) || optimizer.lazy || !optimizer.foldL2)
+    return "the optimizer is not createAdam's dense fused Adam";
   const m = model as unknown as { loss: unknown; metricsTensors: unknown[] };
-  if (typeof m.loss !== "string" || !MSE_NAMES.has(m.loss)) return "the loss is not mean squared error";
+  if (typeof m.loss !== "string" || !MSE_NAMES.has(m.loss))
+    return "the loss is not mean squared error";
   if (m.metricsTensors.length) return "the model has metrics";
   if (!backendSimd(tf.backend())) return "no SIMD WebAssembly for the Dense products";
   return null;
 }
 
-type HeapBackend = { typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray; makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo };
+type HeapBackend = {
+  typedArrayFromHeap(t: tf.TensorInfo): tf.TypedArray;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+};
 
 /**
  * c = a · b for m x k and k x n row-major b and c, with a[i, p] at a[i * saI + p * saK] (so a may be read transposed),
  * in the SIMD module where its 4-wide read of b's last columns stays inside the heap, the rest here.
  */
-function product(kernels: SimdKernels, a: Float32Array, b: Float32Array, c: Float32Array, m: number, k: number, n: number, saI: number, saK: number): void {
+function product(
+  kernels: SimdKernels,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  m: number,
+  k: number,
+  n: number,
+  saI: number,
+  saK: number,
+): void {
   const cols = b.byteOffset + 4 * (k * n + 3) <= b.buffer.byteLength ? n : n - (n % 4);
   if (cols) kernels.matMul(a.byteOffset, b.byteOffset, c.byteOffset, m, k, cols, n, saI, saK);
   for (let i = 0; i < m; i++)
     for (let j = cols; j < n; j++) {
       let sum = 0;
-      for (let p = 0; p < k; p++) sum = Math.fround(sum + Math.fround(a[i * saI + p * saK] * b[p * n + j]));
+      for (let p = 0; p < k; p++)
+        sum = Math.fround(sum + Math.fround(a[i * saI + p * saK] * b[p * n + j]));
       c[i * n + j] = sum;
     }
 }
@@ -243,11 +321,15 @@ class EmbeddingStep {
     const target = heap(data[inputCount]) as Float32Array;
     const indices = this.lookups.map((l) => {
       const values = heap(data[l.input]);
-      if (values.length !== batch) throw new RangeError(`input ${l.input} has ${values.length} values for ${batch} targets`);
+      if (values.length !== batch)
+        throw new RangeError(`input ${l.input} has ${values.length} values for ${batch} targets`);
       const rows = new Int32Array(batch);
       for (let i = 0; i < batch; i++) {
         const r = Math.trunc(values[i]);
-        if (!(r >= 0 && r < l.rows)) throw new RangeError(`${l.layerName} has rows 0..${l.rows - 1}, but example ${i} of this batch looks up ${values[i]}: re-index the ids (IdIndex) or give the Embedding inputDim > ${values[i]}`);
+        if (!(r >= 0 && r < l.rows))
+          throw new RangeError(
+            `${l.layerName} has rows 0..${l.rows - 1}, but example ${i} of this batch looks up ${values[i]}: re-index the ids (IdIndex) or give the Embedding inputDim > ${values[i]}`,
+          );
         rows[i] = r;
       }
       return rows;
@@ -256,7 +338,18 @@ class EmbeddingStep {
     const squares =
       this.graph.kind === "dot"
         ? this.dotStep(this.graph, batch, indices, weights, grads, target)
-        : this.chainStep(this.graph, kernels!, batch, indices, weights, grads, target, masks, heap(this.scratch!) as Float32Array, layout!);
+        : this.chainStep(
+            this.graph,
+            kernels!,
+            batch,
+            indices,
+            weights,
+            grads,
+            target,
+            masks,
+            heap(this.scratch!) as Float32Array,
+            layout!,
+          );
     let loss = squares / batch;
     const l2 = new Map<string, number>();
     for (const l of this.lookups) {
@@ -264,7 +357,11 @@ class EmbeddingStep {
       loss += penaltyOf(l.variable, l.l2);
       l2.set(l.variable.name, Math.fround(2 * l.l2));
     }
-    this.touched = this.lookups.map((l, j) => ({ name: l.variable.name, rows: indices[j], width: l.width }));
+    this.touched = this.lookups.map((l, j) => ({
+      name: l.variable.name,
+      rows: indices[j],
+      width: l.width,
+    }));
     const byName = new Map(variables.map((v, j) => [v.name, gradients[j]]));
     const ordered: tf.NamedTensorMap = {};
     for (const name of this.order) ordered[name] = byName.get(name)!;
@@ -273,7 +370,14 @@ class EmbeddingStep {
   }
 
   /** Forward and backward of the dot model; returns the sum of squared errors. */
-  private dotStep(graph: Extract<EmbeddingGraph, { kind: "dot" }>, batch: number, indices: Int32Array[], weights: Float32Array[], grads: Float32Array[], target: Float32Array): number {
+  private dotStep(
+    graph: Extract<EmbeddingGraph, { kind: "dot" }>,
+    batch: number,
+    indices: Int32Array[],
+    weights: Float32Array[],
+    grads: Float32Array[],
+    target: Float32Array,
+  ): number {
     const f = Math.fround;
     const scale = 2 / batch;
     let squares = 0;
@@ -292,7 +396,8 @@ class EmbeddingStep {
         for (let k = 0; k < width; k++) dot += wa[a + k] * wb[b + k];
         prediction = f(dot);
       }
-      for (let j = factors; j < this.lookups.length; j++) prediction = f(prediction + weights[j][indices[j][i]]);
+      for (let j = factors; j < this.lookups.length; j++)
+        prediction = f(prediction + weights[j][indices[j][i]]);
       const error = f(prediction - target[i]);
       squares += error * error;
       const d = f(error * scale); // d loss / d prediction for the batch mean of squared errors
@@ -316,7 +421,12 @@ class EmbeddingStep {
       if (stage.kind !== "dropout" || stage.layer.rate === 0) return null;
       const seed = stage.layer.nextMaskSeed();
       // The tensor leaves the tidy, not its values: tidy walks a returned array element by element.
-      const keep = tf.tidy(() => tf.randomUniform([batch, stage.width], 0, 1, "float32", seed).greaterEqual(stage.layer.rate).toFloat());
+      const keep = tf.tidy(() =>
+        tf
+          .randomUniform([batch, stage.width], 0, 1, "float32", seed)
+          .greaterEqual(stage.layer.rate)
+          .toFloat(),
+      );
       const values = keep.dataSync() as Float32Array;
       keep.dispose();
       return values;
@@ -333,7 +443,10 @@ class EmbeddingStep {
       return at;
     };
     // acts[s] is the input of stage s (acts[0] the concatenation), grads likewise; one transposed buffer for products.
-    const widths = [graph.lookups.reduce((sum, l) => sum + l.width, 0), ...graph.stages.map((s) => (s.kind === "dense" ? s.units : s.width))];
+    const widths = [
+      graph.lookups.reduce((sum, l) => sum + l.width, 0),
+      ...graph.stages.map((s) => (s.kind === "dense" ? s.units : s.width)),
+    ];
     const acts = widths.map((w) => take(batch * w));
     const deltas = widths.map((w) => take(batch * w));
     const maxWidth = Math.max(...widths);
@@ -370,7 +483,9 @@ class EmbeddingStep {
       const width = lookups[j].width;
       const rows = indices[j];
       const table = weights[j];
-      for (let i = 0; i < batch; i++) for (let k = 0, from = rows[i] * width, o = i * w0 + offset; k < width; k++) x0[o + k] = table[from + k];
+      for (let i = 0; i < batch; i++)
+        for (let k = 0, from = rows[i] * width, o = i * w0 + offset; k < width; k++)
+          x0[o + k] = table[from + k];
     }
     // Stage weights follow the lookups' in `weights` and `grads`: kernel, bias per Dense layer.
     let w = lookups.length;
@@ -428,11 +543,14 @@ class EmbeddingStep {
       product(kernels, acts[s], dy, grads[at], inputs, batch, units, 1, inputs);
       const gb = grads[at + 1];
       gb.fill(0);
-      for (let i = 0; i < batch; i++) for (let j = 0; j < units; j++) gb[j] = f(gb[j] + dy[i * units + j]);
+      for (let i = 0; i < batch; i++)
+        for (let j = 0; j < units; j++) gb[j] = f(gb[j] + dy[i * units + j]);
       // input gradient dy · kernel^T, as (kernel · dy^T)^T
-      for (let i = 0; i < batch; i++) for (let j = 0; j < units; j++) transposed[j * batch + i] = dy[i * units + j];
+      for (let i = 0; i < batch; i++)
+        for (let j = 0; j < units; j++) transposed[j * batch + i] = dy[i * units + j];
       product(kernels, weights[at], transposed, transposedOut, inputs, units, batch, units, 1);
-      for (let p = 0; p < inputs; p++) for (let i = 0; i < batch; i++) dx[i * inputs + p] = transposedOut[p * batch + i];
+      for (let p = 0; p < inputs; p++)
+        for (let i = 0; i < batch; i++) dx[i * inputs + p] = transposedOut[p * batch + i];
     }
     // Scatter the concatenation's gradient into the embeddings' rows.
     const d0 = deltas[0];
@@ -440,7 +558,9 @@ class EmbeddingStep {
       const width = lookups[j].width;
       const rows = indices[j];
       const g = grads[j];
-      for (let i = 0; i < batch; i++) for (let k = 0, to = rows[i] * width, o = i * w0 + offset; k < width; k++) g[to + k] += d0[o + k];
+      for (let i = 0; i < batch; i++)
+        for (let k = 0, to = rows[i] * width, o = i * w0 + offset; k < width; k++)
+          g[to + k] += d0[o + k];
     }
     return squares;
   }
@@ -465,7 +585,9 @@ export function useEmbeddingStep(model: tf.LayersModel): void {
   if (installed.has(model)) return;
   installed.add(model);
   // (set by compile, so read when fit makes its train function)
-  const trainable = () => (model as unknown as { collectedTrainableWeights: Array<{ read(): tf.Variable }> }).collectedTrainableWeights;
+  const trainable = () =>
+    (model as unknown as { collectedTrainableWeights: Array<{ read(): tf.Variable }> })
+      .collectedTrainableWeights;
   let current: EmbeddingStep | null = null;
   const forget = () => {
     current?.dispose();
@@ -475,12 +597,18 @@ export function useEmbeddingStep(model: tf.LayersModel): void {
     forget();
     const graph = matchEmbeddingGraph(model);
     if (typeof graph === "string" || unsupportedSetup(model)) return fallback;
-    const step = new EmbeddingStep(graph, model.optimizer as FusedAdamOptimizer, trainable().map((w) => w.read().name));
+    const step = new EmbeddingStep(
+      graph,
+      model.optimizer as FusedAdamOptimizer,
+      trainable().map((w) => w.read().name),
+    );
     current = step;
     const inputCount = model.inputs.length;
     // data is [inputs..., targets, sample weights (undefined when none)].
-    const plain = (data: tf.Tensor[]) => data.length >= inputCount + 1 && data.slice(inputCount + 1).every((w) => w == null);
-    return (data: tf.Tensor[]) => (plain(data) && tf.getBackend() === "wasm" ? [step.run(data, inputCount)] : fallback(data));
+    const plain = (data: tf.Tensor[]) =>
+      data.length >= inputCount + 1 && data.slice(inputCount + 1).every((w) => w == null);
+    return (data: tf.Tensor[]) =>
+      plain(data) && tf.getBackend() === "wasm" ? [step.run(data, inputCount)] : fallback(data);
   };
   replaceTrainFunction(model, make, forget);
 }
