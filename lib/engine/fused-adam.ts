@@ -9,7 +9,13 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { rewrittenInPlace, touchedRows } from "./wasm-kernels";
-import { backendSimd, wasmMemoryOf, TINY_MOMENT, TINY_SQUARED_GRADIENT, TINY_WEIGHT } from "./wasm-simd";
+import {
+  backendSimd,
+  wasmMemoryOf,
+  TINY_MOMENT,
+  TINY_SQUARED_GRADIENT,
+  TINY_WEIGHT,
+} from "./wasm-simd";
 import { SPLIT_MIN, simdHelperFor, type AdamConstants } from "./simd-helper";
 import { SUM_CHUNK, sumSquaresCache, withFoldedL2 } from "./fused-l2";
 import { deferStep, finishStepWriting } from "./deferred-step";
@@ -40,7 +46,15 @@ interface AdamAttrs {
  * values too small to matter flushed to zero as the SIMD module does (wasm-simd.ts, TINY_WEIGHT says why). With
  * `rows`, only those rows change (lazy Adam).
  */
-export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, out: [Float32Array, Float32Array, Float32Array], a: AdamAttrs, rows?: Int32Array): void {
+export function adamStep(
+  x: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  out: [Float32Array, Float32Array, Float32Array],
+  a: AdamAttrs,
+  rows?: Int32Array,
+): void {
   const [xo, mo, vo] = out;
   const f = Math.fround;
   const b1 = f(a.beta1);
@@ -61,10 +75,16 @@ export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: F
       const vi = flush(f(f(v[i] * b2) + f(f(gs * gs) * c2)), TINY_MOMENT);
       mo[i] = mi;
       vo[i] = vi;
-      xo[i] = flush(f(f(f(f(mi * r1) / f(f(Math.sqrt(f(vi * r2))) + eps)) * negLr) + x[i]), TINY_WEIGHT);
+      xo[i] = flush(
+        f(f(f(f(mi * r1) / f(f(Math.sqrt(f(vi * r2))) + eps)) * negLr) + x[i]),
+        TINY_WEIGHT,
+      );
     }
   };
-  if (!rows) return update(0, x.length);
+  if (!rows) {
+    update(0, x.length);
+    return;
+  }
   if (xo !== x) xo.set(x);
   if (mo !== m) mo.set(m);
   if (vo !== v) vo.set(v);
@@ -78,7 +98,14 @@ export function adamStep(x: Float32Array, g: Float32Array, m: Float32Array, v: F
  * part, if any, and with a folded L2 gradient gives the new weights' sum of squares (computed in the same pass, as
  * sumSquares would), else null. `running` says whether the helper still has part of the step.
  */
-function adamInPlace(backend: BackendWasm, x: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, a: AdamAttrs): { running: boolean; complete(): number | null } {
+function adamInPlace(
+  backend: BackendWasm,
+  x: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  a: AdamAttrs,
+): { running: boolean; complete(): number | null } {
   const kernels = backendSimd(backend);
   const memory = kernels && wasmMemoryOf(backend);
   const helper = memory ? simdHelperFor(memory) : null;
@@ -86,16 +113,57 @@ function adamInPlace(backend: BackendWasm, x: Float32Array, g: Float32Array, m: 
   const bulk = kernels ? n - (n % 4) : 0;
   let sum: number | null = a.l2 ? 0 : null;
   // A large weight: the helper thread takes the chunks from `split` on while this one does the rest.
-  const split = helper && bulk >= SPLIT_MIN && helper.fits(bulk, SUM_CHUNK) ? Math.floor((bulk * (1 - helper.share)) / SUM_CHUNK) * SUM_CHUNK : bulk;
+  const split =
+    helper && bulk >= SPLIT_MIN && helper.fits(bulk, SUM_CHUNK)
+      ? Math.floor((bulk * (1 - helper.share)) / SUM_CHUNK) * SUM_CHUNK
+      : bulk;
   if (bulk) {
     const f = Math.fround;
     const at = (t: Float32Array, i: number) => t.byteOffset + 4 * i;
-    const constants: AdamConstants = [a.beta1, a.beta2, f(1 - a.beta1), f(1 - a.beta2), f(1 / a.correction1), f(1 / a.correction2), a.epsilon, -a.lr];
-    if (split < bulk) helper!.start(at(x, split), at(g, split), at(m, split), at(v, split), bulk - split, SUM_CHUNK, constants, a.l2);
-    if (a.l2) for (let i = 0; i < split; i += SUM_CHUNK) sum! += kernels!.adamL2(at(x, i), at(g, i), at(m, i), at(v, i), Math.min(SUM_CHUNK, split - i), ...constants, a.l2);
-    else if (split) kernels!.adam(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, split, ...constants);
+    const constants: AdamConstants = [
+      a.beta1,
+      a.beta2,
+      f(1 - a.beta1),
+      f(1 - a.beta2),
+      f(1 / a.correction1),
+      f(1 / a.correction2),
+      a.epsilon,
+      -a.lr,
+    ];
+    if (split < bulk)
+      helper!.start(
+        at(x, split),
+        at(g, split),
+        at(m, split),
+        at(v, split),
+        bulk - split,
+        SUM_CHUNK,
+        constants,
+        a.l2,
+      );
+    if (a.l2)
+      for (let i = 0; i < split; i += SUM_CHUNK)
+        sum! += kernels!.adamL2(
+          at(x, i),
+          at(g, i),
+          at(m, i),
+          at(v, i),
+          Math.min(SUM_CHUNK, split - i),
+          ...constants,
+          a.l2,
+        );
+    else if (split)
+      kernels!.adam(x.byteOffset, g.byteOffset, m.byteOffset, v.byteOffset, split, ...constants);
   }
-  if (bulk < n) adamStep(x.subarray(bulk), g.subarray(bulk), m.subarray(bulk), v.subarray(bulk), [x.subarray(bulk), m.subarray(bulk), v.subarray(bulk)], a);
+  if (bulk < n)
+    adamStep(
+      x.subarray(bulk),
+      g.subarray(bulk),
+      m.subarray(bulk),
+      v.subarray(bulk),
+      [x.subarray(bulk), m.subarray(bulk), v.subarray(bulk)],
+      a,
+    );
   // The helper's chunks come after this thread's and before the tail's, in the sum as in the memory.
   const complete = () => {
     if (split < bulk) {
@@ -111,8 +179,15 @@ function adamInPlace(backend: BackendWasm, x: Float32Array, g: Float32Array, m: 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
 
 type WasmBackend = BackendWasm & {
-  wasm: { tfjs: { disposeData(id: number): void; registerTensor(id: number, size: number, memoryOffset: number): void } };
-  dataIdMap: { get(id: unknown): { id: number; memoryOffset: number; refCount: number } | undefined };
+  wasm: {
+    tfjs: {
+      disposeData(id: number): void;
+      registerTensor(id: number, size: number, memoryOffset: number): void;
+    };
+  };
+  dataIdMap: {
+    get(id: unknown): { id: number; memoryOffset: number; refCount: number } | undefined;
+  };
 };
 
 /**
@@ -135,7 +210,16 @@ function wasmKernel(args: KernelArgs): TensorInfo[] {
   const view = (t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
   const [xo, mo, vo] = outs.map(view);
   const attrs = args.attrs as unknown as AdamAttrs;
-  if (rows) adamStep(view(x), view(g), view(m), view(v), [xo, mo, vo], attrs, backend.typedArrayFromHeap(rows) as Int32Array);
+  if (rows)
+    adamStep(
+      view(x),
+      view(g),
+      view(m),
+      view(v),
+      [xo, mo, vo],
+      attrs,
+      backend.typedArrayFromHeap(rows) as Int32Array,
+    );
   else {
     xo.set(view(x));
     mo.set(view(m));
@@ -146,12 +230,27 @@ function wasmKernel(args: KernelArgs): TensorInfo[] {
 }
 
 function cpuKernel(args: KernelArgs): TensorInfo[] {
-  const backend = args.backend as tf.KernelBackend & { readSync(id: unknown): tf.TypedArray; makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): TensorInfo };
+  const backend = args.backend as tf.KernelBackend & {
+    readSync(id: unknown): tf.TypedArray;
+    makeTensorInfo(shape: number[], dtype: tf.DataType, values: tf.TypedArray): TensorInfo;
+  };
   const { x, g, m, v, rows } = args.inputs as Record<string, TensorInfo>;
   const read = (t: TensorInfo) => backend.readSync(t.dataId) as Float32Array;
   const size = read(x).length;
-  const out: [Float32Array, Float32Array, Float32Array] = [new Float32Array(size), new Float32Array(size), new Float32Array(size)];
-  adamStep(read(x), read(g), read(m), read(v), out, args.attrs as unknown as AdamAttrs, rows ? (backend.readSync(rows.dataId) as Int32Array) : undefined);
+  const out: [Float32Array, Float32Array, Float32Array] = [
+    new Float32Array(size),
+    new Float32Array(size),
+    new Float32Array(size),
+  ];
+  adamStep(
+    read(x),
+    read(g),
+    read(m),
+    read(v),
+    out,
+    args.attrs as unknown as AdamAttrs,
+    rows ? (backend.readSync(rows.dataId) as Int32Array) : undefined,
+  );
   return out.map((values, i) => backend.makeTensorInfo([x, m, v][i].shape, "float32", values));
 }
 
@@ -160,7 +259,14 @@ function cpuKernel(args: KernelArgs): TensorInfo[] {
  * clone from getWeights() shares it, for instance): the SIMD pass over every element, or with `rows` only those rows.
  * Returns false (nothing done) where that cannot be done safely; the caller then runs the allocating kernel.
  */
-function updateInPlace(x: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, attrs: AdamAttrs, rows: Int32Array | null): boolean {
+function updateInPlace(
+  x: tf.Tensor,
+  g: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  attrs: AdamAttrs,
+  rows: Int32Array | null,
+): boolean {
   if (tf.getBackend() !== "wasm" || g.dtype !== "float32") return false;
   const backend = tf.backend() as unknown as WasmBackend;
   finishStepWriting(x.dataId, g.dataId, m.dataId, v.dataId);
@@ -168,15 +274,26 @@ function updateInPlace(x: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a
   const view = (t: tf.Tensor) => backend.typedArrayFromHeap(t) as Float32Array;
   const [xs, ms, vs] = [view(x), view(m), view(v)];
   sumSquaresCache.delete(x.dataId as object);
-  if (rows) adamStep(xs, view(g), ms, vs, [xs, ms, vs], { ...attrs, rowSize: x.size / x.shape[0] }, rows);
+  if (rows)
+    adamStep(xs, view(g), ms, vs, [xs, ms, vs], { ...attrs, rowSize: x.size / x.shape[0] }, rows);
   else {
     const step = adamInPlace(backend, xs, view(g), ms, vs, attrs);
-    const file = (sum: number | null) => sum !== null && sumSquaresCache.set(x.dataId as object, sum);
+    const file = (sum: number | null) =>
+      sum !== null && sumSquaresCache.set(x.dataId as object, sum);
     if (!step.running || !engineSwitch("LESSON4_DEFER_STEP")) file(step.complete());
     else {
       // The helper finishes while training goes on (until something touches x, m or v); the gradient it reads stays alive until then.
       const gradient = tf.keep(g.clone());
-      deferStep(backend, { writes: [x.dataId, m.dataId, v.dataId], finish: () => { try { file(step.complete()); } finally { gradient.dispose(); } } });
+      deferStep(backend, {
+        writes: [x.dataId, m.dataId, v.dataId],
+        finish: () => {
+          try {
+            file(step.complete());
+          } finally {
+            gradient.dispose();
+          }
+        },
+      });
     }
   }
   for (const t of [x, m, v]) markChanged(backend, t);
@@ -185,8 +302,16 @@ function updateInPlace(x: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, a
 
 /** Registers the fused Adam kernel for wasm and cpu (idempotent). */
 export function registerFusedAdam(): void {
-  for (const [backendName, kernelFunc] of [["wasm", wasmKernel], ["cpu", cpuKernel]] as const) {
-    if (!tf.getKernel(FUSED_ADAM_KERNEL, backendName)) tf.registerKernel({ kernelName: FUSED_ADAM_KERNEL, backendName, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  for (const [backendName, kernelFunc] of [
+    ["wasm", wasmKernel],
+    ["cpu", cpuKernel],
+  ] as const) {
+    if (!tf.getKernel(FUSED_ADAM_KERNEL, backendName))
+      tf.registerKernel({
+        kernelName: FUSED_ADAM_KERNEL,
+        backendName,
+        kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+      });
   }
 }
 
@@ -233,7 +358,11 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
    * weight 1) leave their gradient 2 * rate * w off the tape, and the step adds it to w's gradient in the same pass:
    * same values as the tape's multiply and add, without two full-size tensors per matrix per batch.
    */
-  override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
+  override minimize(
+    f: () => tf.Scalar,
+    returnCost = false,
+    varList?: tf.Variable[],
+  ): tf.Scalar | null {
     if (!this.foldL2) return super.minimize(f, returnCost, varList);
     const sink = new Map<string, number>();
     this.pendingL2 = sink;
@@ -257,23 +386,48 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     }
   }
 
-  override applyGradients(variableGradients: tf.NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>): void {
-    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+  override applyGradients(
+    variableGradients: tf.NamedTensorMap | Array<{ name: string; tensor: tf.Tensor }>,
+  ): void {
+    const names = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => v.name)
+      : Object.keys(variableGradients);
     const folded = this.pendingL2;
     // A folded penalty on a variable the loss does not otherwise reach: its only gradient is the penalty's.
     if (folded) for (const name of folded.keys()) if (!names.includes(name)) names.push(name);
     const gradientOf = (name: string, i: number): tf.Tensor | undefined =>
-      Array.isArray(variableGradients) ? variableGradients[i]?.tensor : (variableGradients as tf.NamedTensorMap)[name];
-    const self = this as unknown as { accumulatedFirstMoment: Array<{ originalName: string; variable: tf.Variable }>; accumulatedSecondMoment: Array<{ originalName: string; variable: tf.Variable }>; iterations_: number; accBeta1: tf.Variable; accBeta2: tf.Variable };
+      Array.isArray(variableGradients)
+        ? variableGradients[i]?.tensor
+        : (variableGradients as tf.NamedTensorMap)[name];
+    const self = this as unknown as {
+      accumulatedFirstMoment: Array<{ originalName: string; variable: tf.Variable }>;
+      accumulatedSecondMoment: Array<{ originalName: string; variable: tf.Variable }>;
+      iterations_: number;
+      accBeta1: tf.Variable;
+      accBeta2: tf.Variable;
+    };
     // The bias corrections from tfjs's own float32 accumulators, as tf.train.adam reads them.
     const acc1 = self.accBeta1.dataSync()[0];
     const acc2 = self.accBeta2.dataSync()[0];
-    const attrs: AdamAttrs = { lr: this.learningRate, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, correction1: Math.fround(1 - acc1), correction2: Math.fround(1 - acc2) };
+    const attrs: AdamAttrs = {
+      lr: this.learningRate,
+      beta1: this.beta1,
+      beta2: this.beta2,
+      epsilon: this.epsilon,
+      correction1: Math.fround(1 - acc1),
+      correction2: Math.fround(1 - acc2),
+    };
     tf.tidy(() => {
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name];
-        self.accumulatedFirstMoment[i] ??= { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
-        self.accumulatedSecondMoment[i] ??= { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+        self.accumulatedFirstMoment[i] ??= {
+          originalName: `${name}/m`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
+        self.accumulatedSecondMoment[i] ??= {
+          originalName: `${name}/v`,
+          variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+        };
         const l2 = folded?.get(name);
         const gradient = gradientOf(name, i) ?? (l2 ? tf.zerosLike(value) : undefined);
         if (gradient == null) return;
@@ -282,13 +436,24 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         const touched = this.lazy && value.rank >= 1 ? this.lazy.rows(name, value.shape[0]) : null;
         const step = l2 ? { ...attrs, l2 } : attrs;
         if (updateInPlace(value, gradient, m, v, step, touched)) return;
-        const inputs: tf.NamedTensorMap = { x: value, g: gradient.dtype === "float32" ? gradient : gradient.toFloat(), m, v };
+        const inputs: tf.NamedTensorMap = {
+          x: value,
+          g: gradient.dtype === "float32" ? gradient : gradient.toFloat(),
+          m,
+          v,
+        };
         const kernelAttrs: Record<string, number> = { ...step };
         if (touched) {
           inputs.rows = tf.tensor1d(touched, "int32");
           kernelAttrs.rowSize = value.size / value.shape[0];
         }
-        const [x2, m2, v2] = tf.engine().runKernel(FUSED_ADAM_KERNEL, inputs, kernelAttrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        const [x2, m2, v2] = tf
+          .engine()
+          .runKernel(
+            FUSED_ADAM_KERNEL,
+            inputs,
+            kernelAttrs as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor[];
         m.assign(m2);
         v.assign(v2);
         value.assign(x2);
@@ -307,7 +472,10 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
  */
 export function embeddingRows(): TouchedRows {
   touchedRows.record(true);
-  return { rows: (name, rowCount) => (/embeddings/.test(name) ? touchedRows.take(rowCount) : null), reset: () => touchedRows.reset() };
+  return {
+    rows: (name, rowCount) => (/embeddings/.test(name) ? touchedRows.take(rowCount) : null),
+    reset: () => touchedRows.reset(),
+  };
 }
 
 /**
@@ -318,8 +486,19 @@ export function embeddingRows(): TouchedRows {
  * The fused optimizer also folds FastL2 penalties' gradients into its step (see FusedAdamOptimizer.minimize): for
  * losses that add the penalty with weight 1, as model.fit does.
  */
-export function createAdam(learningRate: number, options: { lazy?: boolean } = {}): tf.AdamOptimizer {
+export function createAdam(
+  learningRate: number,
+  options: { lazy?: boolean } = {},
+): tf.AdamOptimizer {
   const fused = engineSwitch("LESSON4_FUSED_ADAM");
-  if (!fused || tf.getBackend() !== "wasm" || !fusedAdamAvailable()) return tf.train.adam(learningRate);
-  return new FusedAdamOptimizer(learningRate, 0.9, 0.999, null, options.lazy ? embeddingRows() : null, true);
+  if (!fused || tf.getBackend() !== "wasm" || !fusedAdamAvailable())
+    return tf.train.adam(learningRate);
+  return new FusedAdamOptimizer(
+    learningRate,
+    0.9,
+    0.999,
+    null,
+    options.lazy ? embeddingRows() : null,
+    true,
+  );
 }
