@@ -388,7 +388,10 @@ describe.runIf(ready)(
           expect(tryCell, "the first try-it cell").toBeGreaterThan(0);
           const rowsOf = (cell: number) =>
             driver.outputs(page, cell).locator("table.dataframe tbody tr").count();
-          const last = sources.length - 1;
+          // The last try-it cell (the widget cell comes after it).
+          const tryCells = sources.flatMap((text, i) => (/^trySheet\(/m.test(text) ? [i] : []));
+          const last = tryCells.at(-1) ?? -1;
+          expect(last, "the last try-it cell").toBeGreaterThan(tryCell);
           const before = await rowsOf(last);
           expect(before).toBeGreaterThan(1); // each try cell shows every try so far
 
