@@ -39,6 +39,20 @@ async function photos(n: number): Promise<string[]> {
   return files;
 }
 
+/** The command line both peers take: the task, the photo list, sizes, repetitions, threads. */
+function peerArgs(task: string, list: string, reps: number, threads: number): string[] {
+  return [
+    task,
+    list,
+    "--size",
+    String(SIZE),
+    "--batch",
+    String(BATCH),
+    "--reps",
+    String(reps),
+  ].concat(["--warmup", "1", "--threads", String(threads)]);
+}
+
 /** Runs the peer for `reps` repetitions (after one warm-up) and returns its measurements with its peak RSS. */
 async function torchPeer(
   task: "decode" | "features",
@@ -52,20 +66,7 @@ async function torchPeer(
   const list = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bench-images-")), "files.txt");
   fs.writeFileSync(list, files.join("\n"));
   const threads = peerThreads();
-  const run = await runPeerScript(PEER, [
-    task,
-    list,
-    "--size",
-    String(SIZE),
-    "--batch",
-    String(BATCH),
-    "--reps",
-    String(reps),
-    "--warmup",
-    "1",
-    "--threads",
-    String(threads),
-  ]);
+  const run = await runPeerScript(PEER, peerArgs(task, list, reps, threads));
   fs.rmSync(path.dirname(list), { recursive: true, force: true });
   if (run.code !== 0) return { skipped: `images_torch.py exited with ${run.code}: ${run.error}` };
   const rssMb = run.maxRssMb ?? NaN;
@@ -98,22 +99,8 @@ async function kerasPeer(
   const list = path.join(dir, "files.txt");
   fs.writeFileSync(list, files.join("\n"));
   const threads = peerThreads();
-  const args = [
-    task,
-    list,
-    "--size",
-    String(SIZE),
-    "--batch",
-    String(BATCH),
-    "--reps",
-    String(reps),
-    "--warmup",
-    "1",
-    "--threads",
-    String(threads),
-  ];
   const run = await runKerasScript("images_keras.py", [
-    ...args,
+    ...peerArgs(task, list, reps, threads),
     ...(modelDir ? ["--model-dir", modelDir] : []),
   ]);
   fs.rmSync(dir, { recursive: true, force: true });

@@ -50,21 +50,17 @@ function labelled(x: tf.Tensor, seed: number): LabelledSet {
   return { x, y: oneHot(labels), labels };
 }
 
+/** The command line both peers take: the task, its size, repetitions after a warm-up, threads. */
+function peerArgs(work: Work, reps: number, threads: number): string[] {
+  const counts = ["--samples", String(work.samples), "--reps", String(reps)];
+  return [work.task, ...counts, "--warmup", "1", "--threads", String(threads)];
+}
+
 async function torchPeer(work: Work, reps: number): Promise<PeerResult[] | { skipped: string }> {
   const why = peerUnavailable();
   if (why) return { skipped: why };
   const threads = peerThreads();
-  const run = await runPeerScript(PEER, [
-    work.task,
-    "--samples",
-    String(work.samples),
-    "--reps",
-    String(reps),
-    "--warmup",
-    "1",
-    "--threads",
-    String(threads),
-  ]);
+  const run = await runPeerScript(PEER, peerArgs(work, reps, threads));
   if (run.code !== 0)
     return { skipped: `statefarm_torch.py exited with ${run.code}: ${run.error}` };
   return (run.lines as Array<Record<string, number>>)
@@ -86,18 +82,7 @@ async function kerasPeer(work: Work, reps: number): Promise<PeerResult[] | { ski
   const why = kerasUnavailable();
   if (why) return { skipped: why };
   const threads = peerThreads();
-  const args = [
-    work.task,
-    "--samples",
-    String(work.samples),
-    "--reps",
-    String(reps),
-    "--warmup",
-    "1",
-    "--threads",
-    String(threads),
-  ];
-  const run = await runKerasScript("statefarm_keras.py", args);
+  const run = await runKerasScript("statefarm_keras.py", peerArgs(work, reps, threads));
   return repetitions(run, "statefarm_keras.py", (l) => ({
     samples_per_s: Math.round(l.samples / l.seconds),
     threads,
