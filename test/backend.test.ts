@@ -78,3 +78,48 @@ describe("threaded wasm", () => {
     ).toEqual([7, 5]);
   });
 });
+
+describe("native packages (tfjs-node-gpu, then tfjs-node)", () => {
+  const missing = (name: string) =>
+    Object.assign(new Error(`Cannot find module '${name}'`), { code: "MODULE_NOT_FOUND" });
+
+  it("says both packages are missing, naming the GPU one", async () => {
+    const { tryNative } = await import("../lib/engine/backend");
+    const reason = await tryNative(["gpu-pkg", "cpu-pkg"], (name) => {
+      throw missing(name);
+    });
+    expect(reason).toMatch(/tfjs-node is not installed.*tfjs-node-gpu/);
+  });
+
+  it("uses the first package that loads and names it in describeBackend", async () => {
+    const { tryNative, NATIVE_GPU_PACKAGE } = await import("../lib/engine/backend");
+    const before = tf.getBackend();
+    const loaded: string[] = [];
+    // Stands in for the native package: it registers a backend named "tensorflow" (tfjs's cpu).
+    const load = (name: string) => {
+      loaded.push(name);
+      tf.registerBackend("tensorflow", tf.findBackendFactory("cpu")!);
+    };
+    try {
+      expect(await tryNative([NATIVE_GPU_PACKAGE, "tfjs-node-native"], load)).toBeNull();
+      expect(loaded).toEqual([NATIVE_GPU_PACKAGE]);
+      expect(tf.getBackend()).toBe("tensorflow");
+      const info = { name: "tensorflow" as const, reason: "", addedKernels: [] };
+      expect(describeBackend({ ...info, package: NATIVE_GPU_PACKAGE })).toContain(
+        `on tensorflow (${NATIVE_GPU_PACKAGE})`,
+      );
+    } finally {
+      await tf.setBackend(before);
+      tf.removeBackend("tensorflow");
+    }
+  });
+
+  it("reports a package that is installed but fails, instead of skipping it", async () => {
+    const { tryNative } = await import("../lib/engine/backend");
+    const reason = await tryNative(["gpu-pkg", "tfjs-node-native"], (name) => {
+      if (name === "gpu-pkg") throw missing(name);
+      throw missing("libtensorflow-binding"); // a dependency missing inside the package
+    });
+    expect(reason).toMatch(/^@tensorflow\/tfjs-node failed to load: .*libtensorflow-binding/);
+  });
+});

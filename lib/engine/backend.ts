@@ -24,6 +24,8 @@ export interface BackendInfo {
   name: BackendName;
   /** One line saying why this one, and why not the faster ones. */
   reason: string;
+  /** tensorflow only: the package that runs it (@tensorflow/tfjs-node or -node-gpu). */
+  package?: string;
   /** Kernels this project registered on top of the backend's own. */
   addedKernels: string[];
   /** wasm only: whether SIMD instructions are used. */
@@ -40,20 +42,45 @@ let current: BackendInfo | null = null;
 
 /** Package name of the optional native backend (an npm alias of `@tensorflow/tfjs-node`). */
 export const NATIVE_PACKAGE = "tfjs-node-native";
+/** TensorFlow with CUDA: tried first, so a GPU machine where a user installed it trains there. */
+export const NATIVE_GPU_PACKAGE = "@tensorflow/tfjs-node-gpu";
+/** The native packages `auto` and `tensorflow` try, in order. */
+export const NATIVE_PACKAGES = [NATIVE_GPU_PACKAGE, NATIVE_PACKAGE] as const;
 
-async function tryNative(): Promise<string | null> {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require(NATIVE_PACKAGE);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === "MODULE_NOT_FOUND"
-      ? "@tensorflow/tfjs-node is not installed (it needs internet access at install time)"
-      : `@tensorflow/tfjs-node failed to load: ${(error as Error).message.split("\n")[0]}`;
+/** The native package that started the tensorflow backend, for describeBackend. */
+let nativeLoaded: string | undefined;
+
+/**
+ * Loads the first native package that is installed and starts its backend. `load` is `require`
+ * (a test passes another); a package that is installed but fails is reported, not skipped.
+ */
+export async function tryNative(
+  packages: readonly string[] = NATIVE_PACKAGES,
+  load: (name: string) => unknown = require,
+): Promise<string | null> {
+  for (const name of packages) {
+    try {
+      load(name);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const message = (error as Error).message;
+      if (code === "MODULE_NOT_FOUND" && message.includes(`'${name}'`)) continue;
+      return `${publicName(name)} failed to load: ${message.split("\n")[0]}`;
+    }
+    if (!(await tf.setBackend("tensorflow")))
+      return `${publicName(name)} loaded but its backend did not start`;
+    nativeLoaded = publicName(name);
+    return null;
   }
-  return (await tf.setBackend("tensorflow"))
-    ? null
-    : "@tensorflow/tfjs-node loaded but its backend did not start";
+  return (
+    "@tensorflow/tfjs-node is not installed (it needs internet access at install time; " +
+    "on a GPU machine, @tensorflow/tfjs-node-gpu)"
+  );
+}
+
+/** What a user installs: the alias tfjs-node-native is @tensorflow/tfjs-node. */
+function publicName(name: string): string {
+  return name === NATIVE_PACKAGE ? "@tensorflow/tfjs-node" : name;
 }
 
 let threadsNote: string | undefined;
@@ -175,6 +202,7 @@ export async function initBackend(
           : "fastest available"
         : "chosen by LESSON4_BACKEND";
     current = { name, reason: why, addedKernels };
+    if (name === "tensorflow") current.package = nativeLoaded;
     if (name === "wasm") {
       current.simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) as boolean;
       noteWasmThreads(current);
@@ -234,6 +262,7 @@ export function describeBackend(info: BackendInfo): string {
           ? "threaded build, 1 XNNPACK thread"
           : "";
   const extras = [
+    info.package ?? "",
     info.simd ? "SIMD" : "",
     threads,
     info.addedKernels.length ? `+${info.addedKernels.length} project kernels` : "",
