@@ -113,8 +113,10 @@ function adamInPlace(
   const bulk = kernels ? n - (n % 4) : 0;
   let sum: number | null = a.l2 ? 0 : null;
   // A large weight: the helper thread takes the chunks from `split` on while this one does the rest.
+  // Not with a folded L2: split that way, a run of the lesson's models did not repeat (cause not
+  // yet found; docs/performance-engine.md), so that step stays on this thread.
   const split =
-    helper && bulk >= SPLIT_MIN && helper.fits(bulk, SUM_CHUNK)
+    helper && !a.l2 && bulk >= SPLIT_MIN && helper.fits(bulk, SUM_CHUNK)
       ? Math.floor((bulk * (1 - helper.share)) / SUM_CHUNK) * SUM_CHUNK
       : bulk;
   if (bulk) {
