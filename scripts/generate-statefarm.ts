@@ -25,9 +25,8 @@ async function main(): Promise<void> {
   ] as const) {
     const f = await stateFarmFeatures([...files], mobilenet, name);
     console.log(
-      `${name}: features ${JSON.stringify(f.features.shape)} ${f.cached ? "from cache" : "computed"} -> ${f.file} (${((Date.now() - t) / 1000).toFixed(1)} s so far)`,
+      `${name}: features ${JSON.stringify([f.store.rows, ...f.store.rowShape])} ${f.cached ? "from cache" : "computed"} -> ${f.file} (${((Date.now() - t) / 1000).toFixed(1)} s so far)`,
     );
-    f.features.dispose();
   }
 }
 

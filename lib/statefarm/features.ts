@@ -29,30 +29,49 @@ export function stateFarmMobileNet(config: Config = readConfig()): Promise<Featu
   return loadMobileNet({ config, inputSize: lessonSizes(config).featureSize });
 }
 
-/** Features of `files` (max-pooled 2x2: [n, 3, 3, 1024] at 224 pixels, [n, 2, 2, 1024] at 128), cached as data/features/statefarm-<name>-<key>.npy. */
+/**
+ * Features of `files` (max-pooled 2x2: [n, 3, 3, 1024] at 224 pixels, [n, 2, 2, 1024] at 128),
+ * cached in shards under data/features/statefarm-<name>-<key>/. `result.store` streams them
+ * (bounded memory at any size); `result.features` loads them all, for sets that fit in memory.
+ */
 export async function stateFarmFeatures(
   files: string[],
   extractor: FeatureModel,
   name: string,
-  options: { augment?: AugmentOptions; epochs?: number; show?: boolean; cacheDir?: string } = {},
+  options: {
+    augment?: AugmentOptions;
+    epochs?: number;
+    show?: boolean;
+    cacheDir?: string;
+    shardRows?: number;
+  } = {},
 ): Promise<Features> {
   const handle = options.show ? new DisplayHandle() : null;
   const started = Date.now();
+  const seconds = () => ((Date.now() - started) / 1000).toFixed(0);
   const result = await precomputeFeatures(files, extractor, {
     name: `statefarm-${name}`,
     cacheDir: options.cacheDir,
     pool: "max2",
     augment: options.augment,
     epochs: options.epochs,
+    shardRows: options.shardRows,
     onProgress: handle
       ? (done, total) =>
           handle.update({
-            "text/plain": `${name}: ${done}/${total} images through MobileNet (${((Date.now() - started) / 1000).toFixed(0)} s)`,
+            "text/plain": `${name}: ${done}/${total} images through MobileNet (${seconds()} s)`,
           })
       : undefined,
   });
+  const { store, computedShards } = result;
+  const how = result.cached
+    ? "read from the cache"
+    : computedShards.length === store.shardCount
+      ? `computed in ${seconds()} s`
+      : `${computedShards.length} of ${store.shardCount} shards computed in ${seconds()} s, ` +
+        "the others read from the cache";
   handle?.update({
-    "text/plain": `${name}: features ${JSON.stringify(result.features.shape)} ${result.cached ? "read from the cache" : `computed in ${((Date.now() - started) / 1000).toFixed(0)} s`}`,
+    "text/plain": `${name}: features ${JSON.stringify([store.rows, ...store.rowShape])} ${how}`,
   });
   return result;
 }

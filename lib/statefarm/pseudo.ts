@@ -4,7 +4,8 @@
  * hard (one-hot of the most likely class); and the probability clipping used for log loss.
  */
 import * as tf from "@tensorflow/tfjs";
-import { argmaxRows, logLoss } from "./train";
+import { argmaxRows, logLoss, type StreamedPart } from "./train";
+import type { RowSource } from "../vision/feature-store";
 
 /** How predictions become targets. */
 export type PseudoMode = "soft" | "hard";
@@ -41,6 +42,22 @@ export function withPseudoLabels(
       tf.tensor2d(pseudoTargets(probs, mode), [probs.length, train.y.shape[1]]),
     ]) as tf.Tensor2D,
   }));
+}
+
+/**
+ * `withPseudoLabels` for streamed rows: the unlabelled rows (on disk) with their pseudo targets, a
+ * part to add to a streamed training set; nothing is copied into memory but the targets.
+ */
+export function pseudoPart(
+  unlabelled: RowSource,
+  probs: number[][],
+  mode: PseudoMode,
+): StreamedPart {
+  if (unlabelled.rows !== probs.length)
+    throw new Error(
+      `pseudoPart: ${probs.length} predictions for ${unlabelled.rows} unlabelled rows`,
+    );
+  return { x: unlabelled, y: pseudoTargets(probs, mode) };
 }
 
 /**

@@ -12,6 +12,20 @@ export class SubmissionError extends Error {
   }
 }
 
+/** CSV lines (each ending in a newline) for rows `first..` of a submission. */
+function csvRows(names: string[], probs: number[][], first: number, who: string): string {
+  const rows = probs.map((row, k) => {
+    if (row.length !== CLASSES.length)
+      throw new SubmissionError(
+        `${who}: row ${first + k} (${names[k]}) has ${row.length} probabilities, expected ${CLASSES.length}.`,
+      );
+    return [names[k], ...row.map((p) => p.toFixed(6))];
+  });
+  return rows.length ? `${Papa.unparse(rows, { newline: "\n" })}\n` : "";
+}
+
+const HEADER = `${Papa.unparse([["img", ...CLASSES]], { newline: "\n" })}\n`;
+
 /** Writes `img,c0..c9` rows (image file names, not paths) to a temp name, then renames it to `file`. */
 export function writeSubmission(file: string, images: string[], probs: number[][]): void {
   if (images.length !== probs.length)
@@ -19,18 +33,52 @@ export function writeSubmission(file: string, images: string[], probs: number[][
       `writeSubmission: ${images.length} image names for ${probs.length} rows of probabilities.`,
     );
   const names = images.map((f) => path.basename(f));
-  const rows = probs.map((row, i) => {
-    if (row.length !== CLASSES.length)
-      throw new SubmissionError(
-        `writeSubmission: row ${i} (${names[i]}) has ${row.length} probabilities, expected ${CLASSES.length}.`,
-      );
-    return [names[i], ...row.map((p) => p.toFixed(6))];
-  });
-  const text = Papa.unparse({ fields: ["img", ...CLASSES], data: rows }, { newline: "\n" }) + "\n";
+  const text = HEADER + csvRows(names, probs, 0, "writeSubmission");
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, text);
   fs.renameSync(tmp, file);
+}
+
+/**
+ * `writeSubmission` for predictions that arrive in batches (rows of `images`, in order): each
+ * batch is appended as it comes, so the test set's probabilities are never all in memory. Written
+ * to a temp name renamed at the end; on a failure, or a row count that does not match `images`,
+ * the temp file is removed and nothing is left at `file`. Returns the rows written.
+ */
+export async function writeSubmissionStreamed(
+  file: string,
+  images: string[],
+  batches: AsyncIterable<number[][]> | Iterable<number[][]>,
+): Promise<number> {
+  const who = "writeSubmissionStreamed";
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, "w");
+  let done = 0;
+  try {
+    fs.writeSync(fd, HEADER);
+    for await (const probs of batches) {
+      if (done + probs.length > images.length)
+        throw new SubmissionError(
+          `${who}: more rows of probabilities than the ${images.length} images.`,
+        );
+      const names = images.slice(done, done + probs.length).map((f) => path.basename(f));
+      fs.writeSync(fd, csvRows(names, probs, done, who));
+      done += probs.length;
+    }
+    if (done !== images.length)
+      throw new SubmissionError(
+        `${who}: ${images.length} image names for ${done} rows of probabilities.`,
+      );
+    fs.closeSync(fd);
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw error;
+  }
+  fs.renameSync(tmp, file);
+  return done;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Training and scoring helpers for the State Farm notebooks: images to tensors, Keras-style
  * compile/fit with a progress display and optional augmentation, log loss, accuracy and a
- * confusion matrix computed the same way for every model.
+ * confusion matrix computed the same way for every model; and training, prediction and scoring
+ * on features streamed from disk, so the real set's size needs no more memory than a small one.
  */
 import * as tf from "@tensorflow/tfjs";
 import { loadImages, oneHot } from "../vision/images";
@@ -12,6 +13,7 @@ import { nextSeed } from "../engine/seeded";
 import { Rng } from "../random";
 import { createAdam } from "../engine/fused-adam";
 import { ensureBackend } from "../engine/backend";
+import type { RowSource } from "../vision/feature-store";
 
 /** Inputs, one-hot targets and class indices of one split held in memory. */
 export interface LabelledSet {
@@ -241,4 +243,168 @@ export function validationSpread(
     out.push({ loss: logLoss(p, l), accuracy: accuracy(p, l) });
   }
   return out;
+}
+
+/**
+ * Rows streamed from disk (a FeatureStore) with a target per row: class indices, or target
+ * distributions (pseudo-labels). A training set is a list of parts, read as one.
+ */
+export interface StreamedPart {
+  x: RowSource;
+  y: number[] | number[][];
+}
+
+/** Training rows of all parts together. */
+export function streamedRows(parts: StreamedPart[]): number {
+  return parts.reduce((n, p) => n + p.x.rows, 0);
+}
+
+function checkParts(parts: StreamedPart[], what: string): void {
+  if (parts.length === 0) throw new Error(`${what}: no rows to train on (an empty list of parts)`);
+  const shape = JSON.stringify(parts[0].x.rowShape);
+  parts.forEach((p, i) => {
+    if (p.y.length !== p.x.rows)
+      throw new Error(`${what}: part ${i} has ${p.x.rows} rows but ${p.y.length} targets`);
+    if (JSON.stringify(p.x.rowShape) !== shape)
+      throw new Error(
+        `${what}: part ${i}'s rows are ${JSON.stringify(p.x.rowShape)}, not ${shape}`,
+      );
+  });
+}
+
+/**
+ * The rows at global indices `rows` (part 0's rows first, then part 1's, ...) as a batch: inputs
+ * read from disk and one-hot or distribution targets over `classes`.
+ */
+export function streamedBatch(
+  parts: StreamedPart[],
+  rows: number[],
+  classes = 10,
+): { xs: tf.Tensor; ys: tf.Tensor2D } {
+  const rowSize = parts[0].x.rowShape.reduce((a, b) => a * b, 1);
+  const xs = new Float32Array(rows.length * rowSize);
+  const ys = new Float32Array(rows.length * classes);
+  let first = 0;
+  for (const part of parts) {
+    const at: number[] = [];
+    const local: number[] = [];
+    rows.forEach((r, k) => {
+      if (r >= first && r < first + part.x.rows) {
+        at.push(k);
+        local.push(r - first);
+      }
+    });
+    if (local.length) {
+      const values = part.x.readRows(local);
+      at.forEach((k, j) => {
+        xs.set(values.subarray(j * rowSize, (j + 1) * rowSize), k * rowSize);
+        const t = part.y[local[j]];
+        if (typeof t === "number") ys[k * classes + t] = 1;
+        else ys.set(t, k * classes);
+      });
+    }
+    first += part.x.rows;
+  }
+  return {
+    xs: tf.tensor(xs, [rows.length, ...parts[0].x.rowShape]),
+    ys: tf.tensor2d(ys, [rows.length, classes]),
+  };
+}
+
+/** A dataset of batches of `parts`, in a new order from `order` each pass (in order without). */
+function streamedDataset(parts: StreamedPart[], batchSize: number, order?: Rng) {
+  const all = Array.from({ length: streamedRows(parts) }, (_, i) => i);
+  return tf.data.generator(() => {
+    let rows: number[] | undefined; // drawn at the first batch: fitDataset makes an unused iterator
+    let start = 0;
+    return {
+      next: async () => {
+        rows ??= order ? order.shuffle(all) : all;
+        if (start >= rows.length) return { done: true, value: null };
+        const batch = streamedBatch(parts, rows.slice(start, start + batchSize));
+        start += batchSize;
+        return { done: false, value: batch };
+      },
+    } as unknown as Iterator<{ xs: tf.Tensor; ys: tf.Tensor2D }>;
+  });
+}
+
+/**
+ * `trainClassifier` for rows streamed from disk: one batch in memory at a time, whatever the
+ * number of rows. The same seeded shuffle per epoch, so on the same rows it trains as
+ * trainClassifier does; validation is scored each epoch from `valid`, also streamed.
+ */
+export async function trainStreamed(
+  model: tf.LayersModel,
+  train: StreamedPart[],
+  valid: { x: RowSource; labels: number[] },
+  options: Omit<TrainOptions, "augment">,
+): Promise<EpochScores[]> {
+  await ensureBackend({ threads: "all" });
+  checkParts(train, "trainStreamed");
+  if (options.learningRate !== undefined) setLearningRate(model, options.learningRate);
+  const batchSize = options.batchSize ?? 64;
+  const n = streamedRows(train);
+  const progress =
+    options.title === false
+      ? null
+      : trainingProgress({
+          epochs: options.epochs,
+          batchesPerEpoch: Math.ceil(n / batchSize),
+          title: options.title,
+        });
+  const order = new Rng(`shuffle/${nextSeed(options.seed)}`);
+  const validation = streamedDataset([{ x: valid.x, y: valid.labels }], 128);
+  const h = await model.fitDataset(streamedDataset(train, batchSize, order), {
+    epochs: options.epochs,
+    validationData: validation,
+    verbose: 0,
+    callbacks: progress ? progress.callbacks() : undefined,
+  });
+  const series = (k: string) => (h.history[k] ?? []) as number[];
+  return series("loss").map((loss, e) => ({
+    loss: Number(loss),
+    acc: Number(series("acc")[e]),
+    valLoss: Number(series("val_loss")[e]),
+    valAcc: Number(series("val_acc")[e]),
+  }));
+}
+
+/** Class probabilities of `x`'s rows in order, a batch at a time (one batch in memory). */
+export async function* predictBatches(
+  model: tf.LayersModel,
+  x: RowSource,
+  batchSize = 128,
+): AsyncGenerator<number[][]> {
+  for (let start = 0; start < x.rows; start += batchSize) {
+    const idx = Array.from({ length: Math.min(batchSize, x.rows - start) }, (_, k) => start + k);
+    const input = tf.tensor(x.readRows(idx), [idx.length, ...x.rowShape]);
+    const p = tf.tidy(() => model.predict(input) as tf.Tensor2D);
+    input.dispose();
+    try {
+      yield await rows(p);
+    } finally {
+      p.dispose();
+    }
+  }
+}
+
+/** Class probabilities [rows, 10] of every row of `x`, predicted in batches. */
+export async function predictStreamed(
+  model: tf.LayersModel,
+  x: RowSource,
+  batchSize = 128,
+): Promise<number[][]> {
+  const out: number[][] = [];
+  for await (const probs of predictBatches(model, x, batchSize)) out.push(...probs);
+  return out;
+}
+
+/** `evaluate` for streamed rows: validation log loss, accuracy and probabilities. */
+export async function evaluateStreamed(
+  model: tf.LayersModel,
+  set: { x: RowSource; labels: number[] },
+): Promise<{ loss: number; accuracy: number; probs: number[][] }> {
+  const probs = await predictStreamed(model, set.x);
+  return { loss: logLoss(probs, set.labels), accuracy: accuracy(probs, set.labels), probs };
 }

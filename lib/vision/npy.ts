@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { createHash } from "crypto";
 import * as tf from "@tensorflow/tfjs";
 
 const DTYPES: Record<string, { descr: string; bytes: number }> = {
@@ -27,6 +28,12 @@ function header(dtype: string, shape: number[]): Buffer {
   return Buffer.concat([head, Buffer.from(text, "latin1")]);
 }
 
+/** What `NpyWriter.close()` wrote: the file's size and its sha256 (hex), header included. */
+export interface NpyWritten {
+  bytes: number;
+  sha256: string;
+}
+
 /**
  * Writes a .npy file whose rows arrive in pieces (total shape known up front), to a temp
  * name renamed on `close()`: how big feature arrays are saved without holding them in memory.
@@ -35,6 +42,8 @@ export class NpyWriter {
   private fd: number;
   private tmp: string;
   private written = 0;
+  private bytes = 0;
+  private hash = createHash("sha256");
   constructor(
     readonly file: string,
     readonly shape: number[],
@@ -43,17 +52,24 @@ export class NpyWriter {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     this.tmp = `${file}.${process.pid}.tmp`;
     this.fd = fs.openSync(this.tmp, "w");
-    fs.writeSync(this.fd, header(dtype, shape));
+    this.put(header(dtype, shape));
+  }
+  private put(bytes: Buffer): void {
+    fs.writeSync(this.fd, bytes);
+    this.hash.update(bytes);
+    this.bytes += bytes.byteLength;
   }
   /** Appends values (a typed array or tensor) in row-major order. */
   async write(values: tf.Tensor | Float32Array | Int32Array | Uint8Array): Promise<void> {
     const data = values instanceof tf.Tensor ? await values.data() : values;
-    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    fs.writeSync(this.fd, bytes);
+    this.put(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     this.written += data.length;
   }
-  /** Finishes the file; fails (and removes it) if fewer or more values were written than the shape holds. */
-  close(): void {
+  /**
+   * Finishes the file and returns its size and checksum; fails (and removes it) if fewer or more
+   * values were written than the shape holds.
+   */
+  close(): NpyWritten {
     fs.closeSync(this.fd);
     const expected = this.shape.reduce((a, b) => a * b, 1);
     if (this.written !== expected) {
@@ -63,6 +79,7 @@ export class NpyWriter {
       );
     }
     fs.renameSync(this.tmp, this.file);
+    return { bytes: this.bytes, sha256: this.hash.digest("hex") };
   }
   /** Drops the unfinished file. */
   abort(): void {

@@ -11,7 +11,10 @@ import { readConfig, type Config, engineSwitch } from "../config";
 import { fromSources, downloadFile } from "../datasets/sources";
 import { imageBatches } from "./images";
 import { ImageDataGenerator, type AugmentOptions } from "./augment";
-import { NpyWriter, loadArray } from "./npy";
+import { type NpyWriter, readNpyHeader } from "./npy";
+import { buildFeatureStore, type ComputeShard, type FeatureStore } from "./feature-store";
+import { hashString } from "../random";
+import { throwIfInterrupted } from "../engine/interrupt";
 import { foldedInference, type FoldedInference } from "./folded";
 import { checkModelFiles, type ModelJson } from "./model-files";
 import { ensureBackend } from "../engine/backend";
@@ -207,26 +210,36 @@ export function extractFeatures(
 export interface FeatureOptions {
   /** Cache folder (default <data>/features). */
   cacheDir?: string;
-  /** File name prefix, e.g. "train" (default "features"). */
+  /** Name prefix of the store's folder, e.g. "train" (default "features"). */
   name?: string;
   batchSize?: number;
   /** Augment each image before the model (Keras ImageDataGenerator options, with seed). */
   augment?: AugmentOptions;
   /** How many augmented passes over the images (default 1); rows are epoch-major. */
   epochs?: number;
-  /** Max-pool the features 2x2 before saving (7x7 -> 3x3, 5.4x smaller: the full set's features stay in memory). */
+  /** Max-pool the features 2x2 before saving (7x7 -> 3x3, 5.4x smaller). */
   pool?: "max2";
-  /** Called after each batch with (done, total) images. */
+  /** Rows per shard on disk (default SHARD_ROWS, 1024). */
+  shardRows?: number;
+  /** Called after each batch with (done, total) rows, finished shards counted as done. */
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Precomputed features and where they are cached. */
+/** Precomputed features: the store on disk, and all rows as a tensor when asked for. */
 export interface Features {
-  /** [files.length * epochs, 7, 7, 1024] */
-  features: tf.Tensor;
+  /**
+   * [files.length * epochs, ...row shape], read from the store on first use (then the caller owns
+   * it): for sets that fit in memory. Large sets are read with `store.batches` or `readRows`.
+   */
+  readonly features: tf.Tensor;
+  /** The shards on disk: row count, row shape, rows by index, batches. */
+  store: FeatureStore;
+  /** The store's folder. */
   file: string;
-  /** True when read from the cache, false when computed now. */
+  /** True when every shard was read from the cache, false when any was computed now. */
   cached: boolean;
+  /** Shards computed by this call (missing, damaged, or all of them the first time). */
+  computedShards: number[];
   key: string;
 }
 
@@ -246,9 +259,51 @@ export function featureKey(
   return hash.digest("hex").slice(0, 20);
 }
 
+/** The row count in a .npy file's header, or -1 when it cannot be read (then it is not used). */
+function npyRows(file: string): number {
+  try {
+    return readNpyHeader(file).shape[0] ?? -1;
+  } catch {
+    return -1;
+  }
+}
+
+/** Rows start..end-1 of an unsharded .npy cache into `writer`, one row at a time in memory. */
+async function copyRows(file: string, start: number, end: number, writer: NpyWriter) {
+  const { shape, offset, dtype } = readNpyHeader(file);
+  if (dtype !== "float32") throw new Error(`${file}: expected float32 features, found ${dtype}`);
+  const rowBytes = shape.slice(1).reduce((a, b) => a * b, 1) * 4;
+  const row = new Float32Array(rowBytes / 4);
+  const fd = fs.openSync(file, "r");
+  try {
+    for (let r = start; r < end; r++) {
+      const buf = Buffer.from(row.buffer);
+      if (fs.readSync(fd, buf, 0, rowBytes, offset + r * rowBytes) !== rowBytes)
+        throw new Error(`${file} is shorter than its header says; delete it to recompute`);
+      await writer.write(row);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /**
- * The extractor's output for every file (in order), computed once and cached as .npy;
- * later calls with the same images, model and augmentation read the cache.
+ * Shard `shard`'s augmentation: its own seed, so a resumed pass draws what an uninterrupted one
+ * would; shard 0 keeps the options' seed (a one-shard set gets the unsharded pass's features).
+ */
+function shardAugment(augment: AugmentOptions, shard: number): ImageDataGenerator {
+  const seed = augment.seed ?? 42;
+  return new ImageDataGenerator({
+    ...augment,
+    seed: shard === 0 ? seed : hashString(`${seed}/shard/${shard}`),
+  });
+}
+
+/**
+ * The extractor's output for every file (in order, epoch-major with augmentation), computed once
+ * into a sharded store (lib/vision/feature-store) under <cacheDir>/<name>-<key>/; a later call
+ * with the same images, model and augmentation computes only the shards that are missing or
+ * damaged. A cache from before the store (<name>-<key>.npy) is split into shards, not recomputed.
  */
 export async function precomputeFeatures(
   files: string[],
@@ -258,41 +313,60 @@ export async function precomputeFeatures(
   await ensureBackend({ threads: "all" });
   const cacheDir = options.cacheDir ?? path.join(readConfig().dataDir, "features");
   const key = featureKey(files, extractor, options);
-  const file = path.join(cacheDir, `${options.name ?? "features"}-${key}.npy`);
-  if (fs.existsSync(file)) return { features: loadArray(file), file, cached: true, key };
+  const base = path.join(cacheDir, `${options.name ?? "features"}-${key}`);
   const epochs = options.epochs ?? 1;
-  const size = extractor.inputSize;
-  let outShape = (extractor.model.outputs[0].shape as number[]).slice(1);
+  const total = files.length * epochs;
+  let rowShape = (extractor.model.outputs[0].shape as number[]).slice(1);
   if (options.pool === "max2")
-    outShape = [Math.floor(outShape[0] / 2), Math.floor(outShape[1] / 2), outShape[2]];
-  const writer = new NpyWriter(file, [files.length * epochs, ...outShape]);
-  const gen = options.augment ? new ImageDataGenerator(options.augment) : null;
-  try {
-    let done = 0;
-    for (let e = 0; e < epochs; e++) {
-      const transform = (x: tf.Tensor4D) => x.div(127.5).sub(1) as tf.Tensor4D;
-      for await (const batch of imageBatches(files, {
-        width: size,
-        height: size,
-        batchSize: options.batchSize ?? 32,
-        augment: gen ?? undefined,
-        transform,
-      })) {
-        const out = tf.tidy(() => {
-          const y = extractFeatures(extractor, batch.xs);
-          return options.pool === "max2" ? tf.maxPool(y, 2, 2, "valid") : y;
-        });
+    rowShape = [Math.floor(rowShape[0] / 2), Math.floor(rowShape[1] / 2), rowShape[2]];
+  const oldNpy = `${base}.npy`;
+  const fromOldNpy = fs.existsSync(oldNpy) && npyRows(oldNpy) === total;
+  let done = 0;
+  const compute: ComputeShard = async (shard, start, end, writer) => {
+    if (fromOldNpy) return copyRows(oldNpy, start, end, writer);
+    const rows = Array.from({ length: end - start }, (_, k) => files[(start + k) % files.length]);
+    const transform = (x: tf.Tensor4D) => x.div(127.5).sub(1) as tf.Tensor4D;
+    for await (const batch of imageBatches(rows, {
+      width: extractor.inputSize,
+      height: extractor.inputSize,
+      batchSize: options.batchSize ?? 32,
+      augment: options.augment ? shardAugment(options.augment, shard) : undefined,
+      transform,
+    })) {
+      const out = tf.tidy(() => {
+        const y = extractFeatures(extractor, batch.xs);
+        return options.pool === "max2" ? tf.maxPool(y, 2, 2, "valid") : y;
+      });
+      batch.xs.dispose();
+      try {
         await writer.write(out);
+      } finally {
         out.dispose();
-        batch.xs.dispose();
-        done += batch.files.length;
-        options.onProgress?.(done, files.length * epochs);
       }
+      done += batch.files.length;
+      options.onProgress?.(done, total);
+      throwIfInterrupted("the feature pass"); // finished shards stay; a re-run resumes after them
     }
-    writer.close();
-  } catch (error) {
-    writer.abort();
-    throw error;
-  }
-  return { features: loadArray(file), file, cached: false, key };
+  };
+  const { store, computed } = await buildFeatureStore(
+    base,
+    { key, rows: total, rowShape, shardRows: options.shardRows },
+    compute,
+    (finished) => {
+      done = finished;
+    },
+  );
+  if (fromOldNpy && computed.length === store.shardCount) fs.rmSync(oldNpy, { force: true });
+  let loaded: tf.Tensor | undefined;
+  return {
+    store,
+    file: store.dir,
+    cached: computed.length === 0,
+    computedShards: computed,
+    key,
+    get features() {
+      loaded ??= store.load();
+      return loaded;
+    },
+  };
 }
