@@ -15,6 +15,7 @@ import {
   LESSON_SCHEDULE,
   type CollabOptions,
   type EpochRecord,
+  type RatingsInput,
   type ScheduleStep,
 } from "../../lib/collab/index";
 import { randomSplit } from "../../lib/datasets/ratings-split";
@@ -114,7 +115,7 @@ export class EpochStream {
   epochs = 0;
 
   constructor(
-    private readonly train: Rating[],
+    private readonly train: RatingsInput,
     private readonly options: CollabOptions,
   ) {}
 
@@ -213,7 +214,7 @@ export function runKerasPeer(
 }
 
 /** A peer script printing one {"epoch", "lr", "seconds", "val_mse"} line per epoch. */
-async function runEpochPeer(
+export async function runEpochPeer(
   python: string,
   why: string | null,
   script: string,

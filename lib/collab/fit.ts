@@ -2,7 +2,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { IdIndex } from "../datasets/ratings-ids";
 import { seededRandom, shuffledIndices } from "../datasets/ratings-random";
-import { toColumns, rmse, type RatingsInput } from "./data";
+import { idColumns, rmse, type RatingsInput } from "./data";
 import { buildCollabModel, LAYERS, type CollabKind } from "./model";
 import { createAdam } from "../engine/fused-adam";
 import { ensureBackend } from "../engine/backend";
@@ -217,10 +217,12 @@ export async function fitCollab(
     ...(options.model === "dot" ? DOT_DEFAULTS : {}),
     ...options,
   };
-  const train = toColumns(ratings);
-  const valid = options.validation ? toColumns(options.validation) : null;
-  const users = new IdIndex([...train.userIds, ...(valid?.userIds ?? [])]);
-  const movies = new IdIndex([...train.movieIds, ...(valid?.movieIds ?? [])]);
+  const train = idColumns(ratings);
+  const valid = options.validation ? idColumns(options.validation) : null;
+  if (train.ratings.length === 0)
+    throw new RangeError("fitCollab needs at least one training rating, and got none");
+  const users = IdIndex.of(train.userIds, valid?.userIds);
+  const movies = IdIndex.of(train.movieIds, valid?.movieIds);
   const tu = users.indices(train.userIds);
   const tm = movies.indices(train.movieIds);
   let sum = 0;
@@ -266,37 +268,51 @@ export async function fitCollab(
     (optimizer as unknown as { learningRate: number }).learningRate = step.lr;
     for (let e = 0; e < step.epochs; e++) {
       const order = shuffledIndices(target.length, random);
-      const [xu, xm] = indexTensors(tu, tm, order);
-      const y = tf.tensor2d(
-        Float32Array.from(order, (i) => target[i]),
-        [order.length, 1],
-      );
-      const started = Date.now();
-      let h: tf.History;
-      try {
-        h = await model.fit([xu, xm], y, {
-          batchSize: o.batchSize,
-          epochs: epoch + 1,
-          initialEpoch: epoch,
-          shuffle: false,
-          verbose: 0,
-          callbacks: options.callbacks,
-        });
-      } catch (error) {
-        // Nothing is returned, so nothing made here may outlive the call.
-        tf.dispose([xu, xm, y]);
-        best.weights?.forEach((w) => w.dispose());
-        model.dispose();
-        optimizer.dispose();
-        // model.fit sees one epoch per call; the learner wants fitCollab's count.
-        if ((error as Error).name !== "KeyboardInterrupt") throw error;
-        throw new KeyboardInterrupt(
-          `fitCollab stopped by the interrupt in epoch ${epoch + 1} of ${totalEpochs}; nothing was returned, and its tensors are freed`,
+      // One model.fit per chunk of the epoch (one chunk up to 4M ratings); see fitChunkRows.
+      const chunk = fitChunkRows(o.batchSize);
+      let seconds = 0;
+      const losses: number[] = [];
+      for (let start = 0; start < order.length; start += chunk) {
+        const rows = order.subarray(start, Math.min(order.length, start + chunk));
+        const [xu, xm] = indexTensors(tu, tm, rows);
+        const y = tf.tensor2d(
+          Float32Array.from(rows, (i) => target[i]),
+          [rows.length, 1],
         );
+        const started = Date.now();
+        let h: tf.History;
+        try {
+          h = await model.fit([xu, xm], y, {
+            batchSize: o.batchSize,
+            epochs: epoch + 1,
+            initialEpoch: epoch,
+            shuffle: false,
+            verbose: 0,
+            callbacks: options.callbacks,
+          });
+        } catch (error) {
+          // Nothing is returned, so nothing made here may outlive the call.
+          tf.dispose([xu, xm, y]);
+          best.weights?.forEach((w) => w.dispose());
+          model.dispose();
+          optimizer.dispose();
+          // model.fit sees one epoch per call; the learner wants fitCollab's count.
+          if ((error as Error).name !== "KeyboardInterrupt") throw error;
+          throw new KeyboardInterrupt(
+            `fitCollab stopped by the interrupt in epoch ${epoch + 1} of ${totalEpochs}; nothing was returned, and its tensors are freed`,
+          );
+        }
+        seconds += (Date.now() - started) / 1000;
+        tf.dispose([xu, xm, y]);
+        losses.push(Number(h.history.loss[0]));
       }
-      const seconds = (Date.now() - started) / 1000;
-      tf.dispose([xu, xm, y]);
-      const record: EpochRecord = { epoch, lr: step.lr, seconds, loss: Number(h.history.loss[0]) };
+      // model.fit's loss is the mean over the chunk's rows: weight each by them for the epoch's.
+      const loss =
+        losses.length === 1
+          ? losses[0]
+          : losses.reduce((sum, l, k) => sum + l * Math.min(chunk, order.length - k * chunk), 0) /
+            order.length;
+      const record: EpochRecord = { epoch, lr: step.lr, seconds, loss };
       if (vu && vm && valid) {
         const predicted = predictIndices(model, vu, vm, offset, range);
         record.valRmse = rmse(predicted, valid.ratings);
@@ -322,11 +338,7 @@ export async function fitCollab(
     bestEpoch = best.epoch;
   }
 
-  const seen = new Map<number, Set<number>>();
-  for (let i = 0; i < tu.length; i++) {
-    if (!seen.has(tu[i])) seen.set(tu[i], new Set());
-    seen.get(tu[i])!.add(tm[i]);
-  }
+  const seen = ratedBy(tu, tm, users.size);
 
   // The learned biases are on the mean's scale only when the bias model was trained centred.
   const fallback = collabFallback(model, o.model === "bias" && o.centre, mean, range);
@@ -355,9 +367,10 @@ export async function fitCollab(
   const recommend = (userId: number, n = 10): Recommendation[] => {
     const u = users.index(userId);
     if (u < 0) return [];
-    const rated = seen.get(u) ?? new Set<number>();
+    const rated = new Uint8Array(movies.size);
+    for (let k = seen.start[u]; k < seen.start[u + 1]; k++) rated[seen.movies[k]] = 1;
     const candidates = Int32Array.from({ length: movies.size }, (_, i) => i).filter(
-      (i) => !rated.has(i),
+      (i) => !rated[i],
     );
     const scores = predictIndices(
       model,
@@ -376,6 +389,33 @@ export async function fitCollab(
     optimizer.dispose();
   };
   return { model, history, users, movies, offset, mean, bestEpoch, predict, recommend, dispose };
+}
+
+/**
+ * Rows per model.fit call: the whole epoch up to 4M ratings (all of ml-latest-small), else chunks
+ * of whole batches, so the batches and steps are those of one call. Two reasons: tfjs-layers'
+ * fit indexes the rows through a float32 tensor, exact only below 2^24 (16.8M rows: beyond it
+ * odd rows would be skipped and their neighbours trained twice), and a chunk's tensors, not the
+ * epoch's, then sit on the wasm heap, which never shrinks. With several chunks, callbacks see
+ * one model.fit (epoch begin and end) per chunk.
+ */
+export function fitChunkRows(batchSize: number, limit = 1 << 22): number {
+  return Math.max(batchSize, Math.floor(limit / batchSize) * batchSize);
+}
+
+/** The movies each user rated in training, users' lists one after another (CSR): 4 bytes a rating, not a Set entry. */
+function ratedBy(
+  tu: Int32Array,
+  tm: Int32Array,
+  nUsers: number,
+): { start: Int32Array; movies: Int32Array } {
+  const start = new Int32Array(nUsers + 1);
+  for (let i = 0; i < tu.length; i++) start[tu[i] + 1]++;
+  for (let u = 0; u < nUsers; u++) start[u + 1] += start[u];
+  const next = start.slice(0, nUsers);
+  const movies = new Int32Array(tu.length);
+  for (let i = 0; i < tu.length; i++) movies[next[tu[i]]++] = tm[i];
+  return { start, movies };
 }
 
 /**

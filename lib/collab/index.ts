@@ -17,6 +17,6 @@ export type {
 } from "./fit";
 export { buildCollabModel, LAYERS, type CollabKind, type ModelSpec } from "./model";
 export { fitBiasBaseline, type BiasBaseline } from "./baseline";
-export { toColumns, rmse, type RatingsInput, type RatingColumns } from "./data";
+export { toColumns, idColumns, rmse, type RatingsInput, type RatingColumns } from "./data";
 export { ActivityL2, activityL2 } from "./activity-l2";
 export { CentredL2 } from "./centred-l2";

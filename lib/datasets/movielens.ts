@@ -54,13 +54,18 @@ export class MalformedDataError extends Error {
     readonly bad: BadRow[],
     readonly total: number,
     maxShare: number,
+    /** How many rows were bad, when `bad` holds only the first ones (the streaming reader). */
+    readonly badCount: number = bad.length,
+    /** What to do about it, appended to the message. */
+    hint?: string,
   ) {
     super(
-      `${file}: ${bad.length} of ${total} rows are malformed (more than the allowed ${(maxShare * 100).toFixed(1)}%). First ones: ` +
+      `${file}: ${badCount} of ${total} rows are malformed (more than the allowed ${(maxShare * 100).toFixed(1)}%). First ones: ` +
         bad
           .slice(0, 5)
           .map((b) => `line ${b.line}: ${b.reason}`)
-          .join("; "),
+          .join("; ") +
+        (hint ? `. ${hint}` : ""),
     );
     this.name = "MalformedDataError";
   }
@@ -79,17 +84,16 @@ function csvLines(text: string): CsvLine[] {
   return text
     .replace(/^\uFEFF/, "")
     .split(/\r\n|\n|\r/)
-    .map((lineText, i): CsvLine => {
-      const line = i + 1;
-      if (!lineText.includes('"')) return { line, text: lineText, fields: lineText.split(",") };
-      const parsed = Papa.parse<string[]>(lineText, { header: false, delimiter: "," });
-      const quote = parsed.errors.find((e) => e.type === "Quotes");
-      if (quote) {
-        const error = `${quote.message.toLowerCase()} (a row must be on one line)`;
-        return { line, text: lineText, error };
-      }
-      return { line, text: lineText, fields: parsed.data[0] ?? [""] };
-    });
+    .map((lineText, i): CsvLine => ({ line: i + 1, text: lineText, ...csvFields(lineText) }));
+}
+
+/** One line's fields (see csvLines), or why they could not be read; shared with ratings-stream.ts. */
+export function csvFields(lineText: string): { fields: string[] } | { error: string } {
+  if (!lineText.includes('"')) return { fields: lineText.split(",") };
+  const parsed = Papa.parse<string[]>(lineText, { header: false, delimiter: "," });
+  const quote = parsed.errors.find((e) => e.type === "Quotes");
+  if (quote) return { error: `${quote.message.toLowerCase()} (a row must be on one line)` };
+  return { fields: parsed.data[0] ?? [""] };
 }
 
 const ID = /^\s*\d+\s*$/;
@@ -125,18 +129,25 @@ function parseDataRows<T>(
   return { rows: out, bad, total };
 }
 
-/** Parses ratings.csv text (userId,movieId,rating,timestamp); bad rows are skipped, listed by line, and fail the load above `maxBadShare`. */
-export function parseRatings(
-  text: string,
-  options: { maxBadShare?: number; file?: string } = {},
-): ParseReport<Rating> {
-  const lines = csvLines(text);
-  const file = options.file ?? "ratings.csv";
-  const first = lines[0];
-  const header = (first && "fields" in first ? first.fields : []).map((h) => h.trim());
+/** Where userId, movieId, rating and timestamp (-1: absent) are in a ratings.csv header. */
+export interface RatingColumnsAt {
+  user: number;
+  movie: number;
+  rating: number;
+  timestamp: number;
+}
+
+/** The columns of a ratings.csv header row; throws MalformedDataError (line 1) when one is missing. */
+export function ratingsHeader(fields: string[], file: string): RatingColumnsAt {
+  const header = fields.map((h) => h.trim());
   const col = (name: string) => header.indexOf(name);
-  const [cu, cm, cr, ct] = [col("userId"), col("movieId"), col("rating"), col("timestamp")];
-  if (cu < 0 || cm < 0 || cr < 0)
+  const at = {
+    user: col("userId"),
+    movie: col("movieId"),
+    rating: col("rating"),
+    timestamp: col("timestamp"),
+  };
+  if (at.user < 0 || at.movie < 0 || at.rating < 0)
     throw new MalformedDataError(
       file,
       [
@@ -149,29 +160,47 @@ export function parseRatings(
       1,
       0,
     );
-  return parseDataRows<Rating>(lines, file, options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE, (row) => {
-    const [u, m, r] = [row[cu], row[cm], row[cr]];
-    if (
-      u === undefined ||
-      m === undefined ||
-      r === undefined ||
-      u.trim() === "" ||
-      m.trim() === "" ||
-      r.trim() === ""
-    )
-      return "missing field";
-    if (!ID.test(u)) return `userId ${JSON.stringify(u)} is not a whole number`;
-    if (!ID.test(m)) return `movieId ${JSON.stringify(m)} is not a whole number`;
-    const rating = Number(r);
-    if (!Number.isFinite(rating) || rating < 0.5 || rating > 5)
-      return `rating ${JSON.stringify(r)} is outside 0.5-5`;
-    return {
-      userId: Number(u),
-      movieId: Number(m),
-      rating,
-      timestamp: ct >= 0 && row[ct] !== undefined ? Number(row[ct]) : undefined,
-    };
-  });
+  return at;
+}
+
+/** One data row's rating, or why it is malformed (parseRatings' rules; shared with ratings-stream.ts). */
+export function parseRatingRow(row: string[], at: RatingColumnsAt): Rating | string {
+  const [u, m, r] = [row[at.user], row[at.movie], row[at.rating]];
+  if (
+    u === undefined ||
+    m === undefined ||
+    r === undefined ||
+    u.trim() === "" ||
+    m.trim() === "" ||
+    r.trim() === ""
+  )
+    return "missing field";
+  if (!ID.test(u)) return `userId ${JSON.stringify(u)} is not a whole number`;
+  if (!ID.test(m)) return `movieId ${JSON.stringify(m)} is not a whole number`;
+  const rating = Number(r);
+  if (!Number.isFinite(rating) || rating < 0.5 || rating > 5)
+    return `rating ${JSON.stringify(r)} is outside 0.5-5`;
+  const t = at.timestamp;
+  return {
+    userId: Number(u),
+    movieId: Number(m),
+    rating,
+    timestamp: t >= 0 && row[t] !== undefined ? Number(row[t]) : undefined,
+  };
+}
+
+/** Parses ratings.csv text (userId,movieId,rating,timestamp); bad rows are skipped, listed by line, and fail the load above `maxBadShare`. */
+export function parseRatings(
+  text: string,
+  options: { maxBadShare?: number; file?: string } = {},
+): ParseReport<Rating> {
+  const lines = csvLines(text);
+  const file = options.file ?? "ratings.csv";
+  const first = lines[0];
+  const at = ratingsHeader(first && "fields" in first ? first.fields : [], file);
+  return parseDataRows<Rating>(lines, file, options.maxBadShare ?? DEFAULT_MAX_BAD_SHARE, (row) =>
+    parseRatingRow(row, at),
+  );
 }
 
 /** Parses movies.csv text (movieId,title,genres; titles may be quoted). */
