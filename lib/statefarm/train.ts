@@ -83,6 +83,12 @@ export interface TrainOptions {
   seed?: number;
 }
 
+/** The progress bar a training call shows, or null with `title: false`. */
+function progressFor(options: Pick<TrainOptions, "epochs" | "title">, batchesPerEpoch: number) {
+  if (options.title === false) return null;
+  return trainingProgress({ epochs: options.epochs, batchesPerEpoch, title: options.title });
+}
+
 /**
  * Fits `model` on `train`, scoring `valid` after each epoch; returns the scores per epoch. The
  * training rows are shuffled here each epoch with a seeded Rng (tfjs' own shuffle uses Math.random).
@@ -97,14 +103,7 @@ export async function trainClassifier(
   if (options.learningRate !== undefined) setLearningRate(model, options.learningRate);
   const batchSize = options.batchSize ?? 64;
   const n = train.x.shape[0];
-  const progress =
-    options.title === false
-      ? null
-      : trainingProgress({
-          epochs: options.epochs,
-          batchesPerEpoch: Math.ceil(n / batchSize),
-          title: options.title,
-        });
+  const progress = progressFor(options, Math.ceil(n / batchSize));
   const history: EpochScores[] = [];
   const order = new Rng(`shuffle/${nextSeed(options.seed)}`);
   const rowsIndex = Array.from({ length: n }, (_, i) => i);
@@ -345,14 +344,7 @@ export async function trainStreamed(
   if (options.learningRate !== undefined) setLearningRate(model, options.learningRate);
   const batchSize = options.batchSize ?? 64;
   const n = streamedRows(train);
-  const progress =
-    options.title === false
-      ? null
-      : trainingProgress({
-          epochs: options.epochs,
-          batchesPerEpoch: Math.ceil(n / batchSize),
-          title: options.title,
-        });
+  const progress = progressFor(options, Math.ceil(n / batchSize));
   const order = new Rng(`shuffle/${nextSeed(options.seed)}`);
   const validation = streamedDataset([{ x: valid.x, y: valid.labels }], 128);
   const h = await model.fitDataset(streamedDataset(train, batchSize, order), {
