@@ -542,12 +542,50 @@ describe("fast wasm kernels match the reference kernels", () => {
     opt.dispose();
   });
 
+  it("a product large enough to share its rows with the helper thread: every output the in-order float32 sum", async () => {
+    const { wasmMemoryOf } = await import("../lib/engine/wasm-simd");
+    const { simdHelperFor } = await import("../lib/engine/simd-helper");
+    const memory = wasmMemoryOf(tf.backend())!;
+    const helper = simdHelperFor(memory);
+    const shared = memory.buffer instanceof SharedArrayBuffer;
+    if (shared && os.cpus().length > 1 && process.env.LESSON4_SIMD_HELPER !== "0")
+      expect(helper).not.toBeNull(); // the split below really runs
+    let splits = 0;
+    const start = helper?.startMatMul.bind(helper);
+    if (helper && start) helper.startMatMul = (args) => (splits++, start(args));
+    try {
+      // a batch of 2 (so the SIMD loop, not XNNPACK): 41 rows, an odd number; 198 columns, a 4-wide
+      // tail of 2; 2 x 41 x 300 x 198 multiply-adds, past the split threshold
+      const [m, k, n] = [41, 300, 198];
+      const a = tf.randomNormal([2, m, k], 0, 1, "float32", 71);
+      const b = tf.randomNormal([2, k, n], 0, 1, "float32", 72);
+      const c = tf.matMul(a, b);
+      const [av, bv, cv] = [a.dataSync(), b.dataSync(), c.dataSync()];
+      const f = Math.fround;
+      let wrong = -1;
+      for (let o = 0; o < cv.length && wrong < 0; o++) {
+        const [q, i, j] = [Math.floor(o / (m * n)), Math.floor(o / n) % m, o % n];
+        let sum = 0;
+        for (let p = 0; p < k; p++)
+          sum = f(sum + f(av[q * m * k + i * k + p] * bv[q * k * n + p * n + j]));
+        if (!Object.is(sum, cv[o])) wrong = o;
+      }
+      expect(wrong).toBe(-1);
+      if (helper) expect(splits).toBe(2); // one split per product of the batch
+      tf.dispose([a, b, c]);
+    } finally {
+      if (helper && start) helper.startMatMul = start;
+    }
+  });
+
   it("large BatchMatMul with a transposed operand (a big Dense layer's backward pass): values and gradients as the cpu backend's, no leaked tensors", async () => {
     // 300 x 600 and 600 x 200 floats: past the SIMD loop's 512 KiB, so the transpose-then-XNNPACK path runs
     const big = (shape: [number, number], seed: number) =>
       tf.randomNormal(shape, 0, 1, "float32", seed);
     const cases: Array<() => tf.Tensor | tf.Tensor[]> = [
       () => tf.matMul(big([600, 300], 51), big([600, 200], 52), true, false),
+      // a feature head's weight gradient x^T·dy, batch 32: in the SIMD loop, rows shared with the helper
+      () => tf.matMul(big([32, 3001], 63), big([32, 130], 64), true, false),
       () => tf.matMul(big([300, 600], 53), big([200, 600], 54), false, true),
       () => tf.matMul(big([600, 300], 55), big([200, 600], 56), true, true),
       () => tf.matMul(big([600, 300], 57).reshape([1, 600, 300]), big([600, 200], 58), true, false),

@@ -163,12 +163,13 @@ describe.each(Object.entries(memories))(
       }
     });
 
-    it("matMul: plain and transposed A, 16-wide, 4-wide and tail columns, sums in order", () => {
+    it("matMul: plain and transposed A, row pairs and a last row, 16-wide, 4-wide and tail columns, sums in order", () => {
       for (const [m, kk, n, cols] of [
         [3, 5, 37, 37],
         [2, 7, 16, 16],
         [4, 3, 9, 8],
         [1, 1, 1, 1],
+        [7, 40, 48, 45], // three pairs of rows and a last one, three 16-wide blocks, then the tail
       ]) {
         for (const transposed of [false, true]) {
           reset(m * 100 + n, false);

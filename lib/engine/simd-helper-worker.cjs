@@ -17,6 +17,7 @@ const STOP = -1;
 const ADAM = 1;
 const ADAM_L2 = 2;
 const WARP = 3;
+const MATMUL = 4;
 
 function adam(op) {
   const [x, g, m, v, n, chunk] = words.subarray(3, 9);
@@ -66,6 +67,7 @@ for (;;) {
   const op = words[2];
   if (op === STOP) break;
   if (op === WARP) warp();
+  else if (op === MATMUL) kernels.matMul(...words.subarray(3, 12));
   else if (op === ADAM || op === ADAM_L2) adam(op);
   Atomics.store(words, 1, seen);
   Atomics.notify(words, 1);

@@ -4,7 +4,8 @@
  * half of the weight while the calling thread does the first. Same values as one thread: the split falls on
  * sum-of-squares chunk boundaries and the per-chunk sums are added in the same order. Likewise the augmenter's warp:
  * the worker warps the last images of a batch while the caller does the first (each image's values do not depend on
- * which thread made them).
+ * which thread made them). And a large matrix product: the worker computes the last rows of the output while the
+ * caller does the first (each output sums its products in the same order on either thread).
  */
 import * as os from "os";
 import * as path from "path";
@@ -39,7 +40,20 @@ const WAIT_MS = 30_000;
 /** The worker's script: plain JavaScript beside this file, which instantiates the same kernel module. */
 const WORKER_SCRIPT = path.join(__dirname, "simd-helper-worker.cjs");
 /** Operation numbers in control[2], as the worker reads them. */
-const Op = { stop: -1, adam: 1, adamL2: 2, warp: 3 } as const;
+const Op = { stop: -1, adam: 1, adamL2: 2, warp: 3, matMul: 4 } as const;
+
+/** The SIMD module's matMul arguments: byte addresses a, b, c, then m, k, cols, n, saI, saK. */
+export type MatMulArgs = readonly [
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  k: number,
+  cols: number,
+  n: number,
+  saI: number,
+  saK: number,
+];
 
 /** One warp request's integer arguments (byte addresses and sizes), as the SIMD module's warp takes them. */
 export interface WarpJob {
@@ -160,6 +174,21 @@ export class SimdHelper {
     );
     Atomics.store(c, 0, ++this.seq);
     Atomics.notify(c, 0);
+  }
+
+  /** Starts the worker on a matrix product (the SIMD module's matMul); finishMatMul waits for it. */
+  startMatMul(args: MatMulArgs): void {
+    if (this.failure) throw new Error(`the SIMD helper thread failed: ${this.failure.message}`);
+    const c = this.control;
+    c[2] = Op.matMul;
+    c.set(args, 3);
+    Atomics.store(c, 0, ++this.seq);
+    Atomics.notify(c, 0);
+  }
+
+  /** Blocks until the worker's matrix product is done. */
+  finishMatMul(): void {
+    this.wait();
   }
 
   /** Blocks until the worker's warp is done, and moves warpShare towards whichever thread was idle. */

@@ -6,7 +6,9 @@
 import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { backendSimd, zeroHeap } from "./wasm-simd";
+import { backendSimd, type SimdKernels, wasmMemoryOf, zeroHeap } from "./wasm-simd";
+import { type MatMulArgs, simdHelperFor } from "./simd-helper";
+import { finishPendingStep } from "./deferred-step";
 import { IMAGE_KERNELS } from "./wasm-image-kernels";
 import { registerShiftedTransform } from "./lessons/channel-shift";
 import { registerFusedBatchNorm } from "./fused-batchnorm";
@@ -223,10 +225,13 @@ function sharingIdentity(original: tf.KernelFunc): tf.KernelFunc {
 /**
  * BatchMatMul with a transposed operand or a batch (every backward pass of a Dense layer): the backend's own kernel
  * runs those through a scalar triple loop; this one uses the SIMD module, 16 output columns at a time (a transposed
- * B is copied once), for operands of up to 512 KiB together. The plain batch-1 product stays with the backend's kernel
- * (XNNPACK) unless its weight was just rewritten in place (see below); larger transposed ones are untransposed for it.
+ * B is copied once), for operands of up to 512 KiB together and for weight gradients. The plain batch-1 product stays
+ * with the backend's kernel (XNNPACK) unless its weight was just rewritten in place (see below); larger transposed
+ * ones are untransposed for it.
  */
 const SMALL_MATMUL_BYTES = 512 * 1024;
+/** The largest batch (k of x^T·dy) for which a weight gradient of any size stays in the SIMD loop. */
+const WEIGHT_GRADIENT_BATCH = 256;
 
 function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
@@ -272,7 +277,10 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     // The loop streams a row of A and a block of B per 16 outputs: only while both operands stay in cache (Dense
     // layers of small models; not the im2col products of a convolution's gradient), except for the plain product
     // above, where the alternative is repacking all of B.
-    if (!plain && (m * k + k * n) * 4 > SMALL_MATMUL_BYTES)
+    // Except a Dense layer's weight gradient x^T·dy (k, the batch, small): the loop reads x transposed where it is
+    // and keeps each 16-column block of dy in cache however many rows x has.
+    const weightGradient = transposeA && !transposeB && k <= WEIGHT_GRADIENT_BATCH;
+    if (!plain && !weightGradient && (m * k + k * n) * 4 > SMALL_MATMUL_BYTES)
       return Math.max(batchA, batchB) === 1 ? untransposedMatMul(original, args) : original(args);
     const batch = Math.max(batchA, batchB);
     const out = backend.makeOutput([...(batchA >= batchB ? outerA : outerB), m, n], "float32");
@@ -296,7 +304,7 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
       // All n columns in the module when its 4-wide read of the last ones stays inside the heap; else the rest here.
       const cols = bv.byteOffset + 4 * (bo + k * n + 3) <= bv.buffer.byteLength ? n : n - (n % 4);
       if (cols)
-        kernels.matMul(
+        matMulRows(backend, kernels, [
           av.byteOffset + 4 * ao,
           bv.byteOffset + 4 * bo,
           cv.byteOffset + 4 * co,
@@ -306,7 +314,7 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
           n,
           saI,
           saK,
-        );
+        ]);
       for (let i = 0; i < m; i++)
         for (let j = cols; j < n; j++) {
           let sum = 0;
@@ -318,6 +326,29 @@ function simdBatchMatMul(original: tf.KernelFunc): tf.KernelFunc {
     if (bt) backend.disposeData(bt.dataId);
     return out;
   };
+}
+
+/** Products of at least this many multiply-adds share their rows with the helper thread (waking it takes ~0.1 ms). */
+const SPLIT_MULTIPLY_ADDS = 1 << 21;
+
+/**
+ * The SIMD module's matMul; a large product on the threaded backend computes its last rows on the helper thread
+ * meanwhile (a feature head's forward and weight gradient). Every output is the same sum in the same order on
+ * either thread.
+ */
+function matMulRows(backend: BackendWasm, kernels: SimdKernels, args: MatMulArgs): void {
+  const [a, b, c, m, k, cols, n, saI, saK] = args;
+  const memory = m >= 4 && m * k * cols >= SPLIT_MULTIPLY_ADDS ? wasmMemoryOf(backend) : null;
+  const helper = memory ? simdHelperFor(memory) : null;
+  if (!helper) {
+    kernels.matMul(...args);
+    return;
+  }
+  finishPendingStep(); // the helper may still be finishing an Adam step
+  const half = (m >> 1) & ~1; // an even number of rows here, so the module's row pairs stay whole
+  helper.startMatMul([a + 4 * half * saI, b, c + 4 * half * n, m - half, k, cols, n, saI, saK]);
+  kernels.matMul(a, b, c, half, k, cols, n, saI, saK);
+  helper.finishMatMul();
 }
 
 /**
