@@ -87,6 +87,7 @@ describe.each(Object.entries(memories))(
         "poolArgmax",
         "patchRow",
         "warp",
+        "dropoutMask",
         "shiftClip",
       ];
       for (const name of names)

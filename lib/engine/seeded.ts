@@ -6,6 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../random";
+import { dropoutMask } from "./dropout";
 
 let stream = new Rng("training/42");
 
@@ -45,7 +46,8 @@ export interface SeededDropoutArgs {
 
 /**
  * Keras' Dropout (inverted: kept units are scaled by 1 / (1 - rate) while training; identity at
- * inference) with a new mask on every training call, drawn from a stream seeded by `seed`.
+ * inference) with a new mask on every training call, drawn from a stream seeded by `seed` (the mask itself:
+ * ./dropout.ts).
  */
 export class SeededDropout extends tf.layers.Layer {
   static className = "SeededDropout";
@@ -68,17 +70,15 @@ export class SeededDropout extends tf.layers.Layer {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     if (!kwargs.training || this.rate === 0) return x;
     const seed = this.nextMaskSeed();
-    return tf.tidy(() => {
-      const keep = tf
-        .randomUniform(x.shape, 0, 1, "float32", seed)
-        .greaterEqual(this.rate)
-        .toFloat();
-      return x.mul(keep).div(1 - this.rate);
-    });
+    return tf.tidy(() => x.mul(dropoutMask(x.shape, seed, this.rate, this.keptScale())));
+  }
+  /** What a kept unit is multiplied by while training: 1 / (1 - rate), in float32. */
+  keptScale(): number {
+    return Math.fround(1 / (1 - this.rate));
   }
   /**
-   * The seed of the next training call's mask, tf.randomUniform(shape, 0, 1, "float32", seed) >= rate, advancing the
-   * stream: for code that runs this layer's training step itself (lib/engine/lessons/embedding-step.ts).
+   * The seed of the next training call's mask, dropoutMask(shape, seed, rate, keptScale()), advancing the stream: for
+   * code that runs this layer's training step itself (lib/engine/lessons/embedding-step.ts).
    */
   nextMaskSeed(): number {
     return this.masks.int(0, 2 ** 31 - 1);

@@ -14,6 +14,7 @@ import { registerShiftedTransform } from "./lessons/channel-shift";
 import { registerFusedBatchNorm } from "./fused-batchnorm";
 import { registerPatchRows } from "./conv-filter-gradient";
 import { registerReluGrad } from "./relu-grad";
+import { registerDropoutMask } from "./dropout";
 import { TRAINING_KERNELS } from "./wasm-training-kernels";
 import { quietCpuBackend, shareData } from "./tfjs-patches";
 import { engineSwitch } from "../config";
@@ -436,7 +437,8 @@ export function withReferenceKernels<T>(names: string[], fn: () => T): T {
  * leading-axes Sum/Mean and MaxPoolGrad of ./wasm-training-kernels), and
  * the image kernels of ./wasm-image-kernels (Transform, FusedBatchNorm, Maximum/Minimum, Add, Min/Max, and the
  * augmenter's warp with its channel shift as one kernel), and BatchNormalization's fused training pass
- * (./fused-batchnorm; LESSON4_FUSED_BN=0 leaves it out); returns the names of the kernels it replaced.
+ * (./fused-batchnorm; LESSON4_FUSED_BN=0 leaves it out) and the dropout mask (./dropout); returns the names of the
+ * kernels it replaced.
  * Idempotent. LESSON4_FAST_IMAGE_KERNELS=0 keeps the backend's own image kernels (to compare).
  */
 export function registerFasterWasmKernels(): string[] {
@@ -450,6 +452,7 @@ export function registerFasterWasmKernels(): string[] {
   ];
   if (engineSwitch("LESSON4_FUSED_BN")) registerFusedBatchNorm();
   registerPatchRows();
+  registerDropoutMask();
   if (engineSwitch("LESSON4_FAST_RELU_GRAD")) registerReluGrad();
   if (engineSwitch("LESSON4_FAST_IMAGE_KERNELS")) {
     wrappers.push(...IMAGE_KERNELS);

@@ -133,6 +133,11 @@ export interface SimdKernels {
     cBytes: number,
     idx: number,
   ): void;
+  /**
+   * A dropout mask at dst: `kept` where unit i's hash of (key, i) is at least `threshold` (unsigned), else 0, for i in
+   * [0, n), `n` a multiple of 4 (lib/engine/dropout.ts has the hash).
+   */
+  dropoutMask(dst: number, n: number, key: number, threshold: number, kept: number): void;
   /** dst = dy * step(x) (step: 1 for x > 0, NaN for NaN, else 0) for i in [0, n), `n` a multiple of 4. */
   reluGrad(dy: number, x: number, dst: number, n: number): void;
   /** One patch row: for b < n, y < oh, the ow values cBytes apart from src + b * imageBytes + y * rowBytes, packed from dst. */

@@ -25,6 +25,7 @@ export const KERNEL_SOURCES = [
   "batchnorm.wat",
   "pooling.wat",
   "warp.wat",
+  "dropout.wat",
   "channel-shift.wat",
 ] as const;
 

@@ -16,6 +16,7 @@ import { FusedAdamOptimizer } from "../fused-adam";
 import { FastL2, penaltyOf } from "../fused-l2";
 import { finishPendingStep } from "../deferred-step";
 import { SeededDropout } from "../seeded";
+import { dropoutMask } from "../dropout";
 import { backendSimd, type SimdKernels } from "../wasm-simd";
 import { replaceTrainFunction, type TrainFunction } from "../tfjs-patches";
 import { engineSwitch } from "../../config";
@@ -420,12 +421,11 @@ class EmbeddingStep {
     return this.graph.stages.map((stage) => {
       if (stage.kind !== "dropout" || stage.layer.rate === 0) return null;
       const seed = stage.layer.nextMaskSeed();
-      // The tensor leaves the tidy, not its values: tidy walks a returned array element by element.
-      const keep = tf.tidy(() =>
-        tf
-          .randomUniform([batch, stage.width], 0, 1, "float32", seed)
-          .greaterEqual(stage.layer.rate)
-          .toFloat(),
+      const keep = dropoutMask(
+        [batch, stage.width],
+        seed,
+        stage.layer.rate,
+        stage.layer.keptScale(),
       );
       const values = keep.dataSync() as Float32Array;
       keep.dispose();
@@ -495,9 +495,9 @@ class EmbeddingStep {
       const x = acts[s];
       const y = acts[s + 1];
       if (stage.kind === "dropout") {
+        // keep holds 0 or 1 / (1 - rate): the layer's x.mul(mask)
         const keep = masks[s];
-        const rate = f(1 - stage.layer.rate);
-        if (keep) for (let i = 0; i < y.length; i++) y[i] = f(f(x[i] * keep[i]) / rate);
+        if (keep) for (let i = 0; i < y.length; i++) y[i] = f(x[i] * keep[i]);
         else y.set(x);
         continue;
       }
@@ -528,8 +528,7 @@ class EmbeddingStep {
       const dx = deltas[s];
       if (stage.kind === "dropout") {
         const keep = masks[s];
-        const rate = f(1 - stage.layer.rate);
-        if (keep) for (let i = 0; i < dx.length; i++) dx[i] = f(f(dy[i] * keep[i]) / rate);
+        if (keep) for (let i = 0; i < dx.length; i++) dx[i] = f(dy[i] * keep[i]);
         else dx.set(dy);
         continue;
       }
