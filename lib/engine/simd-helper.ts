@@ -10,7 +10,7 @@
 import * as os from "os";
 import * as path from "path";
 import { Worker } from "worker_threads";
-import { simdModuleBytes } from "./wasm-simd";
+import { type MatMulArgs, simdModuleBytes } from "./wasm-simd";
 import { engineSwitch } from "../config";
 
 /** b1, b2, 1-b1, 1-b2, the bias corrections' reciprocals, epsilon and -lr, as the SIMD module's adam takes them. */
@@ -41,19 +41,6 @@ const WAIT_MS = 30_000;
 const WORKER_SCRIPT = path.join(__dirname, "simd-helper-worker.cjs");
 /** Operation numbers in control[2], as the worker reads them. */
 const Op = { stop: -1, adam: 1, adamL2: 2, warp: 3, matMul: 4 } as const;
-
-/** The SIMD module's matMul arguments: byte addresses a, b, c, then m, k, cols, n, saI, saK. */
-export type MatMulArgs = readonly [
-  a: number,
-  b: number,
-  c: number,
-  m: number,
-  k: number,
-  cols: number,
-  n: number,
-  saI: number,
-  saK: number,
-];
 
 /** One warp request's integer arguments (byte addresses and sizes), as the SIMD module's warp takes them. */
 export interface WarpJob {

@@ -6,8 +6,14 @@
 import * as tf from "@tensorflow/tfjs";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { backendSimd, type SimdKernels, wasmMemoryOf, zeroHeap } from "./wasm-simd";
-import { type MatMulArgs, simdHelperFor } from "./simd-helper";
+import {
+  backendSimd,
+  type MatMulArgs,
+  type SimdKernels,
+  wasmMemoryOf,
+  zeroHeap,
+} from "./wasm-simd";
+import { simdHelperFor } from "./simd-helper";
 import { finishPendingStep } from "./deferred-step";
 import { IMAGE_KERNELS } from "./wasm-image-kernels";
 import { registerShiftedTransform } from "./lessons/channel-shift";

@@ -19,6 +19,19 @@ export const TINY_WEIGHT = 2 ** -60;
 export const TINY_MOMENT = 2 ** -96;
 export const TINY_SQUARED_GRADIENT = 2 ** -50;
 
+/** The SIMD module's matMul arguments: byte addresses a, b, c, then m, k, cols, n, saI, saK. */
+export type MatMulArgs = readonly [
+  a: number,
+  b: number,
+  c: number,
+  m: number,
+  k: number,
+  cols: number,
+  n: number,
+  saI: number,
+  saK: number,
+];
+
 /** Byte addresses into the wasm heap (Float32 data, 4-byte aligned) and float32 constants of one Adam step. */
 export interface SimdKernels {
   /**
@@ -67,17 +80,7 @@ export interface SimdKernels {
    * then 4. Where cols is not a multiple of 4 the last columns are computed 4 wide, reading up to 3 floats past the
    * end of b's last row (the caller checks they are inside the memory); only the lanes inside c's rows are stored.
    */
-  matMul(
-    a: number,
-    b: number,
-    c: number,
-    m: number,
-    k: number,
-    cols: number,
-    n: number,
-    saI: number,
-    saK: number,
-  ): void;
+  matMul(...args: MatMulArgs): void;
   /** sum of x[i]² for i in [0, n), accumulated in 4 float32 lanes; `n` a multiple of 4. */
   sumSquares(x: number, n: number): number;
   /** dst[i] = min(x[i], v) for i in [0, n) (f32x4.min: NaN in, NaN out); `n` a multiple of 4. */
