@@ -14,11 +14,12 @@ const shapes: Array<[string, number, number, number, boolean]> = [
   ["dW 9216x32x128 (tA)", 9216, 32, 128, true],
   ["dx 32x128x9216 (W^T copied)", 32, 128, 9216, false],
   ["larger 64x4096x256", 64, 4096, 256, false],
+  ["conv filter gradient 27x100096x32", 27, 100096, 32, false],
 ];
 for (const [name, m, kk, n, t] of shapes) {
   const A = 0,
-    B = 12 * MB,
-    C = 24 * MB;
+    B = 16 * MB,
+    C = 32 * MB;
   const [saI, saK] = t ? [1, m] : [kk, 1];
   k.matMul(A, B, C, m, kk, n, n, saI, saK);
   const reps = 30;

@@ -171,6 +171,7 @@ describe.each(Object.entries(memories))(
         [4, 3, 9, 8],
         [1, 1, 1, 1],
         [7, 40, 48, 45], // three pairs of rows and a last one, three 16-wide blocks, then the tail
+        [3, 0, 20, 20], // k = 0: zeros
       ]) {
         for (const transposed of [false, true]) {
           reset(m * 100 + n, false);
@@ -319,5 +320,31 @@ describe("adam.wat's flush thresholds", () => {
     expect([...used].sort()).toEqual(
       [TINY_WEIGHT, TINY_MOMENT, TINY_SQUARED_GRADIENT].map(hex).sort(),
     );
+  });
+});
+
+describe("matMul past one chunk of k (4096 rows of b)", () => {
+  it("sums in order across the chunks, in the 16-wide blocks, the 4-wide columns and the tail", () => {
+    const memory = new WebAssembly.Memory({ initial: 64 });
+    const k = simdKernels(memory) as SimdKernels;
+    const heap = new Float32Array(memory.buffer);
+    randomFill(heap, 99, false);
+    const [m, kk, n, cols] = [5, 9000, 40, 38]; // chunks of 4096, 4096 and 808; two 16-wide blocks, then 6
+    const [A, B, C] = [0, 4 * m * kk, 4 * (m * kk + kk * n + 4)];
+    for (const transposed of [false, true]) {
+      const a = heap.subarray(A / 4, A / 4 + m * kk),
+        b = heap.subarray(B / 4, B / 4 + kk * n);
+      const [saI, saK] = transposed ? [1, m] : [kk, 1];
+      const expected = Array.from(heap.subarray(C / 4, C / 4 + m * n));
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < cols; j++) {
+          let sum = 0;
+          for (let p = 0; p < kk; p++) sum = f(sum + f(a[i * saI + p * saK] * b[p * n + j]));
+          expected[i * n + j] = sum;
+        }
+      k.matMul(A, B, C, m, kk, cols, n, saI, saK);
+      const got = heap.subarray(C / 4, C / 4 + m * n);
+      expect(firstDifference(got, expected), `transposed ${transposed}`).toBe(-1);
+    }
   });
 });
