@@ -85,6 +85,7 @@ describe.each(Object.entries(memories))(
         "columnPairSums",
         "twoTermAffine",
         "poolArgmax",
+        "poolGradWindow",
         "patchRow",
         "warp",
         "dropoutMask",
@@ -263,6 +264,38 @@ describe.each(Object.entries(memories))(
         expect(idx[ch], `channel ${ch}`).toBe(where);
         if (ch < 4) expect(where).toBe(0xffffffff);
       }
+    });
+
+    it("poolGradWindow: each channel's gradient added at its first strict maximum's place, none where none", () => {
+      const c = 8,
+        width = 5,
+        rows = 3,
+        cols = 2;
+      reset(6);
+      const start = A + 4 * (width + 1) * c;
+      for (
+        let yy = 0;
+        yy < rows;
+        yy++ // channels 0-3 as above: no maximum taken
+      )
+        for (let xx = 0; xx < cols; xx++)
+          for (let ch = 0; ch < 4; ch++)
+            heap[start / 4 + yy * width * c + xx * c + ch] = (xx + ch) % 2 ? NaN : -Infinity;
+      const delta = B - A; // the gradient at B has the input's layout
+      const g = C; // the window's incoming gradient, one per channel
+      const before = Array.from(at(B, N));
+      k.poolGradWindow(start, 4 * width * c, 4 * c, rows, cols, 4 * c, D, g, delta);
+      const expected = before.slice();
+      k.poolArgmax(start, 4 * width * c, 4 * c, rows, cols, 4 * c, D);
+      const idx = new Uint32Array(memory.buffer, D, c);
+      for (let ch = 0; ch < c; ch++)
+        if (idx[ch] !== 0xffffffff) {
+          const place = (idx[ch] + delta - B) / 4;
+          expected[place] = f(expected[place] + heap[g / 4 + ch]);
+        }
+      expect(idx.slice(0, 4).every((i) => i === 0xffffffff)).toBe(true);
+      expect(firstDifference(at(B, N), expected)).toBe(-1);
+      expect(firstDifference(at(B, N), before)).not.toBe(-1); // something was added
     });
 
     it("patchRow: values cBytes apart, image by image and row by row, packed", () => {

@@ -137,6 +137,21 @@ export interface SimdKernels {
     idx: number,
   ): void;
   /**
+   * One window of MaxPoolGrad: poolArgmax into idx, then g[k] (float32, at byte address g) added at
+   * idx[k] + delta for each channel k whose maximum was taken.
+   */
+  poolGradWindow(
+    src: number,
+    rowBytes: number,
+    pixBytes: number,
+    rows: number,
+    cols: number,
+    cBytes: number,
+    idx: number,
+    g: number,
+    delta: number,
+  ): void;
+  /**
    * A dropout mask at dst: `kept` where unit i's hash of (key, i) is at least `threshold` (unsigned), else 0, for i in
    * [0, n), `n` a multiple of 4 (lib/engine/dropout.ts has the hash).
    */

@@ -200,8 +200,9 @@ function fastMaxPoolGrad(original: tf.KernelFunc): tf.KernelFunc {
       const idx = new Uint32Array(heapIdx.buffer, heapIdx.byteOffset, c);
       const rowBytes = 4 * inWidth * c,
         pixBytes = 4 * c;
+      const delta = dx.byteOffset - x.byteOffset; // from a value of x to its place in dx
       forEachWindow(info, (start, rows, cols, o) => {
-        kernels!.poolArgmax(
+        kernels!.poolGradWindow(
           x.byteOffset + 4 * start,
           rowBytes,
           pixBytes,
@@ -209,9 +210,9 @@ function fastMaxPoolGrad(original: tf.KernelFunc): tf.KernelFunc {
           cols,
           pixBytes,
           idx.byteOffset,
+          g.byteOffset + 4 * o,
+          delta,
         );
-        for (let k = 0; k < c; k++)
-          if (idx[k] !== 0xffffffff) dx[(idx[k] - x.byteOffset) >>> 2] += g[o + k];
       });
       (backend as unknown as { disposeData(id: unknown): boolean }).disposeData(scratch.dataId);
       return out;

@@ -48,6 +48,27 @@
       (local.set $ch (i32.add (local.get $ch) (i32.const 16)))
       (br $groups))))
 
+;; One window of MaxPoolGrad: poolArgmax into idx, then for each channel k whose maximum was taken,
+;; the incoming gradient g[k] added at that maximum's place in the input gradient, which lies
+;; `delta` bytes from it (the gradient has the input's layout).
+(func $poolGradWindow (export "poolGradWindow")
+  (param $src i32) (param $rowBytes i32) (param $pixBytes i32) (param $rows i32) (param $cols i32)
+  (param $cBytes i32) (param $idx i32) (param $g i32) (param $delta i32)
+  (local $ch i32) (local $at i32)
+  (call $poolArgmax (local.get $src) (local.get $rowBytes) (local.get $pixBytes) (local.get $rows)
+    (local.get $cols) (local.get $cBytes) (local.get $idx))
+  (block $done
+    (loop $channels
+      (br_if $done (i32.ge_u (local.get $ch) (local.get $cBytes)))
+      (local.set $at (i32.load (i32.add (local.get $idx) (local.get $ch))))
+      (if (i32.ne (local.get $at) (i32.const -1))
+        (then
+          (local.set $at (i32.add (local.get $at) (local.get $delta)))
+          (f32.store (local.get $at)
+            (f32.add (f32.load (local.get $at)) (f32.load (i32.add (local.get $g) (local.get $ch)))))))
+      (local.set $ch (i32.add (local.get $ch) (i32.const 4)))
+      (br $channels))))
+
 ;; One row of a convolution's patch rows (conv-filter-gradient.ts): for each image b < n and output
 ;; row y < oh, the ow values cBytes apart from src + b * imageBytes + y * rowBytes, stored one after
 ;; another from dst.
