@@ -6,6 +6,7 @@ import {
   patchRowsChoice,
 } from "../lib/engine/conv-filter-gradient";
 import { RELU_GRAD_KERNEL } from "../lib/engine/relu-grad";
+import { conv2dInputGradient } from "../lib/engine/conv-input-gradient";
 
 describe("a convolution's filter gradient as one matrix product (lib/engine/conv-filter-gradient)", () => {
   beforeAll(async () => {
@@ -52,6 +53,53 @@ describe("a convolution's filter gradient as one matrix product (lib/engine/conv
       tf.dispose([x, w, dy, reference]);
     });
   }
+});
+
+describe("a convolution's input gradient for few input channels (lib/engine/conv-input-gradient)", () => {
+  beforeAll(async () => {
+    await initBackend("wasm");
+  });
+
+  // RGB with a square filter (runs of 9: SIMD and a tail), 2 channels with a 3x2 filter (runs of 4), one channel
+  for (const [shape, kh, kw, filters] of [
+    [[3, 9, 8, 3], 3, 3, 5],
+    [[2, 7, 11, 2], 3, 2, 4],
+    [[1, 6, 5, 1], 2, 3, 3],
+  ] as const) {
+    it(`x ${JSON.stringify(shape)}, a ${kh}x${kw} filter: tf.conv2d's input gradient`, () => {
+      const w = tf.randomNormal([kh, kw, shape[3], filters], 0, 1, "float32", 2) as tf.Tensor4D;
+      const dy = tf.randomNormal(
+        [shape[0], shape[1] - kh + 1, shape[2] - kw + 1, filters],
+        0,
+        1,
+        "float32",
+        3,
+      ) as tf.Tensor4D;
+      // the reference: tfjs's own gradient of conv2d (Conv2DBackpropInput) for the loss sum(conv2d(x, w) * dy)
+      const x = tf.zeros([...shape]) as tf.Tensor4D;
+      const reference = tf.grad((xx: tf.Tensor) =>
+        tf
+          .conv2d(xx as tf.Tensor4D, w, 1, "valid")
+          .mul(dy)
+          .sum(),
+      )(x);
+      const ours = conv2dInputGradient(dy, w);
+      expect(ours).not.toBeNull();
+      expect(ours!.shape).toEqual(shape);
+      const scale = reference.abs().max().dataSync()[0];
+      expect(scale).toBeGreaterThan(0.1);
+      expect(tf.max(tf.abs(ours!.sub(reference))).dataSync()[0]).toBeLessThan(1e-5 * (1 + scale));
+      tf.dispose([x, w, dy, reference, ours!]);
+    });
+  }
+
+  it("leaves inputs with many channels, and other backends, to the usual way", async () => {
+    const dy = tf.zeros([1, 3, 3, 4]) as tf.Tensor4D;
+    expect(conv2dInputGradient(dy, tf.zeros([3, 3, 8, 4]) as tf.Tensor4D)).toBeNull();
+    await initBackend("cpu");
+    expect(conv2dInputGradient(tf.zeros([1, 3, 3, 4]), tf.zeros([3, 3, 3, 4]))).toBeNull();
+    await initBackend("wasm");
+  });
 });
 
 describe("ReLU's gradient in one pass on wasm (lib/engine/relu-grad)", () => {

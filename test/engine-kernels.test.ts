@@ -86,6 +86,7 @@ describe.each(Object.entries(memories))(
         "twoTermAffine",
         "poolArgmax",
         "poolGradWindow",
+        "col2imAdd",
         "patchRow",
         "warp",
         "dropoutMask",
@@ -296,6 +297,27 @@ describe.each(Object.entries(memories))(
       expect(idx.slice(0, 4).every((i) => i === 0xffffffff)).toBe(true);
       expect(firstDifference(at(B, N), expected)).toBe(-1);
       expect(firstDifference(at(B, N), before)).not.toBe(-1); // something was added
+    });
+
+    it("col2imAdd: each output pixel's kh runs of kw * c values added where they lie in dx", () => {
+      for (const [n, oh, ow, kh, kw, c] of [
+        [2, 3, 4, 3, 3, 3], // runs of 9: two SIMD steps and one value
+        [1, 2, 5, 2, 2, 2], // runs of 4
+      ]) {
+        reset(20 + kw, false);
+        const [h, w] = [oh + kh - 1, ow + kw - 1];
+        const g = at(A, n * oh * ow * kh * kw * c);
+        const before = Array.from(at(B, n * h * w * c));
+        const expected = before.slice();
+        for (let b = 0, from = 0; b < n; b++)
+          for (let y = 0; y < oh; y++)
+            for (let x = 0; x < ow; x++)
+              for (let i = 0; i < kh; i++)
+                for (let v = 0, to = ((b * h + y + i) * w + x) * c; v < kw * c; v++, from++)
+                  expected[to + v] = f(expected[to + v] + g[from]);
+        k.col2imAdd(A, B, n, oh, ow, kh, kw * c, c);
+        expect(firstDifference(at(B, n * h * w * c), expected), `${kh}x${kw}x${c}`).toBe(-1);
+      }
     });
 
     it("patchRow: values cBytes apart, image by image and row by row, packed", () => {

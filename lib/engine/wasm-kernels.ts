@@ -19,6 +19,7 @@ import { IMAGE_KERNELS } from "./wasm-image-kernels";
 import { registerShiftedTransform } from "./lessons/channel-shift";
 import { registerFusedBatchNorm } from "./fused-batchnorm";
 import { registerPatchRows } from "./conv-filter-gradient";
+import { registerCol2Im } from "./conv-input-gradient";
 import { registerReluGrad } from "./relu-grad";
 import { registerDropoutMask } from "./dropout";
 import { TRAINING_KERNELS } from "./wasm-training-kernels";
@@ -462,6 +463,7 @@ export function registerFasterWasmKernels(): string[] {
   ];
   if (engineSwitch("LESSON4_FUSED_BN")) registerFusedBatchNorm();
   registerPatchRows();
+  registerCol2Im();
   registerDropoutMask();
   if (engineSwitch("LESSON4_FAST_RELU_GRAD")) registerReluGrad();
   if (engineSwitch("LESSON4_FAST_IMAGE_KERNELS")) {

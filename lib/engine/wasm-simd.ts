@@ -152,6 +152,21 @@ export interface SimdKernels {
     delta: number,
   ): void;
   /**
+   * Adds a convolution's input gradient in column form into dx (zeroed by the caller): for each output pixel
+   * (b, y, x) < (n, oh, ow), kh rows of `run` (kw * c) floats from g, row i added at dx's (b, y + i, x), where dx is
+   * [n, oh + kh - 1, ow + kw - 1, c].
+   */
+  col2imAdd(
+    g: number,
+    dx: number,
+    n: number,
+    oh: number,
+    ow: number,
+    kh: number,
+    run: number,
+    c: number,
+  ): void;
+  /**
    * A dropout mask at dst: `kept` where unit i's hash of (key, i) is at least `threshold` (unsigned), else 0, for i in
    * [0, n), `n` a multiple of 4 (lib/engine/dropout.ts has the hash).
    */

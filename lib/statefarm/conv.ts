@@ -2,10 +2,12 @@
  * A Conv2D layer (valid padding, stride 1) whose gradients are computed without the backprop kernels:
  * the wasm backend has no Conv2DBackpropFilter kernel (the cpu fallback made the lesson's small CNN
  * train at ~0.1-0.4 s per image) and its Conv2DBackpropInput is slower than its (XNNPACK) Conv2D; the
- * filter gradient is one matrix product (lib/engine/conv-filter-gradient.ts), the input gradient a conv2d.
+ * filter gradient is one matrix product (lib/engine/conv-filter-gradient.ts), the input gradient a conv2d, or for
+ * an image's few channels a matrix product and a scatter (lib/engine/conv-input-gradient.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { conv2dFilterGradient } from "../engine/conv-filter-gradient";
+import { conv2dInputGradient } from "../engine/conv-input-gradient";
 
 /** conv2d(x, w) (valid, stride 1) whose input and filter gradients are forward conv2d calls. */
 export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
@@ -21,7 +23,10 @@ export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
         const g = dy as tf.Tensor4D;
         // dw[i, j, c, o] = sum over n, y, x of x[n, y+i, x+j, c] dy[n, y, x, o] (lib/engine: one matrix product on wasm)
         const dw = conv2dFilterGradient(xs, g, kh, kw);
-        // dx = dy padded by k-1 on every side, convolved with the filter flipped in space, in/out channels swapped.
+        // dx: for an image's few channels a matrix product and a scatter (lib/engine, on wasm); else dy padded
+        // by k-1 on every side, convolved with the filter flipped in space, in/out channels swapped.
+        const columns = conv2dInputGradient(g, ws);
+        if (columns) return [columns, dw];
         const flipped = tf.reverse(ws, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
         const dx = tf.conv2d(
           g.pad([

@@ -99,3 +99,70 @@
           (br $rowsNext)))
       (local.set $b (i32.add (local.get $b) (i32.const 1)))
       (br $images))))
+
+;; A convolution's input gradient from its column form (conv-input-gradient.ts): g holds, for each
+;; output pixel (b, y, x) of a valid stride-1 convolution, kh rows of kw * c values (the filter taps
+;; i, j and channels), and each such row is added into dx [n, oh + kh - 1, ow + kw - 1, c] at
+;; (b, y + i, x), where the same kw * c values lie side by side. 4 values at a time, then the rest.
+(func $col2imAdd (export "col2imAdd")
+  (param $g i32) (param $dx i32) (param $n i32) (param $oh i32) (param $ow i32) (param $kh i32)
+  (param $run i32) (param $c i32)
+  (local $b i32) (local $y i32) (local $x i32) (local $i i32) (local $v i32)
+  (local $w i32) (local $rowBytes i32) (local $pixel i32) (local $to i32) (local $run4 i32)
+  (local.set $w (i32.sub (i32.add (local.get $ow) (i32.div_u (local.get $run) (local.get $c))) (i32.const 1)))
+  (local.set $rowBytes (i32.shl (i32.mul (local.get $w) (local.get $c)) (i32.const 2)))
+  (local.set $run4 (i32.and (local.get $run) (i32.const -4)))
+  (block $imagesDone
+    (loop $images
+      (br_if $imagesDone (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $y (i32.const 0))
+      (block $rowsDone
+        (loop $rows
+          (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $oh)))
+          ;; dx's pixel (b, y, 0)
+          (local.set $pixel
+            (i32.add (local.get $dx)
+              (i32.mul
+                (i32.add
+                  (i32.mul (local.get $b) (i32.sub (i32.add (local.get $oh) (local.get $kh)) (i32.const 1)))
+                  (local.get $y))
+                (local.get $rowBytes))))
+          (local.set $x (i32.const 0))
+          (block $pixelsDone
+            (loop $pixels
+              (br_if $pixelsDone (i32.ge_u (local.get $x) (local.get $ow)))
+              (local.set $i (i32.const 0))
+              (block $tapsDone
+                (loop $taps
+                  (br_if $tapsDone (i32.ge_u (local.get $i) (local.get $kh)))
+                  (local.set $to
+                    (i32.add
+                      (i32.add (local.get $pixel) (i32.mul (local.get $i) (local.get $rowBytes)))
+                      (i32.shl (i32.mul (local.get $x) (local.get $c)) (i32.const 2))))
+                  (local.set $v (i32.const 0))
+                  (block $wideDone
+                    (loop $wide
+                      (br_if $wideDone (i32.ge_u (local.get $v) (local.get $run4)))
+                      (v128.store (local.get $to)
+                        (f32x4.add (v128.load (local.get $to)) (v128.load (local.get $g))))
+                      (local.set $to (i32.add (local.get $to) (i32.const 16)))
+                      (local.set $g (i32.add (local.get $g) (i32.const 16)))
+                      (local.set $v (i32.add (local.get $v) (i32.const 4)))
+                      (br $wide)))
+                  (block $restDone
+                    (loop $rest
+                      (br_if $restDone (i32.ge_u (local.get $v) (local.get $run)))
+                      (f32.store (local.get $to)
+                        (f32.add (f32.load (local.get $to)) (f32.load (local.get $g))))
+                      (local.set $to (i32.add (local.get $to) (i32.const 4)))
+                      (local.set $g (i32.add (local.get $g) (i32.const 4)))
+                      (local.set $v (i32.add (local.get $v) (i32.const 1)))
+                      (br $rest)))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br $taps)))
+              (local.set $x (i32.add (local.get $x) (i32.const 1)))
+              (br $pixels)))
+          (local.set $y (i32.add (local.get $y) (i32.const 1)))
+          (br $rows)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $images))))
