@@ -39,6 +39,26 @@ function firstDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return -1;
 }
 
+/**
+ * What matMul should leave in c (row-major [m, n]): for j < cols each output the float32 sum over p, in order, of
+ * a[i * saI + p * saK] * b[p * n + j]; the columns from cols on as they were.
+ */
+function inOrderProduct(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  [m, kk, cols, n, saI, saK]: number[],
+): number[] {
+  const expected = Array.from(c);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < cols; j++) {
+      let sum = 0;
+      for (let p = 0; p < kk; p++) sum = f(sum + f(a[i * saI + p * saK] * b[p * n + j]));
+      expected[i * n + j] = sum;
+    }
+  return expected;
+}
+
 const memories = {
   plain: new WebAssembly.Memory({ initial: 2 }),
   shared: new WebAssembly.Memory({
@@ -180,13 +200,7 @@ describe.each(Object.entries(memories))(
           const a = at(A, m * kk),
             b = at(B, kk * n);
           const [saI, saK] = transposed ? [1, m] : [kk, 1];
-          const expected = Array.from(at(C, m * n));
-          for (let i = 0; i < m; i++)
-            for (let j = 0; j < cols; j++) {
-              let sum = 0;
-              for (let p = 0; p < kk; p++) sum = f(sum + f(a[i * saI + p * saK] * b[p * n + j]));
-              expected[i * n + j] = sum;
-            }
+          const expected = inOrderProduct(a, b, at(C, m * n), [m, kk, cols, n, saI, saK]);
           k.matMul(A, B, C, m, kk, cols, n, saI, saK);
           expect(firstDifference(at(C, m * n), expected), `${m}x${kk}x${n} ${transposed}`).toBe(-1);
         }
@@ -390,16 +404,10 @@ describe("matMul past one chunk of k (4096 rows of b)", () => {
       const a = heap.subarray(A / 4, A / 4 + m * kk),
         b = heap.subarray(B / 4, B / 4 + kk * n);
       const [saI, saK] = transposed ? [1, m] : [kk, 1];
-      const expected = Array.from(heap.subarray(C / 4, C / 4 + m * n));
-      for (let i = 0; i < m; i++)
-        for (let j = 0; j < cols; j++) {
-          let sum = 0;
-          for (let p = 0; p < kk; p++) sum = f(sum + f(a[i * saI + p * saK] * b[p * n + j]));
-          expected[i * n + j] = sum;
-        }
+      const c = heap.subarray(C / 4, C / 4 + m * n);
+      const expected = inOrderProduct(a, b, c, [m, kk, cols, n, saI, saK]);
       k.matMul(A, B, C, m, kk, cols, n, saI, saK);
-      const got = heap.subarray(C / 4, C / 4 + m * n);
-      expect(firstDifference(got, expected), `transposed ${transposed}`).toBe(-1);
+      expect(firstDifference(c, expected), `transposed ${transposed}`).toBe(-1);
     }
   });
 });
