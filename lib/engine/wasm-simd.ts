@@ -152,6 +152,29 @@ export interface SimdKernels {
     delta: number,
   ): void;
   /**
+   * MaxPoolGrad over a whole NHWC batch: each output pixel's window (stride sh x sw, size fh x fw, from -padTop,
+   * -padLeft, clipped to the h x w image) through poolGradWindow, with its incoming gradient from g ([n, oh, ow, c]);
+   * dx (zeroed by the caller) lies delta bytes from x; c a multiple of 4; idx scratch for c uint32s.
+   */
+  maxPoolGrad(
+    x: number,
+    g: number,
+    delta: number,
+    idx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+    fh: number,
+    fw: number,
+    sh: number,
+    sw: number,
+    padTop: number,
+    padLeft: number,
+  ): void;
+  /**
    * Adds a convolution's input gradient in column form into dx (zeroed by the caller): for each output pixel
    * (b, y, x) < (n, oh, ow), kh rows of `run` (kw * c) floats from g, row i added at dx's (b, y + i, x), where dx is
    * [n, oh + kh - 1, ow + kw - 1, c].

@@ -196,24 +196,26 @@ function fastMaxPoolGrad(original: tf.KernelFunc): tf.KernelFunc {
     const dx = backend.typedArrayFromHeap(out) as Float32Array;
     zeroHeap(kernels, dx);
     if (scratch) {
-      const heapIdx = backend.typedArrayFromHeap(scratch) as Int32Array;
-      const idx = new Uint32Array(heapIdx.buffer, heapIdx.byteOffset, c);
-      const rowBytes = 4 * inWidth * c,
-        pixBytes = 4 * c;
-      const delta = dx.byteOffset - x.byteOffset; // from a value of x to its place in dx
-      forEachWindow(info, (start, rows, cols, o) => {
-        kernels!.poolGradWindow(
-          x.byteOffset + 4 * start,
-          rowBytes,
-          pixBytes,
-          rows,
-          cols,
-          pixBytes,
-          idx.byteOffset,
-          g.byteOffset + 4 * o,
-          delta,
-        );
-      });
+      const idx = backend.typedArrayFromHeap(scratch) as Int32Array;
+      // the whole batch in one call: each window as forEachWindow would visit it
+      kernels!.maxPoolGrad(
+        x.byteOffset,
+        g.byteOffset,
+        dx.byteOffset - x.byteOffset,
+        idx.byteOffset,
+        info.batchSize,
+        info.inHeight,
+        inWidth,
+        c,
+        info.outHeight,
+        info.outWidth,
+        info.filterHeight,
+        info.filterWidth,
+        info.strideHeight,
+        info.strideWidth,
+        info.padInfo.top,
+        info.padInfo.left,
+      );
       (backend as unknown as { disposeData(id: unknown): boolean }).disposeData(scratch.dataId);
       return out;
     }

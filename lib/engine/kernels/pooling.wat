@@ -69,6 +69,59 @@
       (local.set $ch (i32.add (local.get $ch) (i32.const 4)))
       (br $channels))))
 
+;; MaxPoolGrad over a whole NHWC batch (wasm-training-kernels.ts): for each output pixel (b, oy, ox)
+;; of n x oh x ow, its window, rows y0 = oy * sh - padTop to y0 + fh and columns x0 = ox * sw -
+;; padLeft to x0 + fw clipped to the h x w image, goes to poolGradWindow with that pixel's incoming
+;; gradient (g, [n, oh, ow, c]); dx (the input's layout, zeroed by the caller) lies `delta` bytes
+;; from x. c is a multiple of 4; idx is scratch for c uint32s.
+(func $maxPoolGrad (export "maxPoolGrad")
+  (param $x i32) (param $g i32) (param $delta i32) (param $idx i32)
+  (param $n i32) (param $h i32) (param $w i32) (param $c i32) (param $oh i32) (param $ow i32)
+  (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $padTop i32) (param $padLeft i32)
+  (local $b i32) (local $oy i32) (local $ox i32) (local $y0 i32) (local $y1 i32) (local $x0 i32)
+  (local $x1 i32) (local $pixBytes i32) (local $rowBytes i32) (local $imageBytes i32)
+  (local.set $pixBytes (i32.shl (local.get $c) (i32.const 2)))
+  (local.set $rowBytes (i32.mul (local.get $w) (local.get $pixBytes)))
+  (local.set $imageBytes (i32.mul (local.get $h) (local.get $rowBytes)))
+  (block $imagesDone
+    (loop $images
+      (br_if $imagesDone (i32.ge_s (local.get $b) (local.get $n)))
+      (local.set $oy (i32.const 0))
+      (block $rowsDone
+        (loop $rows
+          (br_if $rowsDone (i32.ge_s (local.get $oy) (local.get $oh)))
+          ;; the window's rows, clipped to [0, h)
+          (local.set $y0 (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $padTop)))
+          (local.set $y1 (i32.add (local.get $y0) (local.get $fh)))
+          (if (i32.lt_s (local.get $y0) (i32.const 0)) (then (local.set $y0 (i32.const 0))))
+          (if (i32.gt_s (local.get $y1) (local.get $h)) (then (local.set $y1 (local.get $h))))
+          (local.set $ox (i32.const 0))
+          (block $pixelsDone
+            (loop $pixels
+              (br_if $pixelsDone (i32.ge_s (local.get $ox) (local.get $ow)))
+              (local.set $x0 (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $padLeft)))
+              (local.set $x1 (i32.add (local.get $x0) (local.get $fw)))
+              (if (i32.lt_s (local.get $x0) (i32.const 0)) (then (local.set $x0 (i32.const 0))))
+              (if (i32.gt_s (local.get $x1) (local.get $w)) (then (local.set $x1 (local.get $w))))
+              (if (i32.and (i32.gt_s (local.get $y1) (local.get $y0)) (i32.gt_s (local.get $x1) (local.get $x0)))
+                (then
+                  (call $poolGradWindow
+                    (i32.add (local.get $x)
+                      (i32.add (i32.mul (local.get $b) (local.get $imageBytes))
+                        (i32.add (i32.mul (local.get $y0) (local.get $rowBytes))
+                          (i32.mul (local.get $x0) (local.get $pixBytes)))))
+                    (local.get $rowBytes) (local.get $pixBytes)
+                    (i32.sub (local.get $y1) (local.get $y0)) (i32.sub (local.get $x1) (local.get $x0))
+                    (local.get $pixBytes) (local.get $idx) (local.get $g) (local.get $delta))))
+              ;; the next output pixel's incoming gradient
+              (local.set $g (i32.add (local.get $g) (local.get $pixBytes)))
+              (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+              (br $pixels)))
+          (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+          (br $rows)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $images))))
+
 ;; One row of a convolution's patch rows (conv-filter-gradient.ts): for each image b < n and output
 ;; row y < oh, the ow values cBytes apart from src + b * imageBytes + y * rowBytes, stored one after
 ;; another from dst.
