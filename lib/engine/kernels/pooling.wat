@@ -103,7 +103,9 @@
               (local.set $x1 (i32.add (local.get $x0) (local.get $fw)))
               (if (i32.lt_s (local.get $x0) (i32.const 0)) (then (local.set $x0 (i32.const 0))))
               (if (i32.gt_s (local.get $x1) (local.get $w)) (then (local.set $x1 (local.get $w))))
-              (if (i32.and (i32.gt_s (local.get $y1) (local.get $y0)) (i32.gt_s (local.get $x1) (local.get $x0)))
+              (if (i32.and
+                    (i32.gt_s (local.get $y1) (local.get $y0))
+                    (i32.gt_s (local.get $x1) (local.get $x0)))
                 (then
                   (call $poolGradWindow
                     (i32.add (local.get $x)
