@@ -1,5 +1,5 @@
 /**
- * A valid, stride-1 convolution's input gradient when the input has few channels (an image's 3), as a matrix product
+ * A valid, stride-1 convolution's input gradient. When the input has few channels (an image's 3), a matrix product
  * and a scatter: columns = dy [n * oh * ow, o] times the filter as [o, kh * kw * c], then each output pixel's kh runs of
  * kw * c values added into dx where they belong. The usual way, a convolution of the padded dy with the flipped
  * filter, leaves XNNPACK a convolution with c output channels, which it runs slowly when c is that small.
@@ -54,16 +54,28 @@ export function registerCol2Im(): void {
 }
 
 /**
- * dx of a valid, stride-1 conv2d with filter w [kh, kw, c, o], from dy [n, oh, ow, o], by the column route; null where
- * it does not apply (COL2IM_KERNEL not registered on this backend, or c of FEW_INPUT_CHANNELS or more), for the
- * caller's usual way.
+ * dx of a valid, stride-1 conv2d with filter w [kh, kw, c, o], from dy [n, oh, ow, o]: by the column route where
+ * COL2IM_KERNEL is registered on this backend and c is under FEW_INPUT_CHANNELS, else as dy padded by k - 1 on every
+ * side, convolved with the filter flipped in space and its in and out channels swapped.
  */
-export function conv2dInputGradient(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D | null {
+export function conv2dInputGradient(dy: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
   const [kh, kw, c, o] = w.shape;
-  if (c >= FEW_INPUT_CHANNELS || dy.dtype !== "float32") return null;
-  if (!tf.getKernel(COL2IM_KERNEL, tf.getBackend())) return null;
+  const columnRoute =
+    c < FEW_INPUT_CHANNELS &&
+    dy.dtype === "float32" &&
+    tf.getKernel(COL2IM_KERNEL, tf.getBackend()) !== undefined;
   const [n, oh, ow] = dy.shape;
   return tf.tidy(() => {
+    if (!columnRoute) {
+      const flipped = tf.reverse(w, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
+      const padded = dy.pad([
+        [0, 0],
+        [kh - 1, kh - 1],
+        [kw - 1, kw - 1],
+        [0, 0],
+      ]) as tf.Tensor4D;
+      return tf.conv2d(padded, flipped, 1, "valid");
+    }
     const columns = tf.matMul(
       dy.reshape([n * oh * ow, o]) as tf.Tensor2D,
       w.reshape([kh * kw * c, o]).transpose() as tf.Tensor2D,

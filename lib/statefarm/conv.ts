@@ -23,22 +23,9 @@ export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
         const g = dy as tf.Tensor4D;
         // dw[i, j, c, o] = sum over n, y, x of x[n, y+i, x+j, c] dy[n, y, x, o] (lib/engine: one matrix product on wasm)
         const dw = conv2dFilterGradient(xs, g, kh, kw);
-        // dx: for an image's few channels a matrix product and a scatter (lib/engine, on wasm); else dy padded
-        // by k-1 on every side, convolved with the filter flipped in space, in/out channels swapped.
-        const columns = conv2dInputGradient(g, ws);
-        if (columns) return [columns, dw];
-        const flipped = tf.reverse(ws, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
-        const dx = tf.conv2d(
-          g.pad([
-            [0, 0],
-            [kh - 1, kh - 1],
-            [kw - 1, kw - 1],
-            [0, 0],
-          ]) as tf.Tensor4D,
-          flipped,
-          1,
-          "valid",
-        );
+        // dx: the padded dy convolved with the flipped filter, or for an image's few channels a matrix
+        // product and a scatter (lib/engine)
+        const dx = conv2dInputGradient(g, ws);
         return [dx, dw];
       },
     };
