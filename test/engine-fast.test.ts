@@ -277,6 +277,36 @@ describe("fast wasm kernels match the reference kernels", () => {
     expect(maxDiff(fused, start.dataSync())).toBeGreaterThan(1e-3); // it trained
   });
 
+  it("two weights large enough to be split with the helper thread in one step: tf.train.adam's weights", async () => {
+    const { wasmMemoryOf } = await import("../lib/engine/wasm-simd");
+    const { simdHelperFor, SPLIT_MIN } = await import("../lib/engine/simd-helper");
+    const memory = wasmMemoryOf(tf.backend())!;
+    const shared = memory.buffer instanceof SharedArrayBuffer;
+    if (shared && os.cpus().length > 1 && process.env.LESSON4_SIMD_HELPER !== "0")
+      expect(simdHelperFor(memory)).not.toBeNull(); // the splits below really run
+    const rows = Math.ceil((SPLIT_MIN + 12) / 7);
+    const starts = [40, 41].map((seed) => tf.randomNormal([rows, 7], 0, 1, "float32", seed));
+    const target = tf.randomNormal([rows, 7], 0, 1, "float32", 42);
+    const run = (opt: tf.Optimizer) => {
+      const ws = starts.map((t) => tf.variable(t.clone()));
+      // no L2, so each weight's step is split with the helper thread and left to finish there
+      const loss = () =>
+        tf.add(
+          tf.mean(tf.square(tf.sub(ws[0], target))),
+          tf.mean(tf.square(tf.add(ws[1], target))),
+        ) as tf.Scalar;
+      for (let step = 0; step < 4; step++) opt.minimize(loss, false, ws);
+      const out = ws.map((w) => Float32Array.from(w.dataSync()));
+      tf.dispose(ws);
+      return out;
+    };
+    const reference = run(tf.train.adam(0.01));
+    const fused = run(createAdam(0.01));
+    fused.forEach((w, i) => expect(maxDiff(w, reference[i])).toBeLessThanOrEqual(1e-5));
+    expect(maxDiff(fused[1], starts[1].dataSync())).toBeGreaterThan(1e-3); // it trained
+    tf.dispose([...starts, target]);
+  });
+
   it("a split step left to finish on the helper thread: every way of touching the weight waits for it and sees the finished values", async () => {
     const { wasmMemoryOf } = await import("../lib/engine/wasm-simd");
     const { simdHelperFor, SPLIT_MIN } = await import("../lib/engine/simd-helper");

@@ -6,7 +6,6 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { finishPendingStep } from "./deferred-step";
 import { MAX_WARP_IMAGES, simdHelperFor } from "./simd-helper";
 import { backendSimd, wasmMemoryOf, type SimdKernels } from "./wasm-simd";
 
@@ -141,7 +140,6 @@ export function warpBatch(
   const helper = memory ? simdHelperFor(memory) : null;
   let first = 0;
   if (helper) {
-    finishPendingStep(); // the helper may still be finishing an Adam step
     first = Math.min(batch - 1, Math.max(1, Math.round(batch * (1 - helper.warpShare))));
     const matrices = new Float64Array(6 * (batch - first));
     for (let b = first; b < batch; b++)

@@ -11,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { Worker } from "worker_threads";
 import { type MatMulArgs, simdModuleBytes } from "./wasm-simd";
+import { finishPendingStep } from "./deferred-step";
 import { engineSwitch } from "../config";
 
 /** b1, b2, 1-b1, 1-b2, the bias corrections' reciprocals, epsilon and -lr, as the SIMD module's adam takes them. */
@@ -90,6 +91,15 @@ export class SimdHelper {
     this.worker.unref();
   }
 
+  /**
+   * Readies the worker for a new request: the worker holds one request at a time, so a deferred Adam step still
+   * running on it (deferred-step.ts) is finished and filed first; a worker that failed is reported.
+   */
+  private claim(): void {
+    if (this.failure) throw new Error(`the SIMD helper thread failed: ${this.failure.message}`);
+    finishPendingStep();
+  }
+
   /** Whether a range of `n` elements in `chunk`-sized pieces fits the shared sums. */
   fits(n: number, chunk: number): boolean {
     return Math.ceil(n / chunk) <= MAX_CHUNKS;
@@ -109,7 +119,7 @@ export class SimdHelper {
     constants: AdamConstants,
     l2?: number,
   ): void {
-    if (this.failure) throw new Error(`the SIMD helper thread failed: ${this.failure.message}`);
+    this.claim();
     this.params.set(constants);
     this.params[8] = l2 ?? 0;
     const c = this.control;
@@ -125,7 +135,7 @@ export class SimdHelper {
    * followed by its channel shift (the module's shiftClip) when `shifts` are given; finishWarp waits.
    */
   startWarp(job: WarpJob, matrices: ArrayLike<number>, shifts?: ArrayLike<number>): void {
-    if (this.failure) throw new Error(`the SIMD helper thread failed: ${this.failure.message}`);
+    this.claim();
     if (
       job.count > MAX_WARP_IMAGES ||
       matrices.length < 6 * job.count ||
@@ -165,7 +175,7 @@ export class SimdHelper {
 
   /** Starts the worker on a matrix product (the SIMD module's matMul); finishMatMul waits for it. */
   startMatMul(args: MatMulArgs): void {
-    if (this.failure) throw new Error(`the SIMD helper thread failed: ${this.failure.message}`);
+    this.claim();
     const c = this.control;
     c[2] = Op.matMul;
     c.set(args, 3);

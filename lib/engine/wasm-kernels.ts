@@ -14,7 +14,6 @@ import {
   zeroHeap,
 } from "./wasm-simd";
 import { simdHelperFor } from "./simd-helper";
-import { finishPendingStep } from "./deferred-step";
 import { IMAGE_KERNELS } from "./wasm-image-kernels";
 import { registerShiftedTransform } from "./lessons/channel-shift";
 import { registerFusedBatchNorm } from "./fused-batchnorm";
@@ -356,7 +355,6 @@ function matMulRows(backend: BackendWasm, kernels: SimdKernels, args: MatMulArgs
     kernels.matMul(...args);
     return;
   }
-  finishPendingStep(); // the helper may still be finishing an Adam step
   const half = (m >> 1) & ~1; // an even number of rows here, so the module's row pairs stay whole
   helper.startMatMul([a + 4 * half * saI, b, c + 4 * half * n, m - half, k, cols, n, saI, saK]);
   kernels.matMul(a, b, c, half, k, cols, n, saI, saK);
