@@ -29,7 +29,7 @@ function thresholdOf(rate: number): number {
   return Math.floor(rate * 2 ** 32);
 }
 
-/** Writes units [from, to) of the mask into `out` in JavaScript. */
+/** Writes the mask's units from `from` to the end of `out`, in JavaScript. */
 function fillMask(out: Float32Array, from: number, key: number, threshold: number, kept: number) {
   for (let i = from; i < out.length; i++) out[i] = draw(key, i) >= threshold ? kept : 0;
 }
@@ -74,6 +74,9 @@ export function registerDropoutMask(): void {
 export function dropoutMask(shape: number[], seed: number, rate: number, kept = 1): tf.Tensor {
   if (tf.getKernel(DROPOUT_MASK_KERNEL, tf.getBackend()))
     return tf.engine().runKernel(DROPOUT_MASK_KERNEL, {}, { shape, seed, rate, kept } as never);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(dropoutMaskValues(n, seed, rate, kept), shape, "float32");
+  return tf.tensor(
+    dropoutMaskValues(tf.util.sizeFromShape(shape), seed, rate, kept),
+    shape,
+    "float32",
+  );
 }
