@@ -12,7 +12,7 @@ import {
   makeSample,
 } from "../lib/statefarm/index";
 import { linearModel, convModel, featureHead } from "../lib/statefarm/models";
-import { conv2dMatmulGrad } from "../lib/statefarm/conv";
+import { conv2dBiasActivation, conv2dMatmulGrad } from "../lib/statefarm/conv";
 import {
   loadLabelledImages,
   compileClassifier,
@@ -109,6 +109,44 @@ describe("conv2dMatmulGrad", () => {
         1e-3 * (1 + ref[i].abs().max().dataSync()[0]),
       );
   });
+});
+
+describe("conv2dBiasActivation", () => {
+  // Every input's gradient against tfjs's unfused conv2d + bias + ReLU, with outputs on both
+  // sides of zero (the ReLU's gradient) and 32 input channels (the padded-convolution route of
+  // the input gradient; conv2dMatmulGrad's test covers the column route's 3).
+  for (const [activation, c] of [
+    ["relu", 3],
+    ["relu", 32],
+    ["linear", 32],
+  ] as const)
+    it(`matches conv2d + bias${activation === "relu" ? " + ReLU" : ""}, ${c} channels`, () => {
+      const x = tf.randomNormal([2, 7, 6, c], 0, 1, "float32", 1) as tf.Tensor4D,
+        w = tf.randomNormal([3, 3, c, 5], 0, 0.3, "float32", 2) as tf.Tensor4D,
+        b = tf.randomNormal([5], 0, 1, "float32", 3) as tf.Tensor1D;
+      const reference = (a: tf.Tensor4D, f: tf.Tensor4D, bias: tf.Tensor1D) => {
+        const y = tf.conv2d(a, f, 1, "valid").add(bias);
+        return activation === "relu" ? tf.relu(y) : y;
+      };
+      // A loss whose gradient differs per output element, so every position counts.
+      const weights = tf.randomNormal([2, 5, 4, 5], 0, 1, "float32", 4);
+      const loss = (op: typeof reference) => (a: tf.Tensor, f: tf.Tensor, bias: tf.Tensor) =>
+        op(a as tf.Tensor4D, f as tf.Tensor4D, bias as tf.Tensor1D)
+          .mul(weights)
+          .sum();
+      const ref = tf.grads(loss(reference))([x, w, b]);
+      const fusedOp: typeof reference = (a, f, bias) =>
+        conv2dBiasActivation(a, f, bias, activation);
+      const ours = tf.grads(loss(fusedOp))([x, w, b]);
+      const y = reference(x, w, b);
+      const fused = fusedOp(x, w, b);
+      if (activation === "relu") expect(y.equal(0).sum().dataSync()[0]).toBeGreaterThan(5);
+      expect(y.sub(fused).abs().max().dataSync()[0]).toBeLessThan(1e-4);
+      for (let i = 0; i < 3; i++)
+        expect(ref[i].sub(ours[i]).abs().max().dataSync()[0]).toBeLessThan(
+          1e-4 * (1 + ref[i].abs().max().dataSync()[0]),
+        );
+    });
 });
 
 describe("submission", () => {

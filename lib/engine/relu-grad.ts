@@ -32,6 +32,20 @@ function reluGrad(args: KernelArgs): tf.TensorInfo {
 /** The gradient tfjs registers for Relu (kept for the backends without RELU_GRAD_KERNEL). */
 const tfjsReluGrad = tf.getGradient("Relu");
 
+/**
+ * dy * step(x): ReLU's gradient at x (or at its output, which is positive where x is), in one pass
+ * where RELU_GRAD_KERNEL is registered on this backend.
+ */
+export function reluGradient(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
+  const fast =
+    dy.dtype === "float32" &&
+    x.dtype === "float32" &&
+    tf.util.arraysEqual(dy.shape, x.shape) &&
+    tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend()) !== undefined;
+  if (!fast) return tf.tidy(() => dy.mul(tf.step(x)));
+  return tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, x }, {}) as tf.Tensor;
+}
+
 /** Registers RELU_GRAD_KERNEL for wasm and Relu's gradient through it where it is registered (idempotent). */
 export function registerReluGrad(): void {
   if (tf.getKernel(RELU_GRAD_KERNEL, "wasm")) return;
@@ -49,13 +63,9 @@ export function registerReluGrad(): void {
         !Array.isArray(dy) &&
         dy.dtype === "float32" &&
         x.dtype === "float32" &&
-        tf.util.arraysEqual(dy.shape, x.shape) &&
         tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend());
       if (!fast) return tfjsReluGrad.gradFunc(dy, saved, attrs);
-      return {
-        x: () =>
-          tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: dy as tf.Tensor, x }, {}) as tf.Tensor,
-      };
+      return { x: () => reluGradient(dy as tf.Tensor, x) };
     },
   });
 }

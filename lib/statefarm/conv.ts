@@ -8,6 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { conv2dFilterGradient } from "../engine/conv-filter-gradient";
 import { conv2dInputGradient } from "../engine/conv-input-gradient";
+import { reluGradient } from "../engine/relu-grad";
 
 /** conv2d(x, w) (valid, stride 1) whose input and filter gradients are forward conv2d calls. */
 export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
@@ -33,6 +34,50 @@ export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
   return f(x, w) as tf.Tensor4D;
 }
 
+/**
+ * conv2d(x, w) + b, then ReLU when asked: one convolution with the bias and the ReLU applied as it
+ * writes its output (tfjs's FusedConv2D kernel), where three kernels would each pass over the
+ * output again. (tf.fused.conv2d itself runs the three whenever a gradient is being recorded.)
+ * The gradient: ReLU's (dy where the output is positive), the bias's (that summed over pixels),
+ * then conv2dMatmulGrad's input and filter gradients of it.
+ */
+export function conv2dBiasActivation(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  b: tf.Tensor1D,
+  activation: "relu" | "linear",
+): tf.Tensor4D {
+  const fused = (xx: tf.Tensor4D, ww: tf.Tensor4D, bb: tf.Tensor): tf.Tensor4D => {
+    if (!tf.getKernel(tf.FusedConv2D, tf.getBackend())) {
+      const y = tf.conv2d(xx, ww, 1, "valid").add(bb) as tf.Tensor4D;
+      return activation === "relu" ? tf.relu(y) : y;
+    }
+    const attrs = { strides: 1, pad: "valid", dataFormat: "NHWC", dilations: 1, activation };
+    const inputs = { x: xx, filter: ww, bias: bb };
+    return tf.engine().runKernel(tf.FusedConv2D, inputs, attrs) as tf.Tensor4D;
+  };
+  const f = tf.customGrad(((
+    xIn: tf.Tensor,
+    wIn: tf.Tensor,
+    bIn: tf.Tensor,
+    save: tf.GradSaveFunc,
+  ) => {
+    const [xx, ww] = [xIn as tf.Tensor4D, wIn as tf.Tensor4D];
+    const y = fused(xx, ww, bIn);
+    save([xx, ww, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws, ys] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+        const g = (activation === "relu" ? reluGradient(dy, ys) : dy) as tf.Tensor4D;
+        const [kh, kw] = ws.shape;
+        return [conv2dInputGradient(g, ws), conv2dFilterGradient(xs, g, kh, kw), g.sum([0, 1, 2])];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, w, b) as tf.Tensor4D;
+}
+
 export interface MatmulConvArgs {
   filters: number;
   kernelSize: number;
@@ -43,7 +88,7 @@ export interface MatmulConvArgs {
   kernelInitializer?: ReturnType<typeof tf.initializers.glorotUniform>;
 }
 
-/** Keras' Conv2D (valid padding, stride 1, optional ReLU) trained through conv2dMatmulGrad. */
+/** Keras' Conv2D (valid padding, stride 1, optional ReLU) trained through conv2dBiasActivation. */
 export class MatmulConv2D extends tf.layers.Layer {
   static className = "MatmulConv2D";
   private kernel!: tf.LayerVariable;
@@ -71,8 +116,9 @@ export class MatmulConv2D extends tf.layers.Layer {
   call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      const y = conv2dMatmulGrad(x, this.kernel.read() as tf.Tensor4D).add(this.bias.read());
-      return this.args.activation === "relu" ? tf.relu(y) : y;
+      const w = this.kernel.read() as tf.Tensor4D;
+      const b = this.bias.read() as tf.Tensor1D;
+      return conv2dBiasActivation(x, w, b, this.args.activation ?? "linear");
     });
   }
   getConfig(): tf.serialization.ConfigDict {
