@@ -113,10 +113,8 @@ function adamInPlace(
   const bulk = kernels ? n - (n % 4) : 0;
   let sum: number | null = a.l2 ? 0 : null;
   // A large weight: the helper thread takes the chunks from `split` on while this one does the rest.
-  // Not with a folded L2: split that way, a run of the lesson's models did not repeat (cause not
-  // yet found; docs/performance-engine.md), so that step stays on this thread.
   const split =
-    helper && !a.l2 && bulk >= SPLIT_MIN && helper.fits(bulk, SUM_CHUNK)
+    helper && bulk >= SPLIT_MIN && helper.fits(bulk, SUM_CHUNK)
       ? Math.floor((bulk * (1 - helper.share)) / SUM_CHUNK) * SUM_CHUNK
       : bulk;
   if (bulk) {
@@ -282,7 +280,10 @@ function updateInPlace(
     const step = adamInPlace(backend, xs, view(g), ms, vs, attrs);
     const file = (sum: number | null) =>
       sum !== null && sumSquaresCache.set(x.dataId as object, sum);
-    if (!step.running || !engineSwitch("LESSON4_DEFER_STEP")) file(step.complete());
+    // A step with a folded L2 is split but never deferred: deferred, a run of the lesson's models
+    // did not repeat (cause not found; docs/performance-engine.md).
+    const deferred = step.running && !attrs.l2 && engineSwitch("LESSON4_DEFER_STEP");
+    if (!deferred) file(step.complete());
     else {
       // The helper finishes while training goes on (until something touches x, m or v); the gradient it reads stays alive until then.
       const gradient = tf.keep(g.clone());
