@@ -42,7 +42,7 @@ export function reluGradient(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
     x.dtype === "float32" &&
     tf.util.arraysEqual(dy.shape, x.shape) &&
     tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend()) !== undefined;
-  if (!fast) return tf.tidy(() => dy.mul(tf.step(x)));
+  if (!fast) return tf.tidy(() => tf.mul(dy, tf.cast(tf.step(x), "float32"))); // tfjs's own
   return tf.engine().runKernel(RELU_GRAD_KERNEL, { dy, x }, {}) as tf.Tensor;
 }
 
@@ -58,14 +58,8 @@ export function registerReluGrad(): void {
   tf.registerGradient({
     ...tfjsReluGrad,
     gradFunc: (dy, saved, attrs) => {
-      const [x] = saved;
-      const fast =
-        !Array.isArray(dy) &&
-        dy.dtype === "float32" &&
-        x.dtype === "float32" &&
-        tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend());
-      if (!fast) return tfjsReluGrad.gradFunc(dy, saved, attrs);
-      return { x: () => reluGradient(dy as tf.Tensor, x) };
+      if (Array.isArray(dy)) return tfjsReluGrad.gradFunc(dy, saved, attrs);
+      return { x: () => reluGradient(dy, saved[0]) };
     },
   });
 }

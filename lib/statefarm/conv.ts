@@ -10,7 +10,20 @@ import { conv2dFilterGradient } from "../engine/conv-filter-gradient";
 import { conv2dInputGradient } from "../engine/conv-input-gradient";
 import { reluGradient } from "../engine/relu-grad";
 
-/** conv2d(x, w) (valid, stride 1) whose input and filter gradients are forward conv2d calls. */
+/**
+ * The input and filter gradients of conv2d(x, w) (valid, stride 1) from dy, by lib/engine's routes: the filter's
+ * one matrix product on wasm; the input's padded convolution, or for an image's few channels a product and a scatter.
+ */
+function convGradients(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  dy: tf.Tensor4D,
+): [tf.Tensor4D, tf.Tensor4D] {
+  const [kh, kw] = w.shape;
+  return [conv2dInputGradient(dy, w), conv2dFilterGradient(x, dy, kh, kw)];
+}
+
+/** conv2d(x, w) (valid, stride 1) with its gradients from convGradients. */
 export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
   const f = tf.customGrad(((xIn: tf.Tensor, wIn: tf.Tensor, save: tf.GradSaveFunc) => {
     const xx = xIn as tf.Tensor4D,
@@ -20,14 +33,7 @@ export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
       value: tf.conv2d(xx, ww, 1, "valid"),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as [tf.Tensor4D, tf.Tensor4D];
-        const [kh, kw] = ws.shape;
-        const g = dy as tf.Tensor4D;
-        // dw[i, j, c, o] = sum over n, y, x of x[n, y+i, x+j, c] dy[n, y, x, o] (lib/engine: one matrix product on wasm)
-        const dw = conv2dFilterGradient(xs, g, kh, kw);
-        // dx: the padded dy convolved with the flipped filter, or for an image's few channels a matrix
-        // product and a scatter (lib/engine)
-        const dx = conv2dInputGradient(g, ws);
-        return [dx, dw];
+        return convGradients(xs, ws, dy as tf.Tensor4D);
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
@@ -39,7 +45,7 @@ export function conv2dMatmulGrad(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
  * writes its output (tfjs's FusedConv2D kernel), where three kernels would each pass over the
  * output again. (tf.fused.conv2d itself runs the three whenever a gradient is being recorded.)
  * The gradient: ReLU's (dy where the output is positive), the bias's (that summed over pixels),
- * then conv2dMatmulGrad's input and filter gradients of it.
+ * then convGradients of it.
  */
 export function conv2dBiasActivation(
   x: tf.Tensor4D,
@@ -70,8 +76,7 @@ export function conv2dBiasActivation(
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws, ys] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
         const g = (activation === "relu" ? reluGradient(dy, ys) : dy) as tf.Tensor4D;
-        const [kh, kw] = ws.shape;
-        return [conv2dInputGradient(g, ws), conv2dFilterGradient(xs, g, kh, kw), g.sum([0, 1, 2])];
+        return [...convGradients(xs, ws, g), g.sum([0, 1, 2])];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
